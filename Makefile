@@ -1,0 +1,36 @@
+# Every target creates (or reuses) the local virtualenv .venv first, so each
+# works on a fresh machine. Settings live in pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint bench demo servers clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install -q -e ".[all]" --group dev
+	touch $(STAMP)
+
+servers:
+	scripts/install-servers
+
+test: venv servers
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/python -m ruff check caching tests benchmarks examples
+	$(BIN)/python -m ruff format --check caching tests benchmarks examples
+	$(BIN)/python -m mypy --strict
+
+bench: venv servers
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+demo: venv
+	$(BIN)/python -m caching demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

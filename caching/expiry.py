@@ -1,0 +1,66 @@
+"""Expiry rules shared by every backend (CONTRACT.md, "Time").
+
+``time`` is ``int`` seconds or ``datetime.timedelta``: ``0`` never expires,
+``1``..``2592000`` (30 days) is relative to now, anything larger is an absolute
+Unix timestamp, and a negative value means already expired -- memcached's
+exptime rules.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from time import time as _wall_time
+
+__all__ = ["MAX_RELATIVE", "Time", "expires_at", "to_exptime"]
+
+#: Largest relative expiry memcached accepts, in seconds (30 days).
+MAX_RELATIVE = 2_592_000
+
+Time = int | timedelta
+
+
+def to_exptime(time: Time, now: float | None = None) -> int:
+    """Normalise ``time`` to the integer memcached calls ``exptime``.
+
+    An ``int`` passes through unchanged. A ``timedelta`` is always relative:
+    a positive fraction of a second rounds up (``0.5 s`` is ``1``, never the
+    "never expires" ``0``), and one longer than 30 days becomes the absolute
+    timestamp ``now + delta`` so that it is not misread as a date in 1970.
+
+    :param time: seconds (``int``) or a ``datetime.timedelta``.
+    :param now: current Unix time in seconds; defaults to the wall clock.
+    :returns: the exptime to send to the server.
+    :raises TypeError: ``time`` is of any other type (``bool`` and ``float``
+        included).
+    """
+    if type(time) is int:
+        return time
+    if isinstance(time, timedelta):
+        seconds = time.total_seconds()
+        exptime = math.ceil(seconds) if seconds > 0 else math.floor(seconds)
+        if exptime > MAX_RELATIVE:
+            exptime += int(_wall_time() if now is None else now)
+        return exptime
+    raise TypeError(f"time must be int seconds or datetime.timedelta, not {type(time).__name__}")
+
+
+def expires_at(time: Time, now: int) -> int:
+    """Return the whole second at which an item stored at ``now`` is gone.
+
+    ``0`` means never. An item stored at second ``T`` with relative time ``N``
+    is readable through ``T+N-1`` and gone at ``T+N``; an absolute timestamp is
+    gone from that second on; a negative time gives ``-1`` (gone already).
+
+    :param time: as for :func:`to_exptime`.
+    :param now: the current Unix time in whole seconds.
+    :raises TypeError: as :func:`to_exptime`.
+    """
+    exptime = to_exptime(time, now)
+    if exptime == 0:
+        return 0
+    if exptime < 0:
+        return -1
+    if exptime <= MAX_RELATIVE:
+        return now + exptime
+    return exptime

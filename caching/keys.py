@@ -1,0 +1,96 @@
+"""Key rules shared by every backend (CONTRACT.md, "Keys").
+
+A key is ``str`` (stored as UTF-8) or ``bytes``; the key that reaches storage
+must be 1 to 250 bytes with no ASCII control character and no space (bytes
+``0x00``-``0x20`` and ``0x7f``), exactly what memcached's text protocol accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from caching.errors import InvalidKeyError
+
+__all__ = ["MAX_KEY_LENGTH", "Key", "canonical_key", "check_keys", "key_bytes"]
+
+#: Longest key memcached accepts, in bytes.
+MAX_KEY_LENGTH = 250
+
+Key = str | bytes
+
+_FORBIDDEN = re.compile(rb"[\x00-\x20\x7f]")
+
+
+def _invalid(key: object, why: str) -> InvalidKeyError:
+    shown = repr(key)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return InvalidKeyError(f"invalid cache key {shown}: {why}")
+
+
+def key_bytes(key: Key) -> bytes:
+    """Return ``key`` as the bytes memcached stores, after checking it.
+
+    :param key: ``str`` (encoded as UTF-8) or ``bytes``.
+    :returns: the key's bytes.
+    :raises TypeError: ``key`` is neither ``str`` nor ``bytes``.
+    :raises InvalidKeyError: empty, longer than 250 bytes, not encodable as
+        UTF-8, or holding a control character or a space.
+    """
+    if isinstance(key, str):
+        try:
+            data = key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _invalid(key, "not encodable as UTF-8") from None
+    elif isinstance(key, bytes):
+        data = key
+    else:
+        raise TypeError(f"cache key must be str or bytes, not {type(key).__name__}")
+    if not data:
+        raise _invalid(key, "empty")
+    if len(data) > MAX_KEY_LENGTH:
+        raise _invalid(key, f"{len(data)} bytes, memcached allows {MAX_KEY_LENGTH}")
+    if _FORBIDDEN.search(data):
+        raise _invalid(key, "contains a space or an ASCII control character")
+    return data
+
+
+def canonical_key(key: Key) -> Key:
+    """Return the one form under which an in-process store keeps ``key``.
+
+    A ``str`` key and its UTF-8 bytes name the same item, as on the server: the
+    canonical form is the ``str`` when the bytes decode as UTF-8, else the
+    ``bytes``. Checks the key as :func:`key_bytes` does.
+    """
+    # Fast path: printable ASCII without a space is valid as it is.
+    if (
+        type(key) is str
+        and 0 < len(key) <= MAX_KEY_LENGTH
+        and key.isascii()
+        and key.isprintable()
+        and " " not in key
+    ):
+        return key
+    data = key_bytes(key)
+    if isinstance(key, str):
+        return key
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def check_keys(keys: Iterable[Key]) -> list[Key]:
+    """Check every key of ``keys`` (before any I/O) and return them as a list.
+
+    :raises TypeError: ``keys`` is a single ``str``/``bytes`` rather than an
+        iterable of keys, or one of them is not a key.
+    :raises InvalidKeyError: one of them breaks the key rules.
+    """
+    if isinstance(keys, (str, bytes)):
+        raise TypeError("expected an iterable of keys, got a single key")
+    listed = list(keys)
+    for key in listed:
+        canonical_key(key)
+    return listed

@@ -1,0 +1,1 @@
+"""Patterns on top of the contract."""

@@ -1,0 +1,43 @@
+"""The backends the contract suite runs against.
+
+Each entry builds a fresh backend for one test. Adapters over a real server
+add themselves here; the tests never special-case a backend: when one
+disagrees with the contract, the backend is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from caching import CacheClient, MemoryCache
+from caching.contract import Cache
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How to build one backend for a test.
+
+    ``fake_clock``: time is advanced with freezegun instead of sleeping (only
+    for in-process backends: a server keeps its own clock).
+    """
+
+    name: str
+    build: Callable[[pytest.FixtureRequest], Cache]
+    fake_clock: bool = False
+
+
+def _memory(request: pytest.FixtureRequest) -> Cache:
+    return MemoryCache()
+
+
+def _client(request: pytest.FixtureRequest) -> Cache:
+    return CacheClient({"local": MemoryCache(), "shared": MemoryCache()}, "shared")
+
+
+BACKENDS: list[Backend] = [
+    Backend("memory", _memory, fake_clock=True),
+    Backend("client", _client, fake_clock=True),
+]
