@@ -14,6 +14,7 @@ import pytest
 
 from caching import CacheClient, MemoryCache
 from caching.contract import Cache
+from tests import servers
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,19 @@ def _client(request: pytest.FixtureRequest) -> Cache:
     return CacheClient({"local": MemoryCache(), "shared": MemoryCache()}, "shared")
 
 
+def _server(request: pytest.FixtureRequest) -> str:
+    server: servers.Server = request.getfixturevalue("memcached_server")
+    return server.address
+
+
+def _pymemcache(request: pytest.FixtureRequest) -> Cache:
+    from caching.pymemcache import MemcachedClient
+
+    return MemcachedClient(_server(request))
+
+
 BACKENDS: list[Backend] = [
     Backend("memory", _memory, fake_clock=True),
     Backend("client", _client, fake_clock=True),
+    Backend("pymemcache", _pymemcache),
 ]
