@@ -49,8 +49,15 @@ def _pymemcache(request: pytest.FixtureRequest) -> Cache:
     return MemcachedClient(_server(request))
 
 
+def _pylibmc(request: pytest.FixtureRequest) -> Cache:
+    from caching.pylibmc import MemcachedClient
+
+    return MemcachedClient(_server(request))
+
+
 BACKENDS: list[Backend] = [
     Backend("memory", _memory, fake_clock=True),
     Backend("client", _client, fake_clock=True),
     Backend("pymemcache", _pymemcache),
+    Backend("pylibmc", _pylibmc),
 ]
