@@ -38,6 +38,11 @@ def _client(request: pytest.FixtureRequest) -> Cache:
     return CacheClient({"local": MemoryCache(), "shared": MemoryCache()}, "shared")
 
 
+# Generous timeouts: the contract suite checks answers, not speed, and a
+# loaded CI machine can stall a loopback answer for a second.
+TIMEOUTS = {"connect_timeout": 5.0, "timeout": 5.0}
+
+
 def _server(request: pytest.FixtureRequest) -> str:
     server: servers.Server = request.getfixturevalue("memcached_server")
     return server.address
@@ -46,13 +51,19 @@ def _server(request: pytest.FixtureRequest) -> str:
 def _pymemcache(request: pytest.FixtureRequest) -> Cache:
     from caching.pymemcache import MemcachedClient
 
-    return MemcachedClient(_server(request))
+    return MemcachedClient(_server(request), **TIMEOUTS)
 
 
 def _pylibmc(request: pytest.FixtureRequest) -> Cache:
     from caching.pylibmc import MemcachedClient
 
-    return MemcachedClient(_server(request))
+    return MemcachedClient(_server(request), **TIMEOUTS)
+
+
+def _memcache(request: pytest.FixtureRequest) -> Cache:
+    from caching.memcache import MemcachedClient
+
+    return MemcachedClient(_server(request), socket_timeout=5.0)
 
 
 BACKENDS: list[Backend] = [
@@ -60,4 +71,5 @@ BACKENDS: list[Backend] = [
     Backend("client", _client, fake_clock=True),
     Backend("pymemcache", _pymemcache),
     Backend("pylibmc", _pylibmc),
+    Backend("python-memcached", _memcache),
 ]
