@@ -15,12 +15,13 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from time import monotonic
 from types import ModuleType
 from typing import Any, TypeVar
 
 from caching import counters
 from caching.errors import MissingExtraError
-from caching.expiry import Time, to_exptime
+from caching.expiry import MAX_RELATIVE, Time, to_exptime
 from caching.failures import FailureLog
 from caching.keys import Key, check_keys, key_bytes
 from caching.pool import PoolLike, checkout
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_RETRY_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "EXPIRED",
     "REPLACE",
     "SET",
     "MemcachedAdapter",
@@ -46,7 +48,7 @@ SET, ADD, REPLACE = "set", "add", "replace"
 #: Default seconds to wait for a TCP connection to a server.
 DEFAULT_CONNECT_TIMEOUT = 0.5
 #: Default seconds to wait for a server's answer (a hung server costs this).
-DEFAULT_TIMEOUT = 1.0
+DEFAULT_TIMEOUT = 0.5
 #: Default seconds a failed server is left alone before it is tried again;
 #: also the period of the failure warnings.
 DEFAULT_RETRY_TIMEOUT = 1.0
@@ -60,6 +62,16 @@ BATCH_LIMIT = 512 * 1024
 NON_NUMERIC = "cannot increment or decrement a value that is not an int in 0 .. 2**64-1"
 
 _INITIAL_TRIES = 10
+
+#: Sent for a negative ``time``: an absolute timestamp in 1970, which
+#: memcached also treats as "already expired" and which, unlike a negative
+#: number, twemproxy forwards (it closes the connection on a negative one).
+EXPIRED = MAX_RELATIVE + 1
+
+
+def _exptime(time: Time) -> int:
+    exptime = to_exptime(time)
+    return EXPIRED if exptime < 0 else exptime
 
 
 def require(module: str, extra: str) -> ModuleType:
@@ -88,6 +100,10 @@ class MemcachedAdapter:
         (e.g. :func:`caching.encoding.hash_encode`); ``None`` keeps keys.
     :param logger: the adapter's logger.
     :param retry_timeout: seconds between two warnings about one server.
+    :param hold_off: after a failure, answer "nothing happened" at once for
+        ``retry_timeout`` seconds instead of trying again (for a library that
+        has no dead-server period of its own, so that a hung server does not
+        cost a timeout on every call).
     """
 
     #: Exceptions of the client library that mean "the server failed".
@@ -100,6 +116,7 @@ class MemcachedAdapter:
         key_encode: Callable[[Key], Key] | None,
         logger: logging.Logger,
         retry_timeout: float,
+        hold_off: bool = False,
     ) -> None:
         if not hasattr(pool, "acquire") or not hasattr(pool, "get_back"):
             raise TypeError("pool must have acquire() and get_back()")
@@ -107,6 +124,9 @@ class MemcachedAdapter:
         self.servers = list(servers)
         self.key_encode = key_encode
         self.failures = FailureLog(logger, retry_timeout)
+        self.retry_timeout = retry_timeout
+        self._hold_off = hold_off
+        self._down_until = 0.0
 
     def close(self) -> None:
         """Close the pooled connections; the adapter reconnects when used again."""
@@ -133,12 +153,16 @@ class MemcachedAdapter:
 
     def _run(self, operation: Callable[[Any], T], default: T) -> T:
         """Run ``operation`` on a pooled client; a server failure gives ``default``."""
+        if self._down_until and monotonic() < self._down_until:
+            return default
         try:
             with checkout(self.pool) as client:
                 result = operation(client)
                 self._after_call(client)
                 return result
         except self.errors as exc:
+            if self._hold_off:
+                self._down_until = monotonic() + self.retry_timeout
             self._report(self._failed_server(exc), exc)
             return default
 
@@ -216,14 +240,14 @@ class MemcachedAdapter:
 
     def _store_one(self, mode: str, key: Key, value: Any, time: Time) -> bool:
         stored_key = self._key(key)
-        exptime = to_exptime(time)
+        exptime = _exptime(time)
         item = dumps(value)
         return self._run(lambda client: self._store(client, mode, stored_key, item, exptime), False)
 
     def _store_all(self, mode: str, mapping: Mapping[Key, Any], time: Time) -> list[Key]:
         if not isinstance(mapping, Mapping):
             raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
-        exptime = to_exptime(time)
+        exptime = _exptime(time)
         by_key = self._keys(mapping)  # every key checked before anything is sent
         items = {key: dumps(mapping[given[-1]]) for key, given in by_key.items()}
         if not items:

@@ -104,9 +104,11 @@ class MemcachedClient(MemcachedAdapter):
             options.update(retry_timeout=retry_timeout, dead_timeout=retry_timeout)
             options.update(use_pooling=False, ignore_exc=False)
             factory = lambda: library.HashClient(servers, **options)  # noqa: E731
-        super().__init__(
-            Pool(factory, pool_size, close=_close), servers, key_encode, logger, retry_timeout
-        )
+        pool = Pool(factory, pool_size, close=_close)
+        # HashClient leaves a failed server alone for dead_timeout; Client has
+        # no such period, so the adapter holds off itself.
+        hold_off = len(servers) == 1
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off)
         exceptions = library.exceptions
         self.errors = (exceptions.MemcacheError, OSError)
         self._client_error = exceptions.MemcacheClientError
