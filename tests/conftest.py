@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import freezegun
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests import servers
+
+# No per-example deadline: timing is not a pass/fail criterion on shared machines.
+settings.register_profile(
+    "caching", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
+)
+settings.load_profile("caching")
+
+# Frozen time is for the code under test, not for pytest's own timings.
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 
 @pytest.fixture(scope="session")
