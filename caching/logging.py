@@ -25,7 +25,8 @@ class OnePassHandler(logging.Handler):
 
     For each record, the key ``key_encode(record.getMessage())`` is ``add``-ed
     to the cache for ``time`` seconds; the record goes to ``inner.handle``
-    when the ``add`` succeeds. When the ``add`` fails, the handler checks the
+    when the ``add`` succeeds (``handle`` applies the inner handler's filters,
+    and its level is checked first). When the ``add`` fails, the handler checks the
     key is really there (one ``get``): if the cache failed or dropped it, the
     record is passed on anyway, so a cache failure never loses a record. An
     exception raised by a non-contract cache is treated the same way.
@@ -64,6 +65,10 @@ class OnePassHandler(logging.Handler):
             return True
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Pass ``record`` to the inner handler if its message is new this period."""
-        if self._first_in_period(record):
+        """Pass ``record`` to the inner handler if its message is new this period.
+
+        A record below the inner handler's level is dropped before the cache
+        is asked, so it does not use up the message's period.
+        """
+        if record.levelno >= self.inner.level and self._first_in_period(record):
             self.inner.handle(record)
