@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from caching.contract import Cache
+from caching.errors import InvalidKeyError
 from caching.expiry import Time
 from caching.keys import Key
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.dependency import CacheDependency
-from caching.patterns.keys import CONTEXT_NAMES, MakeKey, key_builder, safe_key
+from caching.patterns.keys import CONTEXT_NAMES, KeySpec, MakeKey, key_builder, safe_key
 from caching.patterns.onepass import OnePass
 from caching.utils import total_seconds
 
@@ -307,6 +308,9 @@ class Cached:
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             mk = self.adapt(func, make_key)
+            spec: KeySpec | None = getattr(mk, "key_spec", None)
+            if spec is not None:
+                return self._inline_key_wrapper(func, spec, mk.bind, fill)  # type: ignore[attr-defined]
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 key = mk(*args, **kwargs)
@@ -318,6 +322,35 @@ class Cached:
             return wrapper
 
         return apply_decorator(wrapped, decorate)
+
+    def _inline_key_wrapper(
+        self,
+        func: Callable[..., Any],
+        spec: KeySpec,
+        bind: Callable[[tuple[Any, ...], dict[str, Any]], str],
+        fill: Callable[..., Any],
+    ) -> Callable[..., Any]:
+        """The wrapper of a function keyed by :func:`key_builder`, its hit path
+        made short: the key is formatted here (no call to ``make_key``) and its
+        check is left to the backend, which raises ``InvalidKeyError`` before
+        any I/O; the key is then hashed (:func:`safe_key`) and tried again."""
+        get = self.cache.get
+        namespace = self.namespace
+        format_of, skip, head = spec.formats.get, spec.skip, spec.head
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            fmt = None if kwargs else format_of(len(args))
+            key = bind(args, kwargs) if fmt is None else fmt % args[skip:]
+            try:
+                result = get(key, namespace)
+            except InvalidKeyError:
+                key = safe_key(key, head)
+                result = get(key, namespace)
+            if result is None:
+                result = fill(key, functools.partial(func, *args, **kwargs))
+            return result
+
+        return wrapper
 
     def wraps_get_or_add(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
         """Decorator of the :meth:`get_or_add` pattern.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from caching.errors import InvalidKeyError
 from caching.keys import MAX_KEY_LENGTH, key_bytes
@@ -30,8 +30,6 @@ _MAX_HEAD = MAX_KEY_LENGTH - 41
 
 
 def _is_valid(key: str) -> bool:
-    if key.isascii() and key.isprintable():  # the common case, no encoding
-        return 0 < len(key) <= MAX_KEY_LENGTH and " " not in key
     try:
         key_bytes(key)
     except InvalidKeyError:
@@ -49,10 +47,10 @@ def safe_key(key: str, head: str = "") -> str:
         every backend for any input. Distinct keys stay distinct (up to SHA-1
         collisions).
     """
-    if _is_valid(key):
+    if is_valid(key):
         return key
     digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
-    if head and len(head) <= _MAX_HEAD and _is_valid(head):
+    if head and len(head) <= _MAX_HEAD and is_valid(head):
         return f"{head}#{digest}"
     return f"#{digest}"
 
@@ -101,40 +99,95 @@ def _value(parameter: inspect.Parameter, value: Any) -> Any:
     return value
 
 
-def _make_key(func: Callable[..., Any], key_prefix: str) -> MakeKey:
+class KeySpec(NamedTuple):
+    """How a make-key function formats its key, for callers that inline it.
+
+    With no keyword arguments and ``formats.get(len(args))`` not ``None``, the
+    readable key is ``formats[len(args)] % args[skip:]`` (the defaults of the
+    parameters not passed are already rendered in that format); it still has
+    to be checked (or left to the backend's key check) before use.
+    """
+
+    formats: dict[int, str]
+    skip: int
+    head: str
+
+
+#: Default values whose repr never changes, so they can be rendered once.
+_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None))
+
+
+def is_valid(key: str) -> bool:
+    """Whether ``key`` passes the key rules (printable ASCII checked first)."""
+    if key.isascii() and key.isprintable():
+        return " " not in key and 0 < len(key) <= MAX_KEY_LENGTH
+    return _is_valid(key)
+
+
+def _formats(parameters: list[inspect.Parameter], skip: int, head: str) -> dict[int, str]:
+    """Positional argument count -> key format with the missing defaults rendered.
+
+    Empty when a parameter is not positional; a count whose missing defaults
+    are not all immutable is left out (such calls take the general path).
+    """
+    if not all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters):
+        return {}
+    formats = {}
+    for count in range(len(parameters) + 1):
+        missing = parameters[count:]
+        if any(p.default is p.empty or type(p.default) not in _IMMUTABLE for p in missing):
+            continue
+        passed = ":%r" * (count - skip) if count >= skip else None
+        if passed is None:
+            continue
+        rendered = "".join(":" + repr(p.default).replace("%", "%%") for p in missing)
+        formats[count] = head.replace("%", "%%") + passed + rendered
+    return formats
+
+
+def _key_spec(func: Callable[..., Any], key_prefix: str) -> tuple[KeySpec, Callable[..., str]]:
+    """The key spec of ``func``, and the general key maker (``inspect.Signature.bind``)."""
     signature = inspect.signature(func)
     parameters = list(signature.parameters.values())
     skip = 1 if parameters and parameters[0].name in CONTEXT_NAMES else 0
     keyed = parameters[skip:]
     head = f"{key_prefix}-{func.__name__}"
-    fmt = head + ":%r" * len(keyed)
-    # Fast path: positional arguments only, defaults of the trailing ones known.
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    simple = len(positional) == len(parameters)
-    defaults = tuple(p.default for p in positional if p.default is not p.empty)
-    required = len(positional) - len(defaults)
-    total = len(positional)
+    fmt = head.replace("%", "%%") + ":%r" * len(keyed)
 
-    def slow(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        bound = signature.bind(*args, **kwargs)
+    positional = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+    names = [p.name for p in parameters]
+    defaults = [p.default for p in parameters]
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        count = len(args)
+        if positional and count <= len(names) and kwargs.keys() <= set(names[count:]):
+            # Keyword arguments of a plain signature: fill by name, no Signature.bind.
+            tail = [
+                kwargs.get(name, default)
+                for name, default in zip(names[count:], defaults[count:], strict=True)
+            ]
+            if not any(value is inspect.Parameter.empty for value in tail):
+                return fmt % (*args[skip:], *tail[max(0, skip - count) :])
+        bound = signature.bind(*args, **kwargs)  # raises TypeError as a call would
         bound.apply_defaults()
-        values = tuple(_value(p, bound.arguments[p.name]) for p in keyed)
-        return fmt % values
+        return fmt % tuple(_value(p, bound.arguments[p.name]) for p in keyed)
+
+    return KeySpec(_formats(parameters, skip, head), skip, head), bind
+
+
+def _make_key(func: Callable[..., Any], key_prefix: str) -> MakeKey:
+    spec, bind = _key_spec(func, key_prefix)
+    formats, skip, head = spec
 
     def make_key(*args: Any, **kwargs: Any) -> str:
-        count = len(args)
-        if simple and not kwargs and required <= count <= total:
-            if count < total:
-                args += defaults[count - total :]
-            key = fmt % args[skip:]
-        else:
-            key = slow(args, kwargs)
-        if key.isascii() and key.isprintable() and len(key) <= MAX_KEY_LENGTH and " " not in key:
-            return key
-        return safe_key(key, head)
+        fmt = None if kwargs else formats.get(len(args))
+        key = bind(args, kwargs) if fmt is None else fmt % args[skip:]
+        return key if is_valid(key) else safe_key(key, head)
 
     make_key.__name__ = make_key.__qualname__ = f"key_{func.__name__}"
-    make_key.__doc__ = f"Cache key of {func.__qualname__}: {fmt!r} % its arguments."
+    make_key.__doc__ = f"Cache key of {func.__qualname__}: {key_format(func, key_prefix)!r}."
+    make_key.key_spec = spec  # type: ignore[attr-defined]
+    make_key.bind = bind  # type: ignore[attr-defined]
     return make_key
 
 

@@ -324,13 +324,19 @@ def test_decorator_on_methods_and_classmethods(cache: Cache, decorator: str) -> 
 def test_decorator_with_awkward_arguments(cache: Cache, decorator: str) -> None:
     cached = Cached(cache, key_builder("fn"), time=60)
 
+    calls: list[Any] = []
+
     @getattr(cached, decorator)
-    def echo(value: Any) -> Any:
+    def echo(value: Any, suffix: str = "") -> Any:
+        calls.append(value)
         return ["echo", value]
 
-    for value in ["a b", "ключ 键", "x" * 1000, "\r\nflush_all", b"\x00", (1, "two words")]:
+    values = ["a b", "ключ 键", "x" * 1000, "\r\nflush_all", b"\x00", (1, "two words")]
+    for value in values:
         assert echo(value) == ["echo", value]
         assert echo(value) == ["echo", value]
+        assert echo(value=value) == ["echo", value]
+    assert calls == values  # each created once, then read back under a valid key
 
 
 @pytest.mark.parametrize("decorator", DECORATORS)

@@ -105,3 +105,41 @@ def test_safe_key() -> None:
     assert safe_key("a b", "head").startswith("head#")
     assert safe_key("a b", "bad head").startswith("#")
     assert safe_key("a b") != safe_key("a  b")
+
+
+def test_percent_signs_in_prefix_and_defaults() -> None:
+    def rate(self: Any, unit: str = "100%", scale: float = 0.5) -> None:
+        pass
+
+    make_key = key_builder("50%off")(rate)
+    assert make_key(None) == "50%off-rate:'100%':0.5"
+    assert make_key(None, "%s") == "50%off-rate:'%s':0.5"
+    assert make_key(None, unit="%r", scale=2) == "50%off-rate:'%r':2"
+
+
+def test_mutable_defaults_are_read_at_call_time() -> None:
+    tags: list[str] = []
+
+    def search(text: str, tags: list[str] = tags) -> None:
+        pass
+
+    make_key = key_builder("s")(search)
+    assert make_key("a") == "s-search:'a':[]"
+    tags.append("new")
+    assert make_key("a") == "s-search:'a':['new']"
+
+
+def test_keyword_only_and_positional_only_parameters() -> None:
+    def lookup(region: str, /, name: str, *, exact: bool = True) -> None:
+        pass
+
+    make_key = key_builder("l")(lookup)
+    assert make_key("eu", "bob") == "l-lookup:'eu':'bob':True"
+    assert make_key("eu", name="bob", exact=False) == "l-lookup:'eu':'bob':False"
+    with pytest.raises(TypeError):
+        make_key(region="eu", name="bob")
+
+
+def test_self_passed_by_keyword_is_left_out() -> None:
+    make_key = key_builder("repo")(list_items)
+    assert make_key(self=None, locale="uk") == "repo-list_items:'uk':1"
