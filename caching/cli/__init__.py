@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from caching import __version__
 from caching.cli import bench, check
-from caching.cli.errors import EXIT_USAGE, CliError
+from caching.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError
 
 __all__ = ["build_parser", "main"]
 
@@ -62,4 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"caching {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: still one line, never a traceback
+        print(f"caching {args.command}: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return status

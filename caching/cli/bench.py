@@ -15,8 +15,8 @@ import sys
 from typing import Any
 
 from caching.cli.connect import DEFAULT_URL, open_cache, server_addresses
-from caching.cli.errors import EXIT_OK
-from caching.cli.peers import Ops, contract_ops, peer_subjects
+from caching.cli.errors import EXIT_FAILED, EXIT_OK, CliError
+from caching.cli.peers import VALUE, Keys, Ops, contract_ops, peer_subjects
 from caching.cli.timing import per_call
 
 __all__ = ["add_parser", "measure", "run"]
@@ -33,27 +33,40 @@ def _progress(done: int, total: int, label: str) -> None:
     print(f"bench: [{done}/{total}] {label}".ljust(60), end=end, file=sys.stderr, flush=True)
 
 
-def measure(subjects: dict[str, Ops], ops: int, quiet: bool = False) -> Results:
+def measure(
+    subjects: dict[str, Ops], ops: int, quiet: bool = False
+) -> tuple[Results, dict[str, str]]:
     """Time every operation of every subject.
+
+    A subject whose stored item does not read back (a server failing under
+    it), or that raises, is dropped with the reason.
 
     :param subjects: subject name -> operation name -> call.
     :param ops: calls per run.
     :param quiet: no progress on stderr.
-    :returns: subject name -> operation name -> microseconds per call.
+    :returns: (subject name -> operation name -> microseconds per call,
+        subject name -> why it was dropped).
     """
     total = sum(len(calls) for calls in subjects.values())
     results: Results = {}
+    dropped: dict[str, str] = {}
     done = 0
     for subject, calls in subjects.items():
-        results[subject] = {}
-        for name, call in calls.items():
-            done += 1
-            if not quiet:
-                _progress(done, total, f"{subject}: {name}")
-            results[subject][name] = per_call(call, ops) * 1e6
+        try:
+            if calls["get (hit)"]() != VALUE:
+                raise ValueError("a stored item did not read back")
+            timed = {}
+            for number, (name, call) in enumerate(calls.items(), done + 1):
+                if not quiet:
+                    _progress(number, total, f"{subject}: {name}")
+                timed[name] = per_call(call, ops) * 1e6
+            results[subject] = timed
+        except Exception as exc:  # a failing peer must not stop the others
+            dropped[subject] = f"{type(exc).__name__}: {exc}"
+        done += len(calls)
     if not quiet and sys.stderr.isatty():
         print(file=sys.stderr)
-    return results
+    return results, dropped
 
 
 def _ratios(results: Results) -> dict[str, dict[str, float]]:
@@ -65,7 +78,7 @@ def _ratios(results: Results) -> dict[str, dict[str, float]]:
     }
 
 
-def _table(url: str, ops: int, results: Results) -> str:
+def _table(url: str, ops: int, results: Results, dropped: dict[str, str]) -> str:
     peers = [name for name in results if name != "caching"]
     ratios = _ratios(results)
     lines = [
@@ -81,7 +94,8 @@ def _table(url: str, ops: int, results: Results) -> str:
             for peer in peers
         ]
         lines.append(f"{name:<16}{micros:>10.2f}" + "".join(f"{cell:>24}" for cell in cells))
-    if not peers:
+    lines.extend(f"{name}: left out, {why}" for name, why in dropped.items())
+    if not peers and not dropped:
         lines.append("(no peer installed: pip install wheezy.caching dogpile.cache cachetools)")
     return "\n".join(lines)
 
@@ -91,8 +105,12 @@ def run(args: argparse.Namespace) -> int:
     cache = open_cache(args.url)
     servers = server_addresses(args.url)
     ops = args.ops or (SERVER_OPS if servers else IN_PROCESS_OPS)
-    subjects = {"caching": contract_ops(cache), **peer_subjects(args.url, servers)}
-    results = measure(subjects, ops, quiet=args.quiet)
+    peers, dropped = peer_subjects(args.url, servers)
+    subjects = {"caching": contract_ops(cache, Keys.make("caching")), **peers}
+    results, failed = measure(subjects, ops, quiet=args.quiet)
+    if "caching" in failed:
+        raise CliError(f"the benchmark failed on {args.url}: {failed['caching']}", EXIT_FAILED)
+    dropped.update(failed)
     if args.json:
         report: dict[str, Any] = {
             "url": args.url,
@@ -100,10 +118,11 @@ def run(args: argparse.Namespace) -> int:
             "unit": "us/op",
             "results": results,
             "ratios": _ratios(results),
+            "left_out": dropped,
         }
         print(json.dumps(report, indent=2))
     else:
-        print(_table(args.url, ops, results))
+        print(_table(args.url, ops, results, dropped))
     return EXIT_OK
 
 
