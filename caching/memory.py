@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import itertools
 import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from time import time
+from time import time as _wall_time
 from typing import Any
 
 from caching import counters
-from caching.expiry import Time, expires_at
-from caching.keys import Key, canonical_key, check_keys
+from caching.expiry import MAX_RELATIVE, Time, expires_at
+from caching.keys import MAX_KEY_LENGTH, Key, canonical_key, check_keys
 
 __all__ = ["DEFAULT_MAX_ITEM_SIZE", "MemoryCache"]
 
@@ -32,14 +31,13 @@ DEFAULT_MAX_ITEM_SIZE = 1024 * 1024
 # with a 1-byte key, a 1048516-byte value is the largest stored under -I 1m).
 _ITEM_OVERHEAD = 59
 
+_MAX_OVERHEAD = _ITEM_OVERHEAD + MAX_KEY_LENGTH
+
+_MAX_COUNTER = counters.MAX_COUNTER
+
 _SET, _ADD, _REPLACE = 0, 1, 2
 
 _SCALARS = frozenset({int, float, bool, type(None), complex})
-
-
-def _wall_clock() -> float:
-    # Looked up at call time, so that freezegun's patched ``time`` applies.
-    return time()
 
 
 def _pickle(value: Any) -> bytes:
@@ -67,9 +65,9 @@ class MemoryCache:
     Safe to share between threads: reads take no lock; writes and counters are
     serialised by one lock, so ``incr`` is atomic and ``add`` decides once.
 
-    Expired items are reclaimed without being read: each write first drops
-    the items whose expiry has passed (a heap ordered by expiry), so memory
-    does not grow with dead items.
+    Expired items are reclaimed without being read: items are indexed by
+    their expiry second, and each write first drops the items of the seconds
+    that have passed, so memory does not grow with dead items.
 
     :param max_items: bound on the number of items held; ``None`` (default)
         for no bound. When a new key would pass it, expired items are dropped
@@ -88,7 +86,8 @@ class MemoryCache:
     :param key_encode: callable applied to every key before the key rules are
         checked, e.g. :func:`caching.encoding.hash_encode` for arbitrary keys.
     :param clock: returns the current Unix time in seconds (``float``);
-        defaults to :func:`time.time`. Inject one to control expiry in tests.
+        defaults to :func:`time.time` (looked up at each call, so freezegun
+        applies). Inject one to control expiry in tests.
     """
 
     def __init__(
@@ -107,71 +106,82 @@ class MemoryCache:
         self.max_item_size = max_item_size
         self.copy_values = copy_values
         self._encode = key_encode
-        self._now: Callable[[], float] = clock if clock is not None else _wall_clock
-        # key -> (stored value, expiry second or 0 for never)
-        self._items: dict[Key, tuple[Any, int]] = OrderedDict() if max_items else {}
+        self._clock = clock
         self._lru = max_items is not None
-        # (expiry second, sequence, key) for every item stored with an expiry
-        self._expiries: list[tuple[int, int, Key]] = []
-        self._sequence = itertools.count()
+        # Reads take the short path unless an option needs the general one.
+        self._plain = not (self._lru or copy_values or key_encode)
+        # key -> [stored value, expiry second or 0 for never]; incr updates the
+        # value in place, every other write stores a new list.
+        self._items: dict[Key, list[Any]] = OrderedDict() if self._lru else {}
+        # expiry second -> keys stored with it; a heap of those seconds
+        self._buckets: dict[int, list[Key]] = {}
+        self._seconds: list[int] = []
+        self._indexed = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """Number of items held, counting expired ones not reclaimed yet."""
         return len(self._items)
 
+    def _now(self) -> float:
+        return _wall_time() if self._clock is None else self._clock()
+
+    def _key(self, key: Key) -> Key:
+        return canonical_key(key if self._encode is None else self._encode(key))
+
+    def _load(self, stored: Any) -> Any:
+        return pickle.loads(stored) if self.copy_values else stored
+
     # -- reads ------------------------------------------------------------
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
-        if self._encode is not None:
-            key = self._encode(key)
-        item = self._items.get(key)
-        if item is None:
+        if self._plain:
             # Only valid keys are ever stored, so a hit needs no key check.
-            canonical = canonical_key(key)
-            if canonical is key:
-                return None
-            item = self._items.get(canonical)
-            if item is None:
-                return None
-            key = canonical
-        expiry = item[1]
-        if expiry and expiry <= self._now():
-            return None
-        if self._lru:
-            self._touch(key)
-        return pickle.loads(item[0]) if self.copy_values else item[0]
+            item = self._items.get(key)
+            if item is not None:
+                expiry = item[1]
+                if not expiry:
+                    return item[0]
+                clock = self._clock
+                return item[0] if expiry > (_wall_time() if clock is None else clock()) else None
+        return self._lookup(key, None)
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         if isinstance(keys, (str, bytes)):
             raise TypeError("get_multi() takes an iterable of keys, not a single key")
-        items = self._items
-        encode = self._encode
         found: dict[Key, Any] = {}
-        now = None
+        now = self._now()
+        if not self._plain:
+            for key in keys:
+                value = self._lookup(key, now)
+                if value is not None:
+                    found[key] = value
+            return found
+        get = self._items.get
+        now = int(now)
         for key in keys:
-            stored_key = key if encode is None else encode(key)
-            item = items.get(stored_key)
+            item = get(key)
             if item is None:
-                canonical = canonical_key(stored_key)
-                if canonical is stored_key:
-                    continue
-                item = items.get(canonical)
+                item = get(canonical_key(key))  # checks the key; bytes -> str form
                 if item is None:
                     continue
-                stored_key = canonical
-            expiry = item[1]
-            if expiry:
-                if now is None:
-                    now = self._now()
-                if expiry <= now:
-                    continue
-            if item[0] is None:
-                continue
-            if self._lru:
-                self._touch(stored_key)
-            found[key] = pickle.loads(item[0]) if self.copy_values else item[0]
+            value, expiry = item
+            if (expiry > now or not expiry) and value is not None:
+                found[key] = value
         return found
+
+    def _lookup(self, key: Key, now: float | None) -> Any:
+        """The general read: key_encode, canonical form, LRU and copies."""
+        key = self._key(key)
+        item = self._items.get(key)
+        if item is None:
+            return None
+        expiry = item[1]
+        if expiry and expiry <= (self._now() if now is None else now):
+            return None
+        if self._lru:
+            self._touch(key)
+        return self._load(item[0])
 
     def _touch(self, key: Key) -> None:
         with contextlib.suppress(KeyError):  # deleted by another thread meanwhile
@@ -180,13 +190,13 @@ class MemoryCache:
     # -- stores -----------------------------------------------------------
 
     def set(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store(self._key(key), value, time, _SET)
+        return self._store(key if self._plain else self._key(key), value, time, _SET)
 
     def add(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store(self._key(key), value, time, _ADD)
+        return self._store(key if self._plain else self._key(key), value, time, _ADD)
 
     def replace(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store(self._key(key), value, time, _REPLACE)
+        return self._store(key if self._plain else self._key(key), value, time, _REPLACE)
 
     def set_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
@@ -203,49 +213,61 @@ class MemoryCache:
     ) -> list[Key]:
         return self._store_multi(mapping, time, _REPLACE)
 
-    def _key(self, key: Key) -> Key:
-        return canonical_key(key if self._encode is None else self._encode(key))
-
-    def _prepare(self, key: Key, value: Any) -> tuple[bool, Any]:
-        """(fits, stored form) of ``value``: a pickled copy with ``copy_values``."""
-        if self.copy_values:
-            value = _pickle(value)
-        limit = self.max_item_size
-        if limit is None:
-            return True, value
-        size = _payload_size(value)
-        if size + _ITEM_OVERHEAD + len(key) * 4 > limit:
-            # Only measure the key's UTF-8 bytes when the bound is close.
-            size += _ITEM_OVERHEAD + len(key.encode() if isinstance(key, str) else key)
-            return size <= limit, value
-        return True, value
-
-    def _store(self, key: Key, value: Any, time: Time, mode: int) -> bool:
-        now = int(self._now())
-        expiry = 0 if type(time) is int and time == 0 else expires_at(time, now)
-        fits, stored = self._prepare(key, value)
-        with self._lock:
-            if fits:
-                return self._put(key, stored, expiry, mode, now)
-            self._refuse(key, mode)
-            return False
-
     def _store_multi(self, mapping: Mapping[Key, Any], time: Time, mode: int) -> list[Key]:
         if not isinstance(mapping, Mapping):
             raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
-        now = int(self._now())
-        expiry = 0 if type(time) is int and time == 0 else expires_at(time, now)
-        prepared = [(key, self._key(key)) for key in mapping]  # check every key first
-        entries = [(given, key, *self._prepare(key, mapping[given])) for given, key in prepared]
-        not_stored: list[Key] = []
+        _expiry(time, 0)  # a bad time raises before anything is stored
+        checked = [(given, self._key(given)) for given in mapping]  # so does a bad key
+        return [given for given, key in checked if not self._store(key, mapping[given], time, mode)]
+
+    def _store(self, key: Key, value: Any, time: Time, mode: int) -> bool:
+        """set, add or replace, deciding as memcached does.
+
+        ``key`` may be unchecked: a key found in the store is valid, any other
+        is checked (and put in its canonical form) before anything changes.
+        """
+        now = int(_wall_time() if self._clock is None else self._clock())
+        if type(time) is int and 0 <= time <= MAX_RELATIVE:
+            expiry = now + time if time else 0
+        else:
+            expiry = expires_at(time, now)
+        if self.copy_values:
+            value = _pickle(value)
+        limit = self.max_item_size
+        kind = type(value)
+        fits = (
+            limit is None
+            or kind in _SCALARS
+            or ((kind is str or kind is bytes) and 4 * len(value) + _MAX_OVERHEAD <= limit)
+            or _fits(canonical_key(key), value, limit)
+        )
+        items = self._items
         with self._lock:
-            for given, key, fits, stored in entries:
-                if not fits:
-                    self._refuse(key, mode)
-                    not_stored.append(given)
-                elif not self._put(key, stored, expiry, mode, now):
-                    not_stored.append(given)
-        return not_stored
+            current = items.get(key)
+            if current is None:
+                key = canonical_key(key)
+                current = items.get(key)
+            if not fits:
+                self._refuse(key, mode)
+                return False
+            if self._seconds and self._seconds[0] <= now:
+                self._reclaim(now)
+                current = items.get(key)
+            if current is not None and current[1] and current[1] <= now:
+                current = None  # expired: behaves exactly like a missing item
+            if mode != _SET and (mode == _ADD) == (current is not None):
+                return False
+            if expiry and expiry <= now:
+                items.pop(key, None)  # stored already expired: never readable
+                return True
+            if current is None:
+                self._make_room(now)
+            items[key] = [value, expiry]
+            if self._lru:
+                self._touch(key)
+            if expiry and (current is None or current[1] != expiry):
+                self._index(key, expiry)
+        return True
 
     def _refuse(self, key: Key, mode: int) -> None:
         """A value too large: memcached answers SERVER_ERROR and, for ``set``
@@ -253,49 +275,48 @@ class MemoryCache:
         if mode == _SET:
             self._items.pop(key, None)
 
-    def _put(self, key: Key, stored: Any, expiry: int, mode: int, now: int) -> bool:
-        """Store under the lock, as memcached's set/add/replace decide."""
-        items = self._items
-        if self._expiries and self._expiries[0][0] <= now:
-            self._reclaim(now)
-        current = items.get(key)
-        if current is not None and current[1] and current[1] <= now:
-            current = None  # expired: behaves exactly like a missing item
-        if (mode == _ADD and current is not None) or (mode == _REPLACE and current is None):
-            return False
-        if expiry < 0 or (expiry and expiry <= now):
-            items.pop(key, None)  # stored already expired: never readable
-            return True
-        if current is None and self.max_items is not None and len(items) >= self.max_items:
-            self._evict(now)
-        items[key] = (stored, expiry)
-        if self._lru:
-            self._touch(key)
-        if expiry:
-            heapq.heappush(self._expiries, (expiry, next(self._sequence), key))
-        return True
+    # -- reclaiming expired items (under the lock) ------------------------
+
+    def _index(self, key: Key, expiry: int) -> None:
+        bucket = self._buckets.get(expiry)
+        if bucket is None:
+            bucket = self._buckets[expiry] = []
+            heapq.heappush(self._seconds, expiry)
+        bucket.append(key)
+        self._indexed += 1
+        # Overwritten items leave stale entries; rebuild when they dominate.
+        if self._indexed > 2 * len(self._items) + 1024:
+            self._reindex()
+
+    def _reindex(self) -> None:
+        self._buckets = {}
+        for key, (_, expiry) in list(self._items.items()):
+            if expiry:
+                self._buckets.setdefault(expiry, []).append(key)
+        self._seconds = list(self._buckets)
+        heapq.heapify(self._seconds)
+        self._indexed = len(self._items)
 
     def _reclaim(self, now: int) -> None:
-        """Drop every item whose expiry has passed (under the lock)."""
-        items = self._items
-        expiries = self._expiries
-        while expiries and expiries[0][0] <= now:
-            expiry, _, key = heapq.heappop(expiries)
-            item = items.get(key)
-            if item is not None and item[1] == expiry:
-                del items[key]
-        # Overwritten items leave stale heap entries; rebuild when they dominate.
-        if len(expiries) > 2 * len(items) + 1024:
-            self._expiries = [
-                (item[1], next(self._sequence), key) for key, item in list(items.items()) if item[1]
-            ]
-            heapq.heapify(self._expiries)
+        """Drop every item whose expiry second has passed."""
+        items, buckets, seconds = self._items, self._buckets, self._seconds
+        while seconds and seconds[0] <= now:
+            second = heapq.heappop(seconds)
+            keys = buckets.pop(second)
+            self._indexed -= len(keys)
+            for key in keys:
+                item = items.get(key)
+                if item is not None and item[1] == second:
+                    del items[key]
 
-    def _evict(self, now: int) -> None:
-        """Make room for one item: expired items first, then the LRU tail."""
-        self._reclaim(now)
+    def _make_room(self, now: int) -> None:
+        """Before a new key: with ``max_items`` reached, drop expired items,
+        then evict from the LRU tail."""
         items = self._items
-        while len(items) >= self.max_items:  # type: ignore[operator]
+        if self.max_items is None or len(items) < self.max_items:
+            return
+        self._reclaim(now)
+        while len(items) >= self.max_items:
             items.popitem(last=False)  # type: ignore[call-arg]
 
     # -- deletes ----------------------------------------------------------
@@ -318,7 +339,9 @@ class MemoryCache:
     def flush_all(self) -> bool:
         with self._lock:
             self._items.clear()
-            self._expiries.clear()
+            self._buckets.clear()
+            self._seconds.clear()
+            self._indexed = 0
         return True
 
     # -- counters ---------------------------------------------------------
@@ -330,7 +353,7 @@ class MemoryCache:
         namespace: str | None = None,
         initial_value: int | None = None,
     ) -> int | None:
-        return self._count(key, delta, initial_value, counters.incr)
+        return self._count(key, delta, initial_value, True)
 
     def decr(
         self,
@@ -339,29 +362,61 @@ class MemoryCache:
         namespace: str | None = None,
         initial_value: int | None = None,
     ) -> int | None:
-        return self._count(key, delta, initial_value, counters.decr)
+        return self._count(key, delta, initial_value, False)
 
-    def _count(
-        self,
-        key: Key,
-        delta: int,
-        initial_value: int | None,
-        apply: Callable[[int, int], int],
-    ) -> int | None:
-        key = self._key(key)
-        delta = counters.check_delta(delta)
-        initial_value = counters.check_initial(initial_value)
-        now = int(self._now())
+    def _count(self, key: Key, delta: int, initial_value: int | None, up: bool) -> int | None:
+        """incr (``up``) or decr, as memcached: uint64, wraps up, stops at 0."""
+        if type(delta) is not int or not 0 <= delta < _MAX_COUNTER:
+            delta = counters.check_delta(delta)
+        if initial_value is not None and (
+            type(initial_value) is not int or not 0 <= initial_value < _MAX_COUNTER
+        ):
+            initial_value = counters.check_initial(initial_value)
+        if not self._plain:
+            key = self._key(key)
+        items = self._items
         with self._lock:
-            item = self._items.get(key)
-            if item is None or (item[1] and item[1] <= now):
+            item = items.get(key)
+            if item is None:
+                key = canonical_key(key)  # a stored key is valid: only check the others
+                item = items.get(key)
+            if item is not None and item[1] and item[1] <= self._now():
+                item = None  # expired: a miss
+            if item is None:
                 if initial_value is None:
                     return None
-                value, expiry = initial_value, 0
+                value = initial_value  # created with no expiry
             else:
-                stored, expiry = item
-                value = counters.counter_value(pickle.loads(stored) if self.copy_values else stored)
-            value = apply(value, delta)
-            stored = pickle.dumps(value) if self.copy_values else value
-            self._put(key, stored, expiry, _SET, now)
+                value = item[0]
+                if self.copy_values:
+                    value = pickle.loads(value)
+                if type(value) is not int or not 0 <= value < _MAX_COUNTER:
+                    value = counters.counter_value(value)
+            if up:
+                value += delta
+                if value >= _MAX_COUNTER:
+                    value -= _MAX_COUNTER
+            else:
+                value = value - delta if value > delta else 0
+            stored = _pickle(value) if self.copy_values else value
+            if item is None:
+                self._make_room(int(self._now()))
+                items[key] = [stored, 0]
+            else:
+                item[0] = stored  # in place: keeps the item's expiry
+                if self._lru:
+                    self._touch(key)
         return value
+
+
+def _expiry(time: Time, now: int) -> int:
+    """``expires_at`` with a short path for the common relative ``int``."""
+    if type(time) is int and 0 <= time <= MAX_RELATIVE:
+        return now + time if time else 0
+    return expires_at(time, now)
+
+
+def _fits(key: Key, value: Any, limit: int) -> bool:
+    """Whether ``key`` and ``value`` fit memcached's item size ``limit``."""
+    key_size = len(key.encode() if isinstance(key, str) else key)
+    return _payload_size(value) + _ITEM_OVERHEAD + key_size <= limit

@@ -1,0 +1,1 @@
+"""Benchmarks: ``caching`` side by side with its peers, in one run, as ratios."""
