@@ -1,10 +1,12 @@
 """``python -m caching bench``: time the contract on a backend, beside its peers.
 
-Every operation runs ``--ops`` times, best of three runs, on caching's
+Every operation runs ``--ops`` times, best of five runs, on caching's
 backend for ``--url`` and -- when installed -- on wheezy.caching,
-dogpile.cache and cachetools against the same kind of store. The table gives
-microseconds per operation and, for each peer, the ratio caching / peer
-(below 1: caching is faster). Progress goes to stderr, results to stdout.
+dogpile.cache and cachetools against the same kind of store, the libraries
+timed in turns. The Markdown table gives nanoseconds per operation and, for
+each peer, peer / caching (``2.00x``: caching is twice as fast). In-process
+stores are timed on the CPU clock, servers on the wall clock. Progress goes to
+stderr, results to stdout.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from typing import Any
 from caching.cli.connect import DEFAULT_URL, open_cache, server_addresses
 from caching.cli.errors import EXIT_FAILED, EXIT_OK, CliError
 from caching.cli.peers import VALUE, Keys, Ops, contract_ops, peer_subjects
-from caching.cli.timing import per_call
+from caching.cli.timing import CallFailedError, best_in_turns
 
 __all__ = ["add_parser", "measure", "run"]
 
 #: Default ``--ops`` for an in-process store and for a server.
 IN_PROCESS_OPS = 20_000
 SERVER_OPS = 2_000
+
+#: Runs of each operation; the best is kept.
+ROUNDS = 5
 
 Results = dict[str, dict[str, float]]
 
@@ -33,71 +38,97 @@ def _progress(done: int, total: int, label: str) -> None:
     print(f"bench: [{done}/{total}] {label}".ljust(60), end=end, file=sys.stderr, flush=True)
 
 
-def measure(
-    subjects: dict[str, Ops], ops: int, quiet: bool = False
-) -> tuple[Results, dict[str, str]]:
-    """Time every operation of every subject.
-
-    A subject whose stored item does not read back (a server failing under
-    it), or that raises, is dropped with the reason.
-
-    :param subjects: subject name -> operation name -> call.
-    :param ops: calls per run.
-    :param quiet: no progress on stderr.
-    :returns: (subject name -> operation name -> microseconds per call,
-        subject name -> why it was dropped).
-    """
-    total = sum(len(calls) for calls in subjects.values())
-    results: Results = {}
-    dropped: dict[str, str] = {}
-    done = 0
+def _working(subjects: dict[str, Ops]) -> tuple[dict[str, Ops], dict[str, str]]:
+    """The subjects whose stored item reads back; the others with the reason."""
+    working, dropped = {}, {}
     for subject, calls in subjects.items():
         try:
-            if calls["get (hit)"]() != VALUE:
-                raise ValueError("a stored item did not read back")
-            timed = {}
-            for number, (name, call) in enumerate(calls.items(), done + 1):
-                if not quiet:
-                    _progress(number, total, f"{subject}: {name}")
-                timed[name] = per_call(call, ops) * 1e6
-            results[subject] = timed
-        except Exception as exc:  # a failing peer must not stop the others
-            dropped[subject] = f"{type(exc).__name__}: {exc}"
-        done += len(calls)
+            answer = calls["get (hit)"]()
+        except Exception as exc:
+            answer = exc
+        if answer == VALUE:
+            working[subject] = calls
+        else:
+            dropped[subject] = f"a stored item did not read back (got {answer!r:.60})"
+    return working, dropped
+
+
+def measure(
+    subjects: dict[str, Ops], ops: int, clock: str = "wall", quiet: bool = False
+) -> tuple[Results, dict[str, str]]:
+    """Time every operation of every subject, the subjects in turns.
+
+    A subject whose stored item does not read back (a server failing under
+    it), or that raises, is left out with the reason.
+
+    :param subjects: subject name -> operation name -> call.
+    :param ops: calls per run (best of :data:`ROUNDS` runs).
+    :param clock: ``"cpu"`` for in-process stores, ``"wall"`` for servers.
+    :param quiet: no progress on stderr.
+    :returns: (subject name -> operation name -> nanoseconds per call,
+        subject name -> why it was left out).
+    """
+    subjects, dropped = _working(subjects)
+    names = list(dict.fromkeys(name for calls in subjects.values() for name in calls))
+    results: Results = {subject: {} for subject in subjects}
+    for number, name in enumerate(names, 1):
+        if not quiet:
+            _progress(number, len(names), name)
+        calls = {s: c[name] for s, c in subjects.items() if name in c and s not in dropped}
+        while calls:
+            try:
+                timed = best_in_turns(calls, ops, ROUNDS, clock)
+            except CallFailedError as exc:  # a failing store must not stop the others
+                dropped[exc.name] = exc.reason
+                del calls[exc.name]
+                continue
+            for subject, nanos in timed.items():
+                results[subject][name] = nanos
+            break
     if not quiet and sys.stderr.isatty():
         print(file=sys.stderr)
-    return results, dropped
+    return {s: r for s, r in results.items() if s not in dropped}, dropped
 
 
 def _ratios(results: Results) -> dict[str, dict[str, float]]:
     ours = results["caching"]
     return {
-        peer: {name: ours[name] / micros for name, micros in timed.items() if name in ours}
+        peer: {name: nanos / ours[name] for name, nanos in timed.items() if name in ours}
         for peer, timed in results.items()
         if peer != "caching"
     }
 
 
 def _table(url: str, ops: int, results: Results, dropped: dict[str, str]) -> str:
+    """A Markdown table: ns per operation, and each peer's time / caching's."""
     peers = [name for name in results if name != "caching"]
     ratios = _ratios(results)
+    header = ["operation", "caching ns/op"]
+    for peer in peers:
+        header += [f"{peer} ns/op", f"{peer} / caching"]
     lines = [
-        f"caching bench {url}: {ops} ops per run, best of 3, microseconds per op",
-        "(peer columns: peer's time and caching/peer; below 1 caching is faster)",
-        f"{'operation':<16}{'caching':>10}" + "".join(f"{peer:>24}" for peer in peers),
+        f"caching bench {url}: best of {ROUNDS} runs of {ops} ops "
+        "(peer / caching above 1: caching is faster)",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
     ]
-    for name, micros in results["caching"].items():
-        cells = [
-            f"{results[peer][name]:>12.2f} x{ratios[peer][name]:<9.2f}"
-            if name in results[peer]
-            else f"{'-':>12}{'':10}"
-            for peer in peers
-        ]
-        lines.append(f"{name:<16}{micros:>10.2f}" + "".join(f"{cell:>24}" for cell in cells))
-    lines.extend(f"{name}: left out, {why}" for name, why in dropped.items())
+    for name, nanos in results["caching"].items():
+        cells = [name, f"{nanos:,.0f}"]
+        for peer in peers:
+            other = results[peer].get(name)
+            cells += (
+                ["n/a", "n/a"] if other is None else [f"{other:,.0f}", f"{ratios[peer][name]:.2f}x"]
+            )
+        lines.append(_row(cells))
+    lines.extend(f"\n{name}: left out, {why}" for name, why in dropped.items())
     if not peers and not dropped:
-        lines.append("(no peer installed: pip install wheezy.caching dogpile.cache cachetools)")
+        lines.append("\n(no peer installed: pip install wheezy.caching dogpile.cache cachetools)")
     return "\n".join(lines)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     ops = args.ops or (SERVER_OPS if servers else IN_PROCESS_OPS)
     peers, dropped = peer_subjects(args.url, servers)
     subjects = {"caching": contract_ops(cache, Keys.make("caching")), **peers}
-    results, failed = measure(subjects, ops, quiet=args.quiet)
+    clock = "wall" if servers else "cpu"
+    results, failed = measure(subjects, ops, clock, quiet=args.quiet)
     if "caching" in failed:
         raise CliError(f"the benchmark failed on {args.url}: {failed['caching']}", EXIT_FAILED)
     dropped.update(failed)
@@ -115,9 +147,11 @@ def run(args: argparse.Namespace) -> int:
         report: dict[str, Any] = {
             "url": args.url,
             "ops": ops,
-            "unit": "us/op",
+            "clock": clock,
+            "unit": "ns/op",
             "results": results,
             "ratios": _ratios(results),
+            "ratio": "peer / caching (above 1: caching is faster)",
             "left_out": dropped,
         }
         print(json.dumps(report, indent=2))
