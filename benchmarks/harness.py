@@ -4,9 +4,9 @@ Each measurement runs a closure that performs ``ops`` operations, several
 times with the garbage collector off, and keeps the best run: the figure least
 disturbed by the rest of the machine. In-process work is timed on the thread's
 CPU clock (``clock="cpu"``), which other processes on a busy machine do not
-inflate; anything that waits on a server must use ``clock="wall"``. Tables print nanoseconds per operation
-and, for each peer, how many times slower than ``caching`` it is (``2.0x``
-means caching is twice as fast).
+inflate; anything that waits on a server must use ``clock="wall"``. Tables
+print nanoseconds per operation and, for each peer, how many times slower than
+``caching`` it is (``2.0x`` means caching is twice as fast).
 """
 
 from __future__ import annotations

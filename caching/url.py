@@ -127,9 +127,10 @@ def _memcached(url: str, netloc: str, path: str, query: str) -> Cache:
     if client not in MEMCACHED_CLIENTS:
         known = ", ".join(MEMCACHED_CLIENTS)
         raise ValueError(f"unknown memcached client {client!r} in {url!r} (known: {known})")
+    servers = parse_servers(url, netloc)
     rest = "&".join(f"{name}={value}" for name, value in pairs if name != "client")
     module = importlib.import_module(MEMCACHED_CLIENTS[client])
-    adapter: Cache = module.MemcachedClient.from_url(url, parse_servers(url, netloc), rest)
+    adapter: Cache = module.MemcachedClient.from_url(url, servers, rest)
     return adapter
 
 

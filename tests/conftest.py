@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import freezegun
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests import servers
+
+# No per-example deadline: timing is not a pass/fail criterion on shared machines.
+settings.register_profile(
+    "caching", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
+)
+settings.load_profile("caching")
+
+# Frozen time is for the code under test, not for pytest's own timings.
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +25,18 @@ def memcached_server() -> Iterator[servers.Server]:
     """One memcached for the session, on a free loopback port."""
     with servers.running(servers.memcached()) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def twemproxy(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[servers.Server, list[servers.Server]]]:
+    """A twemproxy in front of two memcached servers of its own:
+    ``(proxy, [backend, backend])``."""
+    directory = str(tmp_path_factory.mktemp("twemproxy"))
+    with (
+        servers.running(servers.memcached()) as first,
+        servers.running(servers.memcached()) as second,
+        servers.running(servers.nutcracker([first, second], directory)) as proxy,
+    ):
+        yield proxy, [first, second]

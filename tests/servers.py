@@ -127,3 +127,57 @@ def running(server: Server) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def nutcracker(backends: list[Server], directory: str, port: int | None = None) -> Server:
+    """A twemproxy (nutcracker) on 127.0.0.1 in front of ``backends`` (not started).
+
+    Ketama over the backends, no ejection, stats on another free loopback
+    port; its configuration and log go to ``directory``.
+    """
+    binary = find_binary("nutcracker")
+    port = port or free_port()
+    lines = [
+        "cache:",
+        f"  listen: 127.0.0.1:{port}",
+        "  hash: fnv1a_64",
+        "  distribution: ketama",
+        "  auto_eject_hosts: false",
+        "  timeout: 2000",
+        "  servers:",
+        *(f"   - {backend.address}:1" for backend in backends),
+    ]
+    config = os.path.join(directory, "nutcracker.yml")
+    with open(config, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    argv = [binary, "-c", config, "-s", str(free_port()), "-a", "127.0.0.1"]
+    argv += ["-o", os.path.join(directory, "nutcracker.log"), "-p", os.path.join(directory, "pid")]
+    return Server(argv, port)
+
+
+def command(address: str, line: bytes, end: bytes = b"\r\n") -> bytes:
+    """Send one text-protocol command to ``address`` and return the reply
+    (read until it ends with ``end``): a raw look at the server."""
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(line + b"\r\n")
+        reply = b""
+        while not reply.endswith(end):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    return reply
+
+
+def flush(server: Server) -> None:
+    """``flush_all`` on ``server`` directly."""
+    assert command(server.address, b"flush_all") == b"OK\r\n"
+
+
+def item_count(server: Server) -> int:
+    """Number of live items ``server`` holds (``stats`` ``curr_items``)."""
+    for line in command(server.address, b"stats", b"END\r\n").split(b"\r\n"):
+        if line.startswith(b"STAT curr_items "):
+            return int(line.split()[2])
+    raise AssertionError("no curr_items in stats")

@@ -1,0 +1,347 @@
+"""What the three memcached adapters share, written once.
+
+:class:`MemcachedAdapter` implements the whole contract (``caching.contract``)
+over a few primitives that each adapter maps onto its client library. The
+base does everything the libraries disagree on: keys are checked (and
+``key_encode`` applied) before any I/O, times normalised, values serialised
+by :mod:`caching.serializer`, results keyed by the caller's keys, counters
+created race-free with ``initial_value``, and server failures answered with
+the contract's "nothing happened" value and logged by
+:class:`~caching.failures.FailureLog`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from time import monotonic
+from types import ModuleType
+from typing import Any, TypeVar
+
+from caching import counters
+from caching.errors import MissingExtraError
+from caching.expiry import MAX_RELATIVE, Time, to_exptime
+from caching.failures import FailureLog
+from caching.keys import Key, check_keys, key_bytes
+from caching.pool import PoolLike, checkout
+from caching.serializer import Item, dumps
+
+__all__ = [
+    "ADD",
+    "BATCH_LIMIT",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_RETRY_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "EXPIRED",
+    "REPLACE",
+    "SET",
+    "MemcachedAdapter",
+    "NON_NUMERIC",
+    "require",
+]
+
+T = TypeVar("T")
+
+SET, ADD, REPLACE = "set", "add", "replace"
+
+#: Default seconds to wait for a TCP connection to a server.
+DEFAULT_CONNECT_TIMEOUT = 0.5
+#: Default seconds to wait for a server's answer (a hung server costs this).
+DEFAULT_TIMEOUT = 0.5
+#: Default seconds a failed server is left alone before it is tried again;
+#: also the period of the failure warnings.
+DEFAULT_RETRY_TIMEOUT = 1.0
+
+#: Items whose value is larger than this many bytes are stored one command
+#: at a time in the ``_multi`` calls, so that a value the server refuses as
+#: too large cannot spoil a pipelined batch.
+BATCH_LIMIT = 512 * 1024
+
+#: The message of the ``ValueError`` raised by incr/decr on a non-counter.
+NON_NUMERIC = "cannot increment or decrement a value that is not an int in 0 .. 2**64-1"
+
+_INITIAL_TRIES = 10
+
+#: Sent for a negative ``time``: an absolute timestamp in 1970, which
+#: memcached also treats as "already expired" and which, unlike a negative
+#: number, twemproxy forwards (it closes the connection on a negative one).
+EXPIRED = MAX_RELATIVE + 1
+
+
+def _exptime(time: Time) -> int:
+    exptime = to_exptime(time)
+    return EXPIRED if exptime < 0 else exptime
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import client library ``module`` on first use.
+
+    :raises MissingExtraError: it is not installed; the message names the
+        extra (``pip install 'caching[extra]'``).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(module, extra) from None
+
+
+class MemcachedAdapter:
+    """The contract over one client library (see the subclasses).
+
+    Subclasses set :attr:`errors` and implement the ``_store``, ``_get``,
+    ``_get_many``, ``_delete``, ``_delete_many``, ``_incr``, ``_decr`` and
+    ``_flush`` primitives, which receive a client checked out of the pool,
+    keys as checked ``bytes`` and values as serialised ``(bytes, flags)``.
+
+    :param pool: where clients come from (``acquire``/``get_back``).
+    :param servers: ``"host:port"`` of each server, for the log messages.
+    :param key_encode: applied to every key before the key rules are checked
+        (e.g. :func:`caching.encoding.hash_encode`); ``None`` keeps keys.
+    :param logger: the adapter's logger.
+    :param retry_timeout: seconds between two warnings about one server.
+    :param hold_off: after a failure, answer "nothing happened" at once for
+        ``retry_timeout`` seconds instead of trying again (for a library that
+        has no dead-server period of its own, so that a hung server does not
+        cost a timeout on every call).
+    """
+
+    #: Exceptions of the client library that mean "the server failed".
+    errors: tuple[type[BaseException], ...] = (OSError,)
+
+    def __init__(
+        self,
+        pool: PoolLike[Any],
+        servers: Sequence[str],
+        key_encode: Callable[[Key], Key] | None,
+        logger: logging.Logger,
+        retry_timeout: float,
+        hold_off: bool = False,
+    ) -> None:
+        if not hasattr(pool, "acquire") or not hasattr(pool, "get_back"):
+            raise TypeError("pool must have acquire() and get_back()")
+        self.pool = pool
+        self.servers = list(servers)
+        self.key_encode = key_encode
+        self.failures = FailureLog(logger, retry_timeout)
+        self.retry_timeout = retry_timeout
+        self._hold_off = hold_off
+        self._down_until = 0.0
+
+    def close(self) -> None:
+        """Close the pooled connections; the adapter reconnects when used again."""
+        close = getattr(self.pool, "close", None)
+        if close is not None:
+            close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__name__} {','.join(self.servers)}>"
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _key(self, key: Key) -> bytes:
+        return key_bytes(key if self.key_encode is None else self.key_encode(key))
+
+    def _keys(self, keys: Iterable[Key]) -> dict[bytes, list[Key]]:
+        """Checked bytes key -> the caller's keys that name it."""
+        if isinstance(keys, (str, bytes)):
+            raise TypeError("expected an iterable of keys, got a single key")
+        by_key: dict[bytes, list[Key]] = {}
+        for key in keys:
+            by_key.setdefault(self._key(key), []).append(key)
+        return by_key
+
+    def _run(self, operation: Callable[[Any], T], default: T) -> T:
+        """Run ``operation`` on a pooled client; a server failure gives ``default``."""
+        if self._down_until and monotonic() < self._down_until:
+            return default
+        try:
+            with checkout(self.pool) as client:
+                result = operation(client)
+                self._after_call(client)
+                return result
+        except self.errors as exc:
+            if self._hold_off:
+                self._down_until = monotonic() + self.retry_timeout
+            self._report(self._failed_server(exc), exc)
+            return default
+
+    def _report(self, server: str, error: object) -> None:
+        self.failures.report(server, error)
+
+    def _failed_server(self, error: BaseException) -> str:
+        """The server an exception came from (all of them when unknown)."""
+        return ",".join(self.servers)
+
+    def _after_call(self, client: Any) -> None:
+        """Hook run after each call, for libraries that hide failures."""
+
+    # -- primitives (per library) -----------------------------------------
+
+    def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
+        raise NotImplementedError
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        """Store many items; the keys not stored. One command at a time
+        unless the library pipelines ``mode``."""
+        return [
+            key for key, item in items.items() if not self._store(client, mode, key, item, exptime)
+        ]
+
+    def _get(self, client: Any, key: bytes) -> Any:
+        raise NotImplementedError
+
+    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
+        raise NotImplementedError
+
+    def _delete(self, client: Any, key: bytes) -> bool:
+        raise NotImplementedError
+
+    def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
+        raise NotImplementedError
+
+    def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
+        """The new value, ``None`` on a miss; ``ValueError`` on a non-counter."""
+        raise NotImplementedError
+
+    def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
+        raise NotImplementedError
+
+    def _flush(self, client: Any) -> bool:
+        raise NotImplementedError
+
+    # -- stores -----------------------------------------------------------
+
+    def set(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
+        return self._store_one(SET, key, value, time)
+
+    def add(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
+        return self._store_one(ADD, key, value, time)
+
+    def replace(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
+        return self._store_one(REPLACE, key, value, time)
+
+    def set_multi(
+        self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
+    ) -> list[Key]:
+        return self._store_all(SET, mapping, time)
+
+    def add_multi(
+        self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
+    ) -> list[Key]:
+        return self._store_all(ADD, mapping, time)
+
+    def replace_multi(
+        self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
+    ) -> list[Key]:
+        return self._store_all(REPLACE, mapping, time)
+
+    def _store_one(self, mode: str, key: Key, value: Any, time: Time) -> bool:
+        stored_key = self._key(key)
+        exptime = _exptime(time)
+        item = dumps(value)
+        return self._run(lambda client: self._store(client, mode, stored_key, item, exptime), False)
+
+    def _store_all(self, mode: str, mapping: Mapping[Key, Any], time: Time) -> list[Key]:
+        if not isinstance(mapping, Mapping):
+            raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
+        exptime = _exptime(time)
+        by_key = self._keys(mapping)  # every key checked before anything is sent
+        items = {key: dumps(mapping[given[-1]]) for key, given in by_key.items()}
+        if not items:
+            return []
+        failed = self._run(
+            lambda client: self._store_items(client, mode, items, exptime), list(items)
+        )
+        return [given for key in failed for given in by_key[key]]
+
+    def _store_items(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        batch = {key: item for key, item in items.items() if len(item[0]) <= BATCH_LIMIT}
+        failed = self._store_batch(client, mode, batch, exptime) if batch else []
+        for key, item in items.items():
+            if key not in batch and not self._store(client, mode, key, item, exptime):
+                failed.append(key)
+        return failed
+
+    # -- reads ------------------------------------------------------------
+
+    def get(self, key: Key, namespace: str | None = None) -> Any:
+        stored_key = self._key(key)
+        return self._run(lambda client: self._get(client, stored_key), None)
+
+    def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
+        by_key = self._keys(keys)
+        if not by_key:
+            return {}
+        nothing: dict[bytes, Any] = {}
+        found = self._run(lambda client: self._get_many(client, list(by_key)), nothing)
+        return {
+            given: value
+            for key, value in found.items()
+            if value is not None
+            for given in by_key[key]
+        }
+
+    # -- deletes ----------------------------------------------------------
+
+    def delete(self, key: Key, seconds: int = 0, namespace: str | None = None) -> bool:
+        stored_key = self._key(key)
+        return self._run(lambda client: self._delete(client, stored_key), False)
+
+    def delete_multi(
+        self, keys: Iterable[Key], seconds: int = 0, namespace: str | None = None
+    ) -> bool:
+        stored_keys = list(self._keys(check_keys(keys)))
+        if not stored_keys:
+            return True
+        return self._run(lambda client: self._delete_many(client, stored_keys), False)
+
+    def flush_all(self) -> bool:
+        return self._run(self._flush, False)
+
+    # -- counters ---------------------------------------------------------
+
+    def incr(
+        self,
+        key: Key,
+        delta: int = 1,
+        namespace: str | None = None,
+        initial_value: int | None = None,
+    ) -> int | None:
+        return self._count(key, delta, initial_value, False)
+
+    def decr(
+        self,
+        key: Key,
+        delta: int = 1,
+        namespace: str | None = None,
+        initial_value: int | None = None,
+    ) -> int | None:
+        return self._count(key, delta, initial_value, True)
+
+    def _count(self, key: Key, delta: int, initial_value: int | None, down: bool) -> int | None:
+        stored_key = self._key(key)
+        delta = counters.check_delta(delta)
+        initial = counters.check_initial(initial_value)
+        return self._run(
+            lambda client: self._counter(client, stored_key, delta, initial, down), None
+        )
+
+    def _counter(
+        self, client: Any, key: bytes, delta: int, initial: int | None, down: bool
+    ) -> int | None:
+        """incr/decr; a miss with ``initial`` creates the counter with ``add``,
+        so of concurrent creators one adds and the others count on it."""
+        count = self._decr if down else self._incr
+        for _ in range(_INITIAL_TRIES):
+            value = count(client, key, delta)
+            if value is not None or initial is None:
+                return value
+            start = counters.decr(initial, delta) if down else counters.incr(initial, delta)
+            if self._store(client, ADD, key, dumps(start), 0):
+                return start
+        return None

@@ -1,0 +1,112 @@
+"""A thread-safe, fork-safe pool of memcached client objects.
+
+pylibmc and pymemcache clients are not thread-safe: each call checks one out
+through :func:`checkout`, the one context manager that does so. After
+``os.fork()`` the child never touches its parent's clients (nor closes them,
+which could send ``quit`` on the parent's sockets): it keeps them referenced
+and builds its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Generic, Protocol, TypeVar
+
+__all__ = ["Pool", "PoolLike", "checkout"]
+
+C = TypeVar("C")
+
+
+class PoolLike(Protocol[C]):
+    """What a pool offers: wheezy.caching's ``acquire``/``get_back``."""
+
+    def acquire(self) -> C: ...
+
+    def get_back(self, client: C) -> None: ...
+
+
+@contextmanager
+def checkout(pool: PoolLike[C]) -> Iterator[C]:
+    """Check a client out of ``pool`` for the ``with`` block, and back in after it."""
+    client = pool.acquire()
+    try:
+        yield client
+    finally:
+        pool.get_back(client)
+
+
+# Clients inherited across a fork: kept alive, never used, never closed.
+_INHERITED: list[Any] = []
+
+
+class Pool(Generic[C]):
+    """Clients made on demand by ``factory`` and reused.
+
+    Also usable wherever wheezy.caching expects a pool (``acquire`` and
+    ``get_back``).
+
+    :param factory: makes a new, unconnected client.
+    :param max_idle: most clients kept for reuse; more are made under load and
+        dropped when given back.
+    :param shared: hand every thread the same client (for python-memcached,
+        whose ``Client`` is a ``threading.local``); still one per process.
+    :param close: closes a client's connections; called on the clients
+        dropped when given back to a full pool, and by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], C],
+        max_idle: int = 16,
+        shared: bool = False,
+        close: Callable[[C], object] | None = None,
+    ) -> None:
+        if max_idle < 1:
+            raise ValueError(f"max_idle must be >= 1, got {max_idle}")
+        self.factory = factory
+        self.max_idle = max_idle
+        self.shared = shared
+        self._close = close
+        self._idle: list[C] = []
+        self._pid = os.getpid()
+
+    def _forked(self) -> None:
+        _INHERITED.extend(self._idle)
+        self._idle = []
+        self._pid = os.getpid()
+
+    def acquire(self) -> C:
+        """Check a client out (make one when none is idle)."""
+        if self._pid != os.getpid():
+            self._forked()
+        if self.shared:
+            if not self._idle:
+                self._idle.append(self.factory())
+            return self._idle[0]
+        try:
+            return self._idle.pop()  # atomic under the GIL
+        except IndexError:
+            return self.factory()
+
+    def get_back(self, client: C) -> None:
+        """Return a client checked out by :meth:`acquire`."""
+        if self.shared or self._pid != os.getpid():
+            return
+        if len(self._idle) < self.max_idle:
+            self._idle.append(client)
+        elif self._close is not None:
+            self._close(client)
+
+    def close(self) -> None:
+        """Close the idle clients of this process (the pool stays usable)."""
+        if self._pid != os.getpid():
+            self._forked()
+        idle, self._idle = self._idle, []
+        if self._close is not None:
+            for client in idle:
+                self._close(client)
+
+    def __del__(self) -> None:
+        self.close()

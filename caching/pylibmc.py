@@ -1,0 +1,188 @@
+"""``MemcachedClient`` over pylibmc (``pip install 'caching[pylibmc]'``).
+
+pylibmc wraps libmemcached. The adapter's clients use the text protocol
+(binary mode marks a server dead for seconds after an ``incr`` on a
+non-number, and raises on ``replace`` of a missing key), ketama consistent
+hashing (removing one of N servers moves about 1/N of the keys), TCP_NODELAY
+and finite timeouts. Values are stored in the format of
+:mod:`caching.serializer`; keys are checked by :mod:`caching.keys` before any
+I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
+
+Limitation: pylibmc's ``incr``/``decr`` take a C ``int``, so a ``delta``
+above ``2**31 - 1`` raises ``ValueError`` here (the other adapters take any
+delta up to ``2**64 - 1``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from caching.adapter import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_RETRY_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    NON_NUMERIC,
+    SET,
+    MemcachedAdapter,
+    require,
+)
+from caching.keys import Key
+from caching.options import ADAPTER_OPTIONS, as_servers
+from caching.pool import Pool, PoolLike
+from caching.serializer import Item, loads
+from caching.url import parse_options
+
+__all__ = ["MAX_DELTA", "MemcachedClient", "client_factory"]
+
+logger = logging.getLogger(__name__)
+
+#: Largest ``delta`` pylibmc passes to ``incr``/``decr`` (a C ``int``).
+MAX_DELTA = 2**31 - 1
+
+
+@cache
+def _client_class() -> Any:
+    """pylibmc's ``Client`` with the serializer of :mod:`caching.serializer`."""
+    library = require("pylibmc", "pylibmc")
+
+    class Client(library.Client):  # type: ignore[misc,name-defined]
+        def serialize(self, value: Item) -> Item:
+            return value  # serialised by the adapter already
+
+        def deserialize(self, data: bytes, flags: int) -> Any:
+            return loads(data, flags)
+
+    return Client
+
+
+def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
+    """Make a pylibmc client for :class:`MemcachedClient` (wheezy.caching's name).
+
+    :param servers: ``"host:port"`` or a list of them.
+    :param kwargs: ``pylibmc.Client`` arguments; ``binary`` defaults to
+        ``False`` and ``behaviors`` to ``tcp_nodelay``, ``ketama``,
+        ``connect_timeout`` 500 ms, ``_poll_timeout`` 500 ms and
+        ``retry_timeout`` 1 s (each can be overridden).
+    :returns: a client that stores values in the adapter's format.
+    :raises MissingExtraError: pylibmc is not installed.
+    """
+    kwargs.setdefault("binary", False)
+    behaviors = kwargs.setdefault("behaviors", {})
+    behaviors.setdefault("tcp_nodelay", True)
+    behaviors.setdefault("ketama", True)
+    behaviors.setdefault("connect_timeout", int(DEFAULT_CONNECT_TIMEOUT * 1000))
+    behaviors.setdefault("_poll_timeout", int(DEFAULT_TIMEOUT * 1000))
+    behaviors.setdefault("retry_timeout", max(1, round(DEFAULT_RETRY_TIMEOUT)))
+    return _client_class()(as_servers(servers), **kwargs)
+
+
+class MemcachedClient(MemcachedAdapter):
+    """The contract over pylibmc.
+
+    :param pool: as in wheezy.caching, a pool of clients made by
+        :func:`client_factory` (anything with ``acquire``/``get_back``); or
+        ``"host:port"`` or a list of servers, for which the adapter builds
+        its own fork-safe pool.
+    :param key_encode: applied to every key before it is checked.
+    :param connect_timeout: seconds to wait for a connection.
+    :param timeout: seconds to wait for an answer (libmemcached's poll
+        timeout); a hung server costs this much per call.
+    :param retry_timeout: whole seconds a failed server is left alone, and
+        between two warnings about it.
+    :param pool_size: most idle clients kept for reuse.
+    :param client_options: more :func:`client_factory` arguments.
+    :raises MissingExtraError: pylibmc is not installed.
+    """
+
+    def __init__(
+        self,
+        pool: PoolLike[Any] | str | Sequence[str],
+        key_encode: Callable[[Key], Key] | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        pool_size: int = 16,
+        **client_options: Any,
+    ) -> None:
+        library = require("pylibmc", "pylibmc")
+        if isinstance(pool, (str, Sequence)):
+            servers = as_servers(pool)
+            behaviors = {
+                "connect_timeout": max(1, round(connect_timeout * 1000)),
+                "_poll_timeout": max(1, round(timeout * 1000)),
+                "retry_timeout": max(1, round(retry_timeout)),
+                **client_options.pop("behaviors", {}),
+            }
+            options = {**client_options, "behaviors": behaviors}
+            pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
+        else:
+            servers = ["pool"]
+        super().__init__(pool, servers, key_encode, logger, retry_timeout)
+        self.errors = (library.Error,)
+        self._not_found = library.NotFound
+        self._too_big = library.TooBig
+        self._client_error = library.ClientError
+
+    @classmethod
+    def from_url(cls, url: str, servers: list[str], query: str) -> MemcachedClient:
+        """Build from ``memcached://...?client=pylibmc&...``; options as
+        :data:`caching.options.ADAPTER_OPTIONS`."""
+        return cls(servers, **parse_options(url, query, ADAPTER_OPTIONS))
+
+    def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
+        try:
+            return bool(getattr(client, mode)(key, item, exptime))
+        except self._too_big:
+            # libmemcached refuses without sending; memcached would also have
+            # unlinked the old item on a refused ``set``.
+            if mode == SET:
+                client.delete(key)
+            return False
+        except self._not_found:
+            return False
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        if mode != SET:
+            return super()._store_batch(client, mode, items, exptime)
+        return list(client.set_multi(items, exptime))
+
+    def _get(self, client: Any, key: bytes) -> Any:
+        return client.get(key)
+
+    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
+        return dict(client.get_multi(keys))
+
+    def _delete(self, client: Any, key: bytes) -> bool:
+        return bool(client.delete(key))
+
+    def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
+        client.delete_multi(keys)  # False when one was missing: not a failure
+        return True
+
+    def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
+        return self._counted(client.incr, key, delta)
+
+    def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
+        return self._counted(client.decr, key, delta)
+
+    def _counted(self, call: Callable[[bytes, int], int], key: bytes, delta: int) -> int | None:
+        if delta > MAX_DELTA:
+            raise ValueError(f"pylibmc takes a delta of at most 2**31-1, got {delta}")
+        try:
+            return call(key, delta)
+        except self._not_found:
+            return None
+        except self._client_error:
+            raise ValueError(NON_NUMERIC) from None
+
+    def _flush(self, client: Any) -> bool:
+        return bool(client.flush_all())
+
+
+def _close(client: Any) -> None:
+    client.disconnect_all()

@@ -1,0 +1,164 @@
+"""``MemcachedClient`` over pymemcache (``pip install 'caching[pymemcache]'``).
+
+One server uses ``pymemcache.Client``; several use ``HashClient``, which
+spreads keys by rendezvous hashing (removing one of N servers moves about 1/N
+of the keys) and leaves a failed server alone for ``retry_timeout`` seconds.
+
+Settings the adapter always uses, whatever the caller passes:
+``default_noreply=False`` (pymemcache's ``True`` makes ``add``, ``replace``,
+``delete`` and refused values all report success), finite timeouts (the
+library's default waits forever on a hung server), the values format of
+:mod:`caching.serializer`, and keys checked by :mod:`caching.keys` before any
+I/O. Clients are pooled (a pymemcache ``Client`` is not thread-safe) and
+never shared with a forked child.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from caching.adapter import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_RETRY_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    NON_NUMERIC,
+    SET,
+    MemcachedAdapter,
+    require,
+)
+from caching.keys import Key
+from caching.options import ADAPTER_OPTIONS, as_servers
+from caching.pool import Pool
+from caching.serializer import Item, loads
+from caching.url import parse_options
+
+__all__ = ["MemcachedClient"]
+
+logger = logging.getLogger(__name__)
+
+
+class _Serde:
+    """pymemcache's serde hook: values arrive already serialised."""
+
+    def serialize(self, key: bytes, value: Item) -> Item:
+        return value
+
+    def deserialize(self, key: bytes, value: bytes, flags: int) -> Any:
+        return loads(value, flags)
+
+
+def _close(client: Any) -> None:
+    client.close()
+
+
+@cache
+def _library() -> Any:
+    return require("pymemcache", "pymemcache")
+
+
+class MemcachedClient(MemcachedAdapter):
+    """The contract over pymemcache.
+
+    :param servers: ``"host:port"`` or a list of them (``"unix:/path"`` for a
+        socket); several servers are spread by consistent hashing.
+    :param key_encode: applied to every key before it is checked.
+    :param connect_timeout: seconds to wait for a connection.
+    :param timeout: seconds to wait for an answer; a hung server costs this
+        much per call.
+    :param retry_timeout: seconds a failed server is left alone (with several
+        servers) and between two warnings about it.
+    :param pool_size: most idle clients kept for reuse.
+    :param client_options: more keyword arguments for ``pymemcache.Client``
+        or ``HashClient`` (not ``serde``, ``default_noreply`` or
+        ``ignore_exc``, which the adapter sets).
+    :raises MissingExtraError: pymemcache is not installed.
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        key_encode: Callable[[Key], Key] | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        pool_size: int = 16,
+        **client_options: Any,
+    ) -> None:
+        library = _library()
+        servers = as_servers(servers)
+        options: dict[str, Any] = {
+            "connect_timeout": connect_timeout,
+            "timeout": timeout,
+            "no_delay": True,
+            **client_options,
+            "serde": _Serde(),
+            "default_noreply": False,
+            "allow_unicode_keys": True,
+        }
+        if len(servers) == 1:
+            factory: Callable[[], Any] = lambda: library.Client(servers[0], **options)  # noqa: E731
+        else:
+            options.update(retry_timeout=retry_timeout, dead_timeout=retry_timeout)
+            options.update(use_pooling=False, ignore_exc=False)
+            factory = lambda: library.HashClient(servers, **options)  # noqa: E731
+        pool = Pool(factory, pool_size, close=_close)
+        # HashClient leaves a failed server alone for dead_timeout; Client has
+        # no such period, so the adapter holds off itself.
+        hold_off = len(servers) == 1
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off)
+        exceptions = library.exceptions
+        self.errors = (exceptions.MemcacheError, OSError)
+        self._client_error = exceptions.MemcacheClientError
+        self._server_error = exceptions.MemcacheServerError
+        self._closed_error = exceptions.MemcacheUnexpectedCloseError
+
+    @classmethod
+    def from_url(cls, url: str, servers: list[str], query: str) -> MemcachedClient:
+        """Build from ``memcached://...?client=pymemcache&...``; options as
+        :data:`caching.options.ADAPTER_OPTIONS`."""
+        return cls(servers, **parse_options(url, query, ADAPTER_OPTIONS))
+
+    def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
+        try:
+            return bool(getattr(client, mode)(key, item, exptime, noreply=False))
+        except self._server_error as exc:
+            if isinstance(exc, self._closed_error) or "too large" not in str(exc):
+                raise
+            return False  # refused as larger than the item size
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        if mode != SET:
+            return super()._store_batch(client, mode, items, exptime)
+        return list(client.set_many(items, exptime, noreply=False))
+
+    def _get(self, client: Any, key: bytes) -> Any:
+        return client.get(key)
+
+    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
+        return dict(client.get_many(keys))
+
+    def _delete(self, client: Any, key: bytes) -> bool:
+        return bool(client.delete(key, noreply=False))
+
+    def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
+        return bool(client.delete_many(keys, noreply=False))
+
+    def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
+        try:
+            return client.incr(key, delta)  # type: ignore[no-any-return]
+        except self._client_error:
+            raise ValueError(NON_NUMERIC) from None
+
+    def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
+        try:
+            return client.decr(key, delta)  # type: ignore[no-any-return]
+        except self._client_error:
+            raise ValueError(NON_NUMERIC) from None
+
+    def _flush(self, client: Any) -> bool:
+        return bool(client.flush_all(noreply=False))

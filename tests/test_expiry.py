@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from caching.expiry import MAX_RELATIVE, expires_at, to_exptime
+
+NOW = 1_800_000_000
+
+
+@pytest.mark.parametrize(
+    ("time", "exptime"),
+    [
+        (0, 0),
+        (10, 10),
+        (-5, -5),
+        (timedelta(seconds=10), 10),
+        (timedelta(milliseconds=1), 1),
+        (timedelta(0), 0),
+        (timedelta(seconds=-0.5), -1),
+        (timedelta(days=30), MAX_RELATIVE),
+        (timedelta(days=31), NOW + 31 * 86400),
+    ],
+)
+def test_to_exptime(time: int | timedelta, exptime: int) -> None:
+    assert to_exptime(time, NOW) == exptime
+
+
+@pytest.mark.parametrize("bad", [1.0, "1", None, True, [1]])
+def test_to_exptime_refuses_other_types(bad: object) -> None:
+    with pytest.raises(TypeError, match=r"int seconds or datetime\.timedelta"):
+        to_exptime(bad)  # type: ignore[arg-type]
+
+
+def test_expires_at() -> None:
+    assert expires_at(0, NOW) == 0
+    assert expires_at(5, NOW) == NOW + 5
+    assert expires_at(MAX_RELATIVE, NOW) == NOW + MAX_RELATIVE
+    assert expires_at(MAX_RELATIVE + 1, NOW) == MAX_RELATIVE + 1  # 1970: gone
+    assert expires_at(NOW + 100, NOW) == NOW + 100
+    assert expires_at(-1, NOW) == -1

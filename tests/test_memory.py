@@ -1,0 +1,189 @@
+"""MemoryCache beyond the contract suite: exact expiry seconds, reclaiming,
+eviction, copies, key encoders, the injected clock, heavy concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+
+from caching import InvalidKeyError, MemoryCache
+from caching.encoding import hash_encode
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_800_000_000.5) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_relative_expiry_is_exact_to_the_second() -> None:
+    with freeze_time("2026-11-21 12:00:00.999") as frozen:
+        cache = MemoryCache()
+        cache.set("k", "v", 3)  # stored at second T
+        frozen.tick(2.0)  # T+2, .999
+        assert cache.get("k") == "v"
+        frozen.tick(0.001)  # T+3, .000
+        assert cache.get("k") is None
+
+
+def test_absolute_expiry_is_exact_to_the_second() -> None:
+    clock = FakeClock(1_800_000_000.0)
+    cache = MemoryCache(clock=clock)
+    cache.set("k", "v", 1_800_000_010)
+    clock.now = 1_800_000_009.99
+    assert cache.get("k") == "v"
+    clock.now = 1_800_000_010.0
+    assert cache.get("k") is None
+
+
+def test_injected_clock_drives_expiry() -> None:
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    cache.set_multi({"a": 1, "b": 2}, 10)
+    clock.now += 9
+    assert cache.get_multi(["a", "b"]) == {"a": 1, "b": 2}
+    clock.now += 1
+    assert cache.get_multi(["a", "b"]) == {}
+    assert cache.add("a", 3) is True
+
+
+def test_expired_items_are_reclaimed_without_being_read() -> None:
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    for i in range(5000):
+        cache.set(f"k{i}", i, 1 + i % 5)
+    cache.set("forever", 1)
+    assert len(cache) == 5001
+    clock.now += 6
+    cache.set("trigger", 1)  # any write reclaims what has expired
+    assert len(cache) == 2
+
+
+def test_rewriting_items_does_not_grow_the_expiry_index() -> None:
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    for second in range(3000):
+        clock.now += 1
+        cache.set("hot", second, 600)  # a new expiry second every time
+    assert len(cache) == 1
+    assert cache._indexed <= 2 * len(cache) + 1024 + 1
+
+
+def test_max_items_evicts_the_least_recently_used() -> None:
+    cache = MemoryCache(max_items=3)
+    cache.set_multi({"a": 1, "b": 2, "c": 3})
+    assert cache.get("a") == 1  # a is now the most recently used
+    cache.set("d", 4)
+    assert cache.get_multi(["a", "b", "c", "d"]) == {"a": 1, "c": 3, "d": 4}
+    assert len(cache) == 3
+
+
+def test_max_items_drops_expired_items_before_evicting_live_ones() -> None:
+    clock = FakeClock()
+    cache = MemoryCache(max_items=3, clock=clock)
+    cache.set("short", 1, 1)
+    cache.set_multi({"b": 2, "c": 3})
+    clock.now += 2
+    cache.set("d", 4)
+    assert cache.get_multi(["b", "c", "d"]) == {"b": 2, "c": 3, "d": 4}
+
+
+def test_counter_created_by_incr_counts_against_max_items() -> None:
+    cache = MemoryCache(max_items=2)
+    cache.set_multi({"a": 1, "b": 2})
+    assert cache.incr("n", initial_value=0) == 1
+    assert len(cache) == 2
+    assert cache.get("a") is None
+
+
+def test_returned_objects_are_shared_by_default() -> None:
+    cache = MemoryCache()
+    cache.set("k", [1])
+    cache.get("k").append(2)
+    assert cache.get("k") == [1, 2]
+
+
+def test_copy_values_isolates_readers_and_writers() -> None:
+    cache = MemoryCache(copy_values=True)
+    original = {"n": [1]}
+    cache.set("k", original)
+    original["n"].append(2)
+    first = cache.get("k")
+    first["n"].append(3)
+    assert cache.get("k") == {"n": [1]}
+    assert cache.get_multi(["k"]) == {"k": {"n": [1]}}
+    assert cache.incr("c", initial_value=1) == 2
+    assert cache.get("c") == 2
+
+
+def test_copy_values_refuses_an_unpicklable_value() -> None:
+    cache = MemoryCache(copy_values=True)
+    with pytest.raises(TypeError, match="cannot cache a lock"):
+        cache.set("k", threading.Lock())
+    assert cache.get("k") is None
+
+
+def test_max_item_size_can_be_changed_or_turned_off() -> None:
+    small = MemoryCache(max_item_size=1000)
+    assert small.set("k", b"x" * 900) is True
+    assert small.set("k", b"x" * 1000) is False
+    assert small.set("big", list(range(1000))) is False  # measured pickled
+    unbounded = MemoryCache(max_item_size=None)
+    assert unbounded.set("k", b"x" * (2 * 1024 * 1024)) is True
+
+
+def test_item_size_counts_key_and_overhead_as_memcached_does() -> None:
+    cache = MemoryCache()
+    assert cache.set("k", b"y" * (1024 * 1024 - 60)) is True  # 1 + 1048516 + 59
+    assert cache.set("k", b"y" * (1024 * 1024 - 59)) is False
+    assert cache.set("k", "\u00e9" * 300_000) is True  # 600,000 bytes in UTF-8
+    assert cache.set("k", "\u00e9" * 600_000) is False  # 1,200,000 bytes
+
+
+@pytest.mark.parametrize(
+    ("max_items", "max_item_size"), [(0, None), (-1, None), (None, 0), ("3", None)]
+)
+def test_bad_options_raise(max_items: Any, max_item_size: Any) -> None:
+    with pytest.raises(ValueError, match="must be a positive int"):
+        MemoryCache(max_items=max_items, max_item_size=max_item_size)
+
+
+def test_key_encode_makes_any_key_valid_and_keeps_the_callers_keys() -> None:
+    cache = MemoryCache(key_encode=hash_encode(hashlib.sha1))
+    long_key = "a key with spaces " * 30
+    assert cache.set(long_key, 1) is True
+    assert cache.get(long_key) == 1
+    assert cache.get_multi([long_key, "other"]) == {long_key: 1}
+    assert cache.add_multi({long_key: 2, "new key": 3}) == [long_key]
+    assert cache.incr("a counter", initial_value=0) == 1
+    assert cache.delete(long_key) is True
+
+
+def test_key_encode_result_is_still_checked() -> None:
+    cache = MemoryCache(key_encode=lambda key: key)
+    with pytest.raises(InvalidKeyError):
+        cache.set("a b", 1)
+
+
+def test_incr_is_atomic_under_heavy_threads() -> None:
+    cache = MemoryCache()
+    threads, per_thread = 8, 10_000
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        start.wait()
+        for _ in range(per_thread):
+            cache.incr("n", initial_value=0)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert cache.get("n") == threads * per_thread
