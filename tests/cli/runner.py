@@ -26,3 +26,11 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
+
+
+def memcached_url(address: str, client: str | None = None) -> str:
+    """A ``memcached://`` URL for ``address`` with generous timeouts: the tests
+    check behaviour, and a loaded CI machine can take longer than the
+    adapters' 0.5 s defaults to answer."""
+    chosen = f"client={client}&" if client else ""
+    return f"memcached://{address}?{chosen}timeout=5"
