@@ -23,7 +23,7 @@ from caching import counters
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_RELATIVE, Time, to_exptime
 from caching.failures import FailureLog
-from caching.keys import MAX_KEY_LENGTH, Key, check_keys, key_bytes
+from caching.keys import Key, canonical_key
 from caching.pool import PoolLike, checkout
 from caching.serializer import Item, dumps
 
@@ -36,6 +36,7 @@ __all__ = [
     "EXPIRED",
     "REPLACE",
     "SET",
+    "MemcacheApi",
     "MemcachedAdapter",
     "NON_NUMERIC",
     "require",
@@ -142,16 +143,8 @@ class MemcachedAdapter:
     def _key(self, key: Key) -> bytes:
         if self.key_encode is not None:
             key = self.key_encode(key)
-        # Fast path: printable ASCII without a space is valid as it is.
-        if (
-            type(key) is str
-            and 0 < len(key) <= MAX_KEY_LENGTH
-            and key.isascii()
-            and key.isprintable()
-            and " " not in key
-        ):
-            return key.encode("ascii")
-        return key_bytes(key)
+        checked = canonical_key(key)
+        return checked.encode("utf-8") if type(checked) is str else checked  # type: ignore[return-value]
 
     def _keys(self, keys: Iterable[Key]) -> dict[bytes, list[Key]]:
         """Checked bytes key -> the caller's keys that name it (a ``str`` and
@@ -305,7 +298,7 @@ class MemcachedAdapter:
     def delete_multi(
         self, keys: Iterable[Key], seconds: int = 0, namespace: str | None = None
     ) -> bool:
-        stored_keys = list(self._keys(check_keys(keys)))
+        stored_keys = list(self._keys(keys))
         if not stored_keys:
             return True
         return self._run(self._delete_many, False, stored_keys)
@@ -353,3 +346,24 @@ class MemcachedAdapter:
             if self._store(client, ADD, key, dumps(start), 0):
                 return start
         return None
+
+
+class MemcacheApi(MemcachedAdapter):
+    """The primitives over python-memcached's method names (``get``,
+    ``get_multi``, ``set_multi``, ``delete``), which pylibmc shares."""
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        if mode != SET:
+            return super()._store_batch(client, mode, items, exptime)
+        return list(client.set_multi(items, exptime))
+
+    def _get(self, client: Any, key: bytes) -> Any:
+        return client.get(key)
+
+    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
+        return dict(client.get_multi(keys))
+
+    def _delete(self, client: Any, key: bytes) -> bool:
+        return bool(client.delete(key))

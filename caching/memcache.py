@@ -31,8 +31,7 @@ from caching.adapter import (
     DEFAULT_RETRY_TIMEOUT,
     DEFAULT_TIMEOUT,
     NON_NUMERIC,
-    SET,
-    MemcachedAdapter,
+    MemcacheApi,
     require,
 )
 from caching.keys import Key
@@ -112,7 +111,7 @@ def _client_class() -> Any:
     return Client
 
 
-class MemcachedClient(MemcachedAdapter):
+class MemcachedClient(MemcacheApi):
     """The contract over python-memcached.
 
     :param servers: ``"host:port"`` or a list of them (wheezy.caching passes
@@ -163,22 +162,6 @@ class MemcachedClient(MemcachedAdapter):
 
     def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
-
-    def _store_batch(
-        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
-    ) -> list[bytes]:
-        if mode != SET:
-            return super()._store_batch(client, mode, items, exptime)
-        return list(client.set_multi(items, exptime))
-
-    def _get(self, client: Any, key: bytes) -> Any:
-        return client.get(key)
-
-    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
-        return dict(client.get_multi(keys))
-
-    def _delete(self, client: Any, key: bytes) -> bool:
-        return bool(client.delete(key))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         # python-memcached skips the keys of a dead server and still says 1;
