@@ -1,0 +1,225 @@
+"""Key builders: make a cache key from a function's arguments.
+
+The names and the key format are wheezy.caching's (``"repo-list_items:'en':1"``),
+but the make-key functions are built from :func:`inspect.signature` instead of
+generated source code, defaults are applied (``f()`` and ``f("en")`` share a
+key when ``"en"`` is the default), and every key is valid on every backend
+whatever the arguments: the readable key when it passes the key rules,
+otherwise ``<prefix>-<name>#<sha1 hex of the readable key>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from caching.errors import InvalidKeyError
+from caching.keys import MAX_KEY_LENGTH, key_bytes
+
+__all__ = ["CONTEXT_NAMES", "key_builder", "key_format", "key_formatter", "safe_key"]
+
+#: Names of a first parameter that is left out of the key (wheezy's rule).
+CONTEXT_NAMES = frozenset({"self", "cls", "klass"})
+
+MakeKey = Callable[..., str]
+
+# Room left for "#" and a 40-character SHA-1 after the readable head of a key.
+_MAX_HEAD = MAX_KEY_LENGTH - 41
+
+
+def _is_valid(key: str) -> bool:
+    try:
+        key_bytes(key)
+    except InvalidKeyError:
+        return False
+    return True
+
+
+def safe_key(key: str, head: str = "") -> str:
+    """Return ``key`` when it is a valid cache key, else a hashed stand-in.
+
+    :param key: the readable key.
+    :param head: readable start of the stand-in (e.g. ``"repo-list_items"``);
+        dropped when it is not itself valid or longer than 209 characters.
+    :returns: ``key`` itself, or ``head + "#" + sha1(key)`` (hex) -- valid on
+        every backend for any input. Distinct keys stay distinct (up to SHA-1
+        collisions).
+    """
+    if is_valid(key):
+        return key
+    digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
+    if head and len(head) <= _MAX_HEAD and is_valid(head):
+        return f"{head}#{digest}"
+    return f"#{digest}"
+
+
+def _key_parameters(func: Callable[..., Any]) -> list[inspect.Parameter]:
+    """The parameters of ``func`` that go into its key (``self``/``cls`` left out)."""
+    parameters = list(inspect.signature(func).parameters.values())
+    if parameters and parameters[0].name in CONTEXT_NAMES:
+        return parameters[1:]
+    return parameters
+
+
+def key_format(func: Callable[..., Any], key_prefix: str) -> str:
+    """Return the key format of ``func``: one ``:%r`` per key argument.
+
+    >>> def list_items(self, locale='en', sort_order=1):
+    ...     pass
+    >>> key_format(list_items, 'repo')
+    'repo-list_items:%r:%r'
+
+    :param func: the function whose arguments make the key.
+    :param key_prefix: the start of every key.
+    """
+    count = len(_key_parameters(func))
+    return f"{key_prefix}-{func.__name__}" + ":%r" * count
+
+
+def key_formatter(key_prefix: str) -> Callable[[Callable[..., Any]], str]:
+    """Return ``key_format`` specialised with ``key_prefix``.
+
+    >>> def list_items(self, locale='en', sort_order=1):
+    ...     pass
+    >>> key_formatter('repo')(list_items)
+    'repo-list_items:%r:%r'
+    """
+
+    def key_format_wrapper(func: Callable[..., Any]) -> str:
+        return key_format(func, key_prefix)
+
+    return key_format_wrapper
+
+
+def _value(parameter: inspect.Parameter, value: Any) -> Any:
+    if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+        return tuple(sorted(value.items()))
+    return value
+
+
+class KeySpec(NamedTuple):
+    """How a make-key function formats its key, for callers that inline it.
+
+    With no keyword arguments and ``formats.get(len(args))`` not ``None``, the
+    readable key is ``formats[len(args)] % args[skip:]`` (the defaults of the
+    parameters not passed are already rendered in that format); it still has
+    to be checked (or left to the backend's key check) before use.
+    """
+
+    formats: dict[int, str]
+    skip: int
+    head: str
+
+
+#: Default values whose repr never changes, so they can be rendered once.
+_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None))
+
+
+def is_valid(key: str) -> bool:
+    """Whether ``key`` passes the key rules (printable ASCII checked first)."""
+    if key.isascii() and key.isprintable():
+        return " " not in key and 0 < len(key) <= MAX_KEY_LENGTH
+    return _is_valid(key)
+
+
+def _formats(parameters: list[inspect.Parameter], skip: int, head: str) -> dict[int, str]:
+    """Positional argument count -> key format with the missing defaults rendered.
+
+    Empty when a parameter is not positional; a count whose missing defaults
+    are not all immutable is left out (such calls take the general path).
+    """
+    if not all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters):
+        return {}
+    formats = {}
+    for count in range(len(parameters) + 1):
+        missing = parameters[count:]
+        if any(p.default is p.empty or type(p.default) not in _IMMUTABLE for p in missing):
+            continue
+        passed = ":%r" * (count - skip) if count >= skip else None
+        if passed is None:
+            continue
+        rendered = "".join(":" + repr(p.default).replace("%", "%%") for p in missing)
+        formats[count] = head.replace("%", "%%") + passed + rendered
+    return formats
+
+
+def _key_spec(func: Callable[..., Any], key_prefix: str) -> tuple[KeySpec, Callable[..., str]]:
+    """The key spec of ``func``, and the general key maker (``inspect.Signature.bind``)."""
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters.values())
+    skip = 1 if parameters and parameters[0].name in CONTEXT_NAMES else 0
+    keyed = parameters[skip:]
+    head = f"{key_prefix}-{func.__name__}"
+    fmt = head.replace("%", "%%") + ":%r" * len(keyed)
+
+    positional = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+    names = [p.name for p in parameters]
+    defaults = [p.default for p in parameters]
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        count = len(args)
+        if positional and count <= len(names) and kwargs.keys() <= set(names[count:]):
+            # Keyword arguments of a plain signature: fill by name, no Signature.bind.
+            tail = [
+                kwargs.get(name, default)
+                for name, default in zip(names[count:], defaults[count:], strict=True)
+            ]
+            if not any(value is inspect.Parameter.empty for value in tail):
+                return fmt % (*args[skip:], *tail[max(0, skip - count) :])
+        bound = signature.bind(*args, **kwargs)  # raises TypeError as a call would
+        bound.apply_defaults()
+        return fmt % tuple(_value(p, bound.arguments[p.name]) for p in keyed)
+
+    return KeySpec(_formats(parameters, skip, head), skip, head), bind
+
+
+def _make_key(func: Callable[..., Any], key_prefix: str) -> MakeKey:
+    spec, bind = _key_spec(func, key_prefix)
+    formats, skip, head = spec
+
+    def make_key(*args: Any, **kwargs: Any) -> str:
+        fmt = None if kwargs else formats.get(len(args))
+        key = bind(args, kwargs) if fmt is None else fmt % args[skip:]
+        return key if is_valid(key) else safe_key(key, head)
+
+    make_key.__name__ = make_key.__qualname__ = f"key_{func.__name__}"
+    make_key.__doc__ = f"Cache key of {func.__qualname__}: {key_format(func, key_prefix)!r}."
+    make_key.key_spec = spec  # type: ignore[attr-defined]
+    make_key.bind = bind  # type: ignore[attr-defined]
+    return make_key
+
+
+def key_builder(key_prefix: str = "") -> Callable[[Callable[..., Any]], MakeKey]:
+    """Return a builder of make-key functions for ``key_prefix``.
+
+    >>> def list_items(self, locale='en', sort_order=1):
+    ...     pass
+    >>> make_key = key_builder('repo')(list_items)
+    >>> make_key('self')
+    "repo-list_items:'en':1"
+    >>> make_key('self', 'uk')
+    "repo-list_items:'uk':1"
+    >>> make_key('self', sort_order=0)
+    "repo-list_items:'en':0"
+    >>> make_key('self', 'a b')[:16]  # a space: hashed, readable up to '#'
+    'repo-list_items#'
+
+    A make-key function takes the function's own arguments (including
+    ``self``/``cls``, which are left out of the key) and returns
+    ``key_format(func, key_prefix) % values``, with defaults applied and
+    ``**kwargs`` sorted. A key that would break the key rules (a space, a
+    control character, longer than 250 bytes) is replaced by
+    ``"<prefix>-<name>#<sha1 hex>"`` (see :func:`safe_key`).
+
+    :param key_prefix: the start of every key.
+    :returns: ``build(func) -> make_key``.
+    :raises TypeError: (from ``make_key``) arguments that do not fit the
+        function's signature, as a call would.
+    """
+
+    def build(func: Callable[..., Any]) -> MakeKey:
+        return _make_key(func, key_prefix)
+
+    return build

@@ -1,0 +1,262 @@
+"""Locker and Lockout: counting, locking, alerts, concurrency, cache failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from caching import MemoryCache, NullCache, from_url
+from caching.contract import Cache
+from caching.keys import Key
+from caching.lockout import Counter, Locker, Lockout, NullLocker, NullLockout
+from tests.shared import Clock, backend, cache, clock, memcached_url
+from tests.workers import Context, lockout_failures, run_processes, run_threads
+
+__all__ = ["backend", "cache", "clock", "memcached_url"]
+
+
+class Service:
+    """A sign-in whose outcome the test sets; what guarded methods receive as ctx."""
+
+    def __init__(self, ip: str = "10.0.0.1", user: str = "alice") -> None:
+        self.ip = ip
+        self.user = user
+        self.succeed = False
+
+
+def make_lockout(
+    cache: Cache,
+    alerts: list[str] | None = None,
+    **terms: dict[str, Any],
+) -> Lockout:
+    def alert(ctx: Any, name: str, counter: Counter) -> None:
+        if alerts is not None:
+            alerts.append(f"{name}:{counter.count}")
+
+    locker = Locker(
+        cache,
+        forbid_action=lambda ctx: "forbidden",
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, alert=alert, **t),
+        by_user=lambda **t: Counter(key_func=lambda ctx: ctx.user, reset=False, alert=alert, **t),
+    )
+    return locker.define("sign in", **terms)
+
+
+def guarded_sign_in(lockout: Lockout) -> Any:
+    @lockout.forbid_locked
+    @lockout.guard
+    def sign_in(ctx: Service) -> bool:
+        """Sign the user in."""
+        return ctx.succeed
+
+    return sign_in
+
+
+def test_lock_engages_after_count_failures(cache: Cache) -> None:
+    alerts: list[str] = []
+    lockout = make_lockout(cache, alerts, by_ip={"count": 3, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+    service = Service()
+    assert [sign_in(service) for _ in range(3)] == [False, False, False]
+    assert sign_in(service) == "forbidden"
+    assert alerts == ["sign in:3"]
+    assert sign_in(Service(ip="10.0.0.2")) is False  # other addresses are not locked
+
+
+def test_decorators_keep_metadata() -> None:
+    lockout = make_lockout(MemoryCache(), by_ip={"count": 3, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+    assert sign_in.__name__ == "sign_in"
+    assert sign_in.__doc__ == "Sign the user in."
+
+
+def test_success_resets_only_the_counters_that_support_it(cache: Cache) -> None:
+    lockout = make_lockout(
+        cache,
+        by_ip={"count": 3, "period": 60, "duration": 60},
+        by_user={"count": 4, "period": 60, "duration": 60},
+    )
+    sign_in = guarded_sign_in(lockout)
+    service = Service()
+    sign_in(service)
+    sign_in(service)
+    service.succeed = True
+    assert sign_in(service) is True  # resets by_ip, not by_user
+    service.succeed = False
+    sign_in(service)
+    assert sign_in(service) is False  # by_ip at 2, by_user at 4: user locked next
+    assert sign_in(service) == "forbidden"
+    lockout.reset(service)
+    assert sign_in(service) == "forbidden"  # the by_user lock has no reset
+    lockout.force_reset(service)
+    assert sign_in(service) is False
+
+
+def test_quota_counts_successes(cache: Cache) -> None:
+    lockout = make_lockout(cache, by_ip={"count": 2, "period": 60, "duration": 60})
+
+    @lockout.forbid_locked(action=lambda ctx: "over quota")
+    @lockout.quota
+    def download(ctx: Service) -> bool:
+        return ctx.succeed
+
+    service = Service()
+    assert download(service) is False  # failures do not count
+    service.succeed = True
+    assert [download(service), download(service), download(service)] == [True, True, "over quota"]
+
+
+def test_period_and_duration_in_timedelta_expire(cache: Cache, clock: Clock) -> None:
+    lockout = make_lockout(
+        cache, by_ip={"count": 2, "period": timedelta(seconds=2), "duration": timedelta(seconds=3)}
+    )
+    sign_in = guarded_sign_in(lockout)
+    service = Service()
+    sign_in(service)
+    clock.advance(2.5)  # the period has passed: the count starts again
+    sign_in(service)
+    assert sign_in(service) is False
+    assert sign_in(service) == "forbidden"
+    clock.advance(3.5)  # the lock has passed
+    assert sign_in(service) is False
+
+
+def test_forbid_locked_costs_one_round_trip() -> None:
+    reads: list[str] = []
+
+    class Counting(MemoryCache):
+        def get_multi(self, keys: Any, namespace: str | None = None) -> dict[Key, Any]:
+            reads.append("get_multi")
+            return super().get_multi(keys, namespace)
+
+        def get(self, key: Key, namespace: str | None = None) -> Any:
+            reads.append("get")
+            return super().get(key, namespace)
+
+    lockout = make_lockout(
+        Counting(),
+        by_ip={"count": 2, "period": 60, "duration": 60},
+        by_user={"count": 2, "period": 60, "duration": 60},
+    )
+
+    @lockout.forbid_locked
+    def view(ctx: Service) -> str:
+        return "page"
+
+    assert view(Service()) == "page"
+    assert reads == ["get_multi"]
+
+
+def test_keys_are_valid_whatever_key_func_returns(cache: Cache) -> None:
+    lockout = make_lockout(cache, by_user={"count": 2, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+    for user in ["bob smith", "ключ\n键", "x" * 400, 42]:
+        service = Service(user=user)  # type: ignore[arg-type]
+        sign_in(service)
+        sign_in(service)
+        assert sign_in(service) == "forbidden"
+
+
+class ExpiresBetweenAddAndIncr(MemoryCache):
+    """The counter exists when ``add`` runs and is gone when ``incr`` runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raced = False
+
+    def add(self, key: Key, value: Any, time: Any = 0, namespace: str | None = None) -> bool:
+        if not self.raced and not str(key).startswith("lock:"):
+            self.raced = True
+            return False  # as if the item existed, then expired before incr
+        return super().add(key, value, time, namespace)
+
+
+def test_counter_expiring_between_add_and_incr_is_created_again() -> None:
+    """wheezy.caching's incr gets None here and the guarded call raises TypeError."""
+    cache = ExpiresBetweenAddAndIncr()
+    lockout = make_lockout(cache, by_ip={"count": 2, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+    service = Service()
+    assert sign_in(service) is False
+    assert cache.raced
+    assert sign_in(service) is False
+    assert sign_in(service) == "forbidden"
+
+
+class DownCache(NullCache):
+    """A cache whose server is down: every call answers "nothing happened"."""
+
+    def add(self, key: Key, value: Any, time: Any = 0, namespace: str | None = None) -> bool:
+        super().add(key, value, time, namespace)
+        return False
+
+
+def test_a_cache_failure_never_breaks_a_guarded_call() -> None:
+    alerts: list[str] = []
+    lockout = make_lockout(DownCache(), alerts, by_ip={"count": 1, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+    service = Service()
+    assert [sign_in(service) for _ in range(3)] == [False, False, False]  # never locked
+    service.succeed = True
+    assert sign_in(service) is True
+    assert alerts == []
+
+
+@pytest.mark.parametrize(("count", "locked"), [(40, True), (41, False)])
+def test_threads_failing_together_lock_after_exactly_count(
+    cache: Cache, count: int, locked: bool
+) -> None:
+    alerts: list[str] = []
+    lockout = make_lockout(cache, alerts, by_ip={"count": count, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+
+    def work(_: int) -> None:
+        for _ in range(5):
+            sign_in(Service())
+
+    run_threads(8, work)  # 40 failures
+    assert lockout.locked(Service()) is locked
+    assert len(alerts) == int(locked)
+
+
+def test_null_locker_never_locks() -> None:
+    locker = NullLocker(MemoryCache(), lambda ctx: "forbidden")
+    lockout = locker.define("sign in", by_ip={"count": 1})
+    assert isinstance(lockout, NullLockout)
+
+    def sign_in(ctx: Any) -> bool:
+        return False
+
+    assert lockout.guard(sign_in) is sign_in
+    assert lockout.quota(sign_in) is sign_in
+    assert lockout.forbid_locked(sign_in) is sign_in
+    assert lockout.forbid_locked(action=lambda ctx: None)(sign_in) is sign_in
+    lockout.incr(None)
+    lockout.reset(None)
+    lockout.force_reset(None)
+    assert lockout.locked(None) is False
+
+
+def test_unknown_term_raises_key_error() -> None:
+    with pytest.raises(KeyError):
+        make_lockout(MemoryCache(), by_phase_of_moon={"count": 1})
+
+
+@pytest.mark.memcached
+@pytest.mark.parametrize(("count", "locked"), [(24, True), (25, False)])
+def test_processes_failing_together_lock_once_after_exactly_count(
+    memcached_url: str, count: int, locked: bool
+) -> None:
+    cache = from_url(memcached_url)
+    cache.flush_all()
+    # 4 processes x 2 threads x 3 failures = 24 failures of one address.
+    run_processes(lockout_failures, 4, memcached_url, count, 2, 3)
+    lockout = Locker(
+        cache,
+        forbid_action=lambda ctx: None,
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, **t),
+    ).define("sign in", by_ip={"count": count, "period": 60, "duration": 60})
+    assert lockout.locked(Context("10.0.0.1")) is locked
+    assert (cache.get("alerts") or 0) == int(locked)
