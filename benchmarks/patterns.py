@@ -21,25 +21,16 @@ import multiprocessing
 import statistics
 import threading
 import time
-import timeit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from benchmarks.harness import Row, compare, render
 
 CREATOR_SECONDS = 0.2
 LIBRARIES = ("caching", "wheezy.caching", "dogpile.cache")
 #: The adapter through which ``caching`` shares memcached in the process herd.
 SHARED_CLIENT = "pymemcache"
-
-# -- timing (kept small so that it can be swapped for benchmarks/harness.py) ----
-
-
-def ns_per_call(func: Callable[[], Any], number: int, repeat: int = 5) -> float:
-    """Best of ``repeat`` runs of ``number`` calls, in ns per call."""
-    func()  # warm: the first call fills the cache
-    best = min(timeit.repeat(func, number=number, repeat=repeat))
-    return best / number * 1e9
-
 
 # -- the libraries, each on its in-process backend ---------------------------------
 
@@ -237,20 +228,22 @@ def _memcached() -> Iterator[str | None]:
 # -- report ---------------------------------------------------------------------------
 
 
-def _hit_rows(number: int) -> list[tuple[str, dict[str, float]]]:
+def _hit_rows(ops: int) -> list[Row]:
+    """The hit paths, each library timed in turns on this thread's CPU clock."""
     rows = []
     for name, make in (("@cached hit", _decorated), ("get_or_create hit", _get_or_create_hit)):
-        rows.append((name, {library: ns_per_call(make(library), number) for library in LIBRARIES}))
+        calls = {library: make(library) for library in LIBRARIES}
+
+        def run_of(call: Callable[[], Any]) -> Callable[[], None]:
+            def run() -> None:
+                for _ in range(ops):
+                    call()
+
+            return run
+
+        runs = {library: run_of(call) for library, call in calls.items()}
+        rows.append(Row(name, dict(compare(runs, ops, clock="cpu"))))
     return rows
-
-
-def _print_hits(rows: list[tuple[str, dict[str, float]]]) -> None:
-    print("| hit path (ns/call, lower is better) | " + " | ".join(LIBRARIES) + " |")
-    print("| --- |" + " ---: |" * len(LIBRARIES))
-    for name, timings in rows:
-        ours = timings["caching"]
-        cells = [f"{timings[lib]:,.0f} ({timings[lib] / ours:.1f}x)" for lib in LIBRARIES]
-        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def _print_herd(title: str, summaries: dict[str, dict[str, Any]]) -> None:
@@ -266,9 +259,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds")
     parser.add_argument("--no-memcached", action="store_true", help="skip the process herd")
     options = parser.parse_args(argv)
-    number, rounds = (20_000, 2) if options.quick else (200_000, 5)
+    number, rounds = (5_000, 2) if options.quick else (20_000, 5)
 
-    _print_hits(_hit_rows(number))
+    print(render("Hit paths (in-process backends)", _hit_rows(number)))
     print()
     _print_herd(
         "herd: 32 threads, one process",
