@@ -22,8 +22,8 @@ test: venv servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/python -m ruff check caching tests benchmarks examples
-	$(BIN)/python -m ruff format --check caching tests benchmarks examples
+	$(BIN)/python -m ruff check
+	$(BIN)/python -m ruff format --check
 	$(BIN)/python -m mypy --strict
 
 bench: venv servers

@@ -21,6 +21,7 @@ set of servers.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -55,8 +56,32 @@ def _client_class() -> Any:
     library = require("memcache", "memcache")
 
     class Host(library._Host):  # type: ignore[misc,name-defined]
+        socket: Any
+        buffer: bytes
+        flush_on_next_connect: int
+
         def __del__(self) -> None:
             self.close_socket()  # a thread's sockets go with its local state
+
+        def _get_socket(self) -> Any:
+            # As python-memcached's, but closes the socket of a failed connect.
+            if self._check_dead():
+                return None
+            if self.socket:
+                return self.socket
+            connection = socket.socket(self.family, socket.SOCK_STREAM)
+            connection.settimeout(self.socket_timeout)
+            try:
+                connection.connect(self.address)
+            except OSError as exc:
+                connection.close()
+                self.mark_dead(f"connect: {exc}")
+                return None
+            self.socket, self.buffer = connection, b""
+            if self.flush_on_next_connect:
+                self.flush()
+                self.flush_on_next_connect = 0
+            return connection
 
     class Client(library.Client):  # type: ignore[misc,name-defined]
         def set_servers(self, servers: list[str]) -> None:

@@ -109,4 +109,5 @@ class Pool(Generic[C]):
                 self._close(client)
 
     def __del__(self) -> None:
-        self.close()
+        if hasattr(self, "_idle"):  # not when __init__ refused its arguments
+            self.close()

@@ -161,4 +161,9 @@ class MemcachedClient(MemcachedAdapter):
             raise ValueError(NON_NUMERIC) from None
 
     def _flush(self, client: Any) -> bool:
-        return bool(client.flush_all(noreply=False))
+        try:
+            return bool(client.flush_all(noreply=False))
+        except self._closed_error:
+            # The server (twemproxy) took the command and closed the
+            # connection: a refusal, not a failure; pymemcache reconnects.
+            return False

@@ -1,0 +1,108 @@
+"""Open the backend a command line ``--url`` names, and make sure it answers.
+
+Adapters never raise on a dead server (they answer ``False``/``None``), so a
+server that cannot be reached is found by probing: a plain socket connection
+to each server names the one that refuses, then a set/get round trip through
+the adapter shows that the server speaks memcached.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from urllib.parse import urlsplit
+
+from caching.cli.errors import EXIT_UNREACHABLE, EXIT_USAGE, CliError
+from caching.contract import Cache
+from caching.url import from_url, parse_servers
+
+__all__ = ["DEFAULT_URL", "open_cache", "probe_key", "server_addresses"]
+
+#: The embedded default: an in-process ``MemoryCache``, no server needed.
+DEFAULT_URL = "memory://"
+
+#: Seconds to wait for a TCP or Unix socket connection.
+CONNECT_TIMEOUT = 2.0
+
+_HINT = "start one with: memcached {where}  (Debian: apt-get install memcached)"
+
+
+def _hint(address: str) -> str:
+    if address.startswith("unix:"):
+        return _HINT.format(where=f"-s {address[len('unix:') :]}")
+    return _HINT.format(where=f"-l 127.0.0.1 -p {address.rpartition(':')[2]}")
+
+
+def probe_key(label: str) -> str:
+    """A key no service uses: ``caching-cli:<label>:<random hex>``."""
+    return f"caching-cli:{label}:{uuid.uuid4().hex}"
+
+
+def server_addresses(url: str) -> list[str]:
+    """The servers of a ``memcached://`` URL (``[]`` for in-process schemes)."""
+    parts = urlsplit(url)
+    if parts.scheme != "memcached":
+        return []
+    return parse_servers(url, parts.netloc)
+
+
+def _connect(address: str) -> None:
+    if address.startswith("unix:"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(address[len("unix:") :])
+        return
+    host, _, port = address.rpartition(":")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
+        return
+
+
+def _check_connect(url: str) -> None:
+    try:
+        addresses = server_addresses(url)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    for address in addresses:
+        try:
+            _connect(address)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise CliError(
+                f"cannot connect to memcached at {address}: {reason}; {_hint(address)}",
+                EXIT_UNREACHABLE,
+            ) from None
+
+
+def _check_round_trip(url: str, cache: Cache) -> None:
+    key = probe_key("reachable")
+    stored = cache.set(key, "ok", 60)
+    answered = cache.get(key)
+    cache.delete(key)
+    if not (stored and answered == "ok"):
+        raise CliError(
+            f"{url} accepted the connection but a set/get round trip failed "
+            "(is it a memcached server or proxy? see any warning above)",
+            EXIT_UNREACHABLE,
+        )
+
+
+def open_cache(url: str, *, reachable: bool = True) -> Cache:
+    """Build the backend of ``url`` with :func:`~caching.url.from_url`.
+
+    :param url: a cache URL (``memory://``, ``memcached://host:port?...``).
+    :param reachable: also prove that its servers answer: a socket connection
+        to each, then a set/get round trip (skipped for ``null://``, which
+        never stores anything).
+    :returns: the backend.
+    :raises CliError: a bad URL or a missing client library (exit 2); a
+        server that cannot be reached or does not answer (exit 3).
+    """
+    if reachable:
+        _check_connect(url)
+    try:
+        cache = from_url(url)
+    except (ValueError, ImportError) as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if reachable and not url.startswith("null:"):
+        _check_round_trip(url, cache)
+    return cache
