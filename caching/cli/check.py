@@ -9,7 +9,9 @@ the server, so it is probed only with ``--flush``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import json
 import reprlib
 import time
 from collections.abc import Callable
@@ -272,11 +274,8 @@ def run_rules(cache: Cache, flush: bool = False) -> list[Outcome]:
     return outcomes
 
 
-def run(args: argparse.Namespace) -> int:
-    """Probe ``args.url`` and print one line per rule."""
-    cache = open_cache(args.url)
-    print(f"caching check {args.url}")
-    outcomes = run_rules(cache, flush=args.flush)
+def _print_report(url: str, outcomes: list[Outcome]) -> None:
+    print(f"caching check {url}")
     for outcome in outcomes:
         print(f"  {outcome.status:<4}  {outcome.rule:<12} {outcome.detail}")
     failed = [outcome.rule for outcome in outcomes if outcome.status == "FAIL"]
@@ -286,7 +285,18 @@ def run(args: argparse.Namespace) -> int:
         f": {', '.join(failed)}" if failed else ""
     )
     print(summary + (f"; refused here: {', '.join(refused)}" if refused else ""))
-    return EXIT_FAILED if failed else EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Probe ``args.url`` and print one line per rule (or JSON)."""
+    cache = open_cache(args.url)
+    outcomes = run_rules(cache, flush=args.flush)
+    if args.json:
+        rules = [dataclasses.asdict(outcome) for outcome in outcomes]
+        print(json.dumps({"url": args.url, "rules": rules}, indent=2, ensure_ascii=False))
+    else:
+        _print_report(args.url, outcomes)
+    return EXIT_FAILED if any(outcome.status == "FAIL" for outcome in outcomes) else EXIT_OK
 
 
 def add_parser(commands: Any) -> None:
@@ -300,4 +310,5 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--flush", action="store_true", help="also probe flush_all (drops every item!)"
     )
+    parser.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     parser.set_defaults(run=run)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from caching.cli.check import RULES
 from tests import servers
 from tests.cli.runner import caching_cli, one_line_error
@@ -17,6 +19,18 @@ def test_memory_honours_every_rule() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert _statuses(result.stdout) == {rule.name: "ok" for rule in RULES}
     assert result.stdout.rstrip().endswith(f"{len(RULES)} rules hold, 0 failed")
+
+
+def test_json_lists_every_rule_with_its_status() -> None:
+    result = caching_cli("check", "null://", "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["url"] == "null://"
+    assert [rule["rule"] for rule in report["rules"]] == [rule.name for rule in RULES]
+    by_rule = {rule["rule"]: rule for rule in report["rules"]}
+    assert by_rule["counters"]["status"] == "FAIL"
+    assert by_rule["counters"]["detail"] == "incr with initial_value=0 returned None, expected 1"
+    assert by_rule["flush_all"]["status"] == "skip"
 
 
 def test_flush_all_is_skipped_unless_asked() -> None:
