@@ -49,7 +49,7 @@ SET, ADD, REPLACE = "set", "add", "replace"
 #: Default seconds to wait for a TCP connection to a server.
 DEFAULT_CONNECT_TIMEOUT = 0.5
 #: Default seconds to wait for a server's answer (a hung server costs this).
-DEFAULT_TIMEOUT = 0.5
+DEFAULT_TIMEOUT = 1.0
 #: Default seconds a failed server is left alone before it is tried again;
 #: also the period of the failure warnings.
 DEFAULT_RETRY_TIMEOUT = 1.0

@@ -3,7 +3,7 @@
 python-memcached never raises on a server failure: it marks the server dead
 for ``dead_retry`` seconds and answers ``0``/``None``. The adapter reads that
 state after each call to log the failure, and sets finite defaults
-(``socket_timeout`` 0.5 s, ``dead_retry`` 1 s; the library's are 3 s and 30 s).
+(``socket_timeout`` 1 s, ``dead_retry`` 1 s; the library's are 3 s and 30 s).
 Its ``Client`` is a ``threading.local``, so threads share one client object
 per process and each has its own sockets; a forked child builds its own.
 
@@ -119,7 +119,7 @@ class MemcachedClient(MemcacheApi):
     :param args: more positional ``memcache.Client`` arguments.
     :param key_encode: applied to every key before it is checked.
     :param kwargs: ``memcache.Client`` arguments; ``socket_timeout``
-        defaults to 0.5 s and ``dead_retry`` to 1 s (the period of the failure
+        defaults to 1 s and ``dead_retry`` to 1 s (the period of the failure
         warnings too). ``server_max_value_length`` and ``check_keys`` are
         set by the adapter.
     :raises MissingExtraError: python-memcached is not installed.

@@ -7,7 +7,7 @@ for every client:
     seconds (float) to wait for a TCP connection; default 0.5.
 ``timeout``
     seconds (float) to wait for an answer; a hung server costs at most this
-    per call; default 0.5.
+    per call; default 1.
 ``retry_timeout``
     seconds (float) a failed server is left alone before it is tried again,
     and between two warnings about it; default 1.

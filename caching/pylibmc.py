@@ -63,7 +63,7 @@ def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
     :param servers: ``"host:port"`` or a list of them.
     :param kwargs: ``pylibmc.Client`` arguments; ``binary`` defaults to
         ``False`` and ``behaviors`` to ``tcp_nodelay``, ``ketama``,
-        ``connect_timeout`` 500 ms, ``_poll_timeout`` 500 ms and
+        ``connect_timeout`` 500 ms, ``_poll_timeout`` 1000 ms and
         ``retry_timeout`` 1 s (each can be overridden).
     :returns: a client that stores values in the adapter's format.
     :raises MissingExtraError: pylibmc is not installed.

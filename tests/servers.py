@@ -146,7 +146,7 @@ def nutcracker(backends: list[Server], directory: str, port: int | None = None) 
         "  hash: fnv1a_64",
         "  distribution: ketama",
         "  auto_eject_hosts: false",
-        "  timeout: 2000",
+        "  timeout: 10000",
         "  servers:",
         *(f"   - {backend.address}:1" for backend in backends),
     ]
