@@ -296,7 +296,10 @@ class MemoryCache:
         for key in keys:
             item = get(key)
             if item is None:
-                item = get(canonical_key(key))  # checks the key; bytes -> str form
+                canonical = canonical_key(key)  # a miss: check the key
+                if canonical is key:
+                    continue
+                item = get(canonical)  # bytes given for a str key
                 if item is None:
                     continue
             value, expiry = item
