@@ -18,28 +18,23 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import multiprocessing
+import os
 import statistics
 import threading
 import time
-import timeit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from benchmarks.harness import Row, compare, render
 
 CREATOR_SECONDS = 0.2
 LIBRARIES = ("caching", "wheezy.caching", "dogpile.cache")
 #: The adapter through which ``caching`` shares memcached in the process herd.
 SHARED_CLIENT = "pymemcache"
-
-# -- timing (kept small so that it can be swapped for benchmarks/harness.py) ----
-
-
-def ns_per_call(func: Callable[[], Any], number: int, repeat: int = 5) -> float:
-    """Best of ``repeat`` runs of ``number`` calls, in ns per call."""
-    func()  # warm: the first call fills the cache
-    best = min(timeit.repeat(func, number=number, repeat=repeat))
-    return best / number * 1e9
-
+#: Generous timeouts: on a loaded machine a call that times out counts as a
+#: server failure, after which get_or_create computes the value itself.
+SERVER_TIMEOUTS = "timeout=5&connect_timeout=5"
 
 # -- the libraries, each on its in-process backend ---------------------------------
 
@@ -110,7 +105,7 @@ def _herd_getter(library: str, address: str | None) -> Callable[[str, Callable[[
         cache = (
             MemoryCache()
             if address is None
-            else from_url(f"memcached://{address}?client={SHARED_CLIENT}")
+            else from_url(f"memcached://{address}?client={SHARED_CLIENT}&{SERVER_TIMEOUTS}")
         )
         return Cached(cache, time=600, timeout=10).get_or_create
     from wheezy.caching import MemoryCache as WheezyMemory
@@ -123,18 +118,22 @@ def _herd_getter(library: str, address: str | None) -> Callable[[str, Callable[[
     return WheezyCached(MemcachedClient([address]), time=600, timeout=10).get_or_create
 
 
+#: Per thread: the value it got, when it called, when it got the value, and
+#: whether it ran the creator.
+Outcome = tuple[Any, float, float, bool]
+
+
 def _herd_threads(
     get_or_create: Callable[[str, Callable[[], Any]], Any], key: str, threads: int
-) -> tuple[list[float], list[tuple[Any, float, bool]]]:
+) -> tuple[list[float], list[Outcome]]:
     """``threads`` threads call ``get_or_create(key)`` together.
 
-    :returns: (the times each creator call returned, and per thread: value,
-        time it got it, whether it was the creator).
+    :returns: the times each creator call returned, and each thread's outcome.
     """
     done: list[float] = []
     local = threading.local()
     start = threading.Barrier(threads)
-    results: list[tuple[Any, float, bool]] = []
+    results: list[Outcome] = []
 
     def create() -> str:
         local.creator = True
@@ -145,8 +144,9 @@ def _herd_threads(
     def body() -> None:
         local.creator = False
         start.wait()
+        called = time.time()
         value = get_or_create(key, create)
-        results.append((value, time.time(), local.creator))
+        results.append((value, called, time.time(), local.creator))
 
     workers = [threading.Thread(target=body) for _ in range(threads)]
     for worker in workers:
@@ -164,11 +164,20 @@ def _herd_process(
     queue.put(_herd_threads(get_or_create, key, threads))
 
 
-def _summary(done: list[float], results: list[tuple[Any, float, bool]]) -> dict[str, Any]:
-    waits = sorted(got - min(done) for value, got, creator in results if not creator)
-    lost = sum(1 for value, _, _ in results if value is None)
+def _relative(done: list[float], results: list[Outcome]) -> list[Outcome]:
+    """``results`` with times relative to the first creator's return."""
+    first = min(done)
+    return [(v, called - first, got - first, c) for v, called, got, c in results]
+
+
+def _summary(results: list[Outcome]) -> dict[str, Any]:
+    """Extra wait of the waiters: the threads that called before the value was
+    made and did not make it (a thread the machine's load started late is not
+    a waiter); times relative to the first creator's return."""
+    waits = sorted(got for _, called, got, creator in results if called < 0 and not creator)
+    lost = sum(1 for value, *_ in results if value is None)
     return {
-        "calls": len(done),
+        "calls": 0,  # set by the caller
         "median": statistics.median(waits) * 1000 if waits else float("nan"),
         "p95": waits[int(0.95 * (len(waits) - 1))] * 1000 if waits else float("nan"),
         "none": lost,
@@ -178,13 +187,13 @@ def _summary(done: list[float], results: list[tuple[Any, float, bool]]) -> dict[
 def herd_in_process(library: str, rounds: int, threads: int = 32) -> dict[str, Any]:
     """Herd of ``threads`` threads over an in-process backend, ``rounds`` times."""
     get_or_create = _herd_getter(library, None)
-    results: list[tuple[Any, float, bool]] = []
+    results: list[Outcome] = []
     calls = 0
     for round_ in range(rounds):
         done, round_results = _herd_threads(get_or_create, f"herd-{round_}", threads)
         calls += len(done)
-        results += [(v, got - min(done), c) for v, got, c in round_results]
-    summary = _summary([0.0], results)
+        results += _relative(done, round_results)
+    summary = _summary(results)
     summary["calls"] = calls / rounds
     return summary
 
@@ -195,7 +204,7 @@ def herd_processes(
     """Herd of ``processes`` x ``threads`` sharing memcached at ``address``."""
     spawn = multiprocessing.get_context("spawn")
     calls = 0
-    results: list[tuple[Any, float, bool]] = []
+    results: list[Outcome] = []
     for round_ in range(rounds):
         barrier = spawn.Barrier(processes)
         queue = spawn.Queue()
@@ -213,9 +222,8 @@ def herd_processes(
             child.join(30)
         done = [t for report_done, _ in reports for t in report_done]
         calls += len(done)
-        first = min(done)
-        results += [(v, got - first, c) for _, per in reports for v, got, c in per]
-    summary = _summary([0.0], results)
+        results += _relative(done, [outcome for _, per in reports for outcome in per])
+    summary = _summary(results)
     summary["calls"] = calls / rounds
     return summary
 
@@ -237,20 +245,22 @@ def _memcached() -> Iterator[str | None]:
 # -- report ---------------------------------------------------------------------------
 
 
-def _hit_rows(number: int) -> list[tuple[str, dict[str, float]]]:
+def _hit_rows(ops: int) -> list[Row]:
+    """The hit paths, each library timed in turns on this thread's CPU clock."""
     rows = []
     for name, make in (("@cached hit", _decorated), ("get_or_create hit", _get_or_create_hit)):
-        rows.append((name, {library: ns_per_call(make(library), number) for library in LIBRARIES}))
+        calls = {library: make(library) for library in LIBRARIES}
+
+        def run_of(call: Callable[[], Any]) -> Callable[[], None]:
+            def run() -> None:
+                for _ in range(ops):
+                    call()
+
+            return run
+
+        runs = {library: run_of(call) for library, call in calls.items()}
+        rows.append(Row(name, dict(compare(runs, ops, clock="cpu"))))
     return rows
-
-
-def _print_hits(rows: list[tuple[str, dict[str, float]]]) -> None:
-    print("| hit path (ns/call, lower is better) | " + " | ".join(LIBRARIES) + " |")
-    print("| --- |" + " ---: |" * len(LIBRARIES))
-    for name, timings in rows:
-        ours = timings["caching"]
-        cells = [f"{timings[lib]:,.0f} ({timings[lib] / ours:.1f}x)" for lib in LIBRARIES]
-        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def _print_herd(title: str, summaries: dict[str, dict[str, Any]]) -> None:
@@ -266,9 +276,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds")
     parser.add_argument("--no-memcached", action="store_true", help="skip the process herd")
     options = parser.parse_args(argv)
-    number, rounds = (20_000, 2) if options.quick else (200_000, 5)
+    number, rounds = (5_000, 2) if options.quick else (20_000, 5)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"(load average before the run: {load}; {os.cpu_count()} CPUs)\n")
 
-    _print_hits(_hit_rows(number))
+    print(render("Hit paths (in-process backends)", _hit_rows(number)))
     print()
     _print_herd(
         "herd: 32 threads, one process",

@@ -23,7 +23,7 @@ from caching import counters
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_RELATIVE, Time, to_exptime
 from caching.failures import FailureLog
-from caching.keys import Key, check_keys, key_bytes
+from caching.keys import Key, canonical_key
 from caching.pool import PoolLike, checkout
 from caching.serializer import Item, dumps
 
@@ -36,6 +36,7 @@ __all__ = [
     "EXPIRED",
     "REPLACE",
     "SET",
+    "MemcacheApi",
     "MemcachedAdapter",
     "NON_NUMERIC",
     "require",
@@ -140,26 +141,33 @@ class MemcachedAdapter:
     # -- plumbing ---------------------------------------------------------
 
     def _key(self, key: Key) -> bytes:
-        return key_bytes(key if self.key_encode is None else self.key_encode(key))
+        if self.key_encode is not None:
+            key = self.key_encode(key)
+        checked = canonical_key(key)
+        return checked.encode("utf-8") if type(checked) is str else checked  # type: ignore[return-value]
 
     def _keys(self, keys: Iterable[Key]) -> dict[bytes, list[Key]]:
-        """Checked bytes key -> the caller's keys that name it."""
+        """Checked bytes key -> the caller's keys that name it (a ``str`` and
+        its UTF-8 bytes name one item)."""
         if isinstance(keys, (str, bytes)):
             raise TypeError("expected an iterable of keys, got a single key")
         by_key: dict[bytes, list[Key]] = {}
         for key in keys:
-            by_key.setdefault(self._key(key), []).append(key)
+            stored = self._key(key)
+            if stored in by_key:
+                by_key[stored].append(key)
+            else:
+                by_key[stored] = [key]
         return by_key
 
-    def _run(self, operation: Callable[[Any], T], default: T) -> T:
-        """Run ``operation`` on a pooled client; a server failure gives ``default``."""
+    def _run(self, operation: Callable[..., T], default: T, *args: Any) -> T:
+        """``operation(client, *args)`` on a pooled client; a server failure
+        gives ``default``."""
         if self._down_until and monotonic() < self._down_until:
             return default
         try:
             with checkout(self.pool) as client:
-                result = operation(client)
-                self._after_call(client)
-                return result
+                return operation(client, *args)
         except self.errors as exc:
             if self._hold_off:
                 self._down_until = monotonic() + self.retry_timeout
@@ -172,9 +180,6 @@ class MemcachedAdapter:
     def _failed_server(self, error: BaseException) -> str:
         """The server an exception came from (all of them when unknown)."""
         return ",".join(self.servers)
-
-    def _after_call(self, client: Any) -> None:
-        """Hook run after each call, for libraries that hide failures."""
 
     # -- primitives (per library) -----------------------------------------
 
@@ -242,7 +247,7 @@ class MemcachedAdapter:
         stored_key = self._key(key)
         exptime = _exptime(time)
         item = dumps(value)
-        return self._run(lambda client: self._store(client, mode, stored_key, item, exptime), False)
+        return self._run(self._store, False, mode, stored_key, item, exptime)
 
     def _store_all(self, mode: str, mapping: Mapping[Key, Any], time: Time) -> list[Key]:
         if not isinstance(mapping, Mapping):
@@ -252,9 +257,7 @@ class MemcachedAdapter:
         items = {key: dumps(mapping[given[-1]]) for key, given in by_key.items()}
         if not items:
             return []
-        failed = self._run(
-            lambda client: self._store_items(client, mode, items, exptime), list(items)
-        )
+        failed = self._run(self._store_items, list(items), mode, items, exptime)
         return [given for key in failed for given in by_key[key]]
 
     def _store_items(
@@ -271,14 +274,14 @@ class MemcachedAdapter:
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
         stored_key = self._key(key)
-        return self._run(lambda client: self._get(client, stored_key), None)
+        return self._run(self._get, None, stored_key)
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         by_key = self._keys(keys)
         if not by_key:
             return {}
         nothing: dict[bytes, Any] = {}
-        found = self._run(lambda client: self._get_many(client, list(by_key)), nothing)
+        found = self._run(self._get_many, nothing, list(by_key))
         return {
             given: value
             for key, value in found.items()
@@ -290,15 +293,15 @@ class MemcachedAdapter:
 
     def delete(self, key: Key, seconds: int = 0, namespace: str | None = None) -> bool:
         stored_key = self._key(key)
-        return self._run(lambda client: self._delete(client, stored_key), False)
+        return self._run(self._delete, False, stored_key)
 
     def delete_multi(
         self, keys: Iterable[Key], seconds: int = 0, namespace: str | None = None
     ) -> bool:
-        stored_keys = list(self._keys(check_keys(keys)))
+        stored_keys = list(self._keys(keys))
         if not stored_keys:
             return True
-        return self._run(lambda client: self._delete_many(client, stored_keys), False)
+        return self._run(self._delete_many, False, stored_keys)
 
     def flush_all(self) -> bool:
         return self._run(self._flush, False)
@@ -327,9 +330,7 @@ class MemcachedAdapter:
         stored_key = self._key(key)
         delta = counters.check_delta(delta)
         initial = counters.check_initial(initial_value)
-        return self._run(
-            lambda client: self._counter(client, stored_key, delta, initial, down), None
-        )
+        return self._run(self._counter, None, stored_key, delta, initial, down)
 
     def _counter(
         self, client: Any, key: bytes, delta: int, initial: int | None, down: bool
@@ -345,3 +346,24 @@ class MemcachedAdapter:
             if self._store(client, ADD, key, dumps(start), 0):
                 return start
         return None
+
+
+class MemcacheApi(MemcachedAdapter):
+    """The primitives over python-memcached's method names (``get``,
+    ``get_multi``, ``set_multi``, ``delete``), which pylibmc shares."""
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        if mode != SET:
+            return super()._store_batch(client, mode, items, exptime)
+        return list(client.set_multi(items, exptime))
+
+    def _get(self, client: Any, key: bytes) -> Any:
+        return client.get(key)
+
+    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
+        return dict(client.get_multi(keys))
+
+    def _delete(self, client: Any, key: bytes) -> bool:
+        return bool(client.delete(key))

@@ -25,14 +25,13 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from caching.adapter import (
     DEFAULT_RETRY_TIMEOUT,
     DEFAULT_TIMEOUT,
     NON_NUMERIC,
-    SET,
-    MemcachedAdapter,
+    MemcacheApi,
     require,
 )
 from caching.keys import Key
@@ -44,6 +43,8 @@ from caching.url import parse_options
 __all__ = ["URL_OPTIONS", "MemcachedClient"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Options of ``memcached://...?client=python-memcached``: ``timeout`` (the
 #: socket timeout, also for connecting) and ``retry_timeout`` (``dead_retry``).
@@ -110,7 +111,7 @@ def _client_class() -> Any:
     return Client
 
 
-class MemcachedClient(MemcachedAdapter):
+class MemcachedClient(MemcacheApi):
     """The contract over python-memcached.
 
     :param servers: ``"host:port"`` or a list of them (wheezy.caching passes
@@ -147,30 +148,20 @@ class MemcachedClient(MemcachedAdapter):
         renamed = {"timeout": "socket_timeout", "retry_timeout": "dead_retry"}
         return cls(servers, **{renamed[name]: value for name, value in options.items()})
 
-    def _after_call(self, client: Any) -> None:
+    def _run(self, operation: Callable[..., T], default: T, *args: Any) -> T:
+        # python-memcached never raises on a failure: read its dead state.
+        return super()._run(self._noting_failures, default, operation, *args)
+
+    def _noting_failures(self, client: Any, operation: Callable[..., T], *args: Any) -> T:
+        result = operation(client, *args)
         now = time.time()
         for name, host in zip(self.servers, client.servers, strict=False):
             if host.deaduntil > now:
                 self._report(name, "marked dead by python-memcached")
+        return result
 
     def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
-
-    def _store_batch(
-        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
-    ) -> list[bytes]:
-        if mode != SET:
-            return super()._store_batch(client, mode, items, exptime)
-        return list(client.set_multi(items, exptime))
-
-    def _get(self, client: Any, key: bytes) -> Any:
-        return client.get(key)
-
-    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
-        return dict(client.get_multi(keys))
-
-    def _delete(self, client: Any, key: bytes) -> bool:
-        return bool(client.delete(key))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         # python-memcached skips the keys of a dead server and still says 1;

@@ -59,6 +59,134 @@ def _payload_size(value: Any) -> int:
     return len(_pickle(value))
 
 
+def _storer(mode: int) -> Callable[..., bool]:
+    """Build ``set``, ``add`` or ``replace``: one body, no extra call per use.
+
+    Decides as memcached does. The key may be unchecked at first: a key found
+    in the store is valid, any other is checked (and put in its canonical
+    form) before anything changes.
+    """
+
+    def store(
+        self: MemoryCache, key: Key, value: Any, time: Time = 0, namespace: str | None = None
+    ) -> bool:
+        if not self._plain:
+            key = self._key(key)
+        now = int(_wall_time() if self._clock is None else self._clock())
+        if type(time) is int and 0 <= time <= MAX_RELATIVE:
+            expiry = now + time if time else 0
+        else:
+            expiry = expires_at(time, now)
+        if self.copy_values:
+            value = _pickle(value)
+        limit = self.max_item_size
+        kind = type(value)
+        fits = (
+            limit is None
+            or kind in _SCALARS
+            or ((kind is str or kind is bytes) and 4 * len(value) + _MAX_OVERHEAD <= limit)
+            or _fits(canonical_key(key), value, limit)
+        )
+        items = self._items
+        # acquire/release rather than ``with``: half the cost on this hot path
+        self._lock.acquire()
+        try:
+            current = items.get(key)
+            if current is None:
+                key = canonical_key(key)
+                current = items.get(key)
+            if not fits:
+                self._refuse(key, mode)
+                return False
+            if self._seconds and self._seconds[0] <= now:
+                self._reclaim(now)
+                current = items.get(key)
+            if current is not None and current[1] and current[1] <= now:
+                current = None  # expired: behaves exactly like a missing item
+            if mode != _SET and (mode == _ADD) == (current is not None):
+                return False
+            if expiry and expiry <= now:
+                items.pop(key, None)  # stored already expired: never readable
+                return True
+            if current is None:
+                self._make_room(now)
+            items[key] = [value, expiry]
+            if self._lru:
+                self._touch(key)
+            if expiry and (current is None or current[1] != expiry):
+                self._index(key, expiry)
+        finally:
+            self._lock.release()
+        return True
+
+    store.__name__ = store.__qualname__ = ("set", "add", "replace")[mode]
+    return store
+
+
+def _counter(up: bool) -> Callable[..., int | None]:
+    """Build ``incr`` (``up``) or ``decr``: one body, no extra call per use.
+
+    As memcached: unsigned 64-bit, ``incr`` wraps at ``2**64``, ``decr``
+    stops at 0, the item keeps its expiry, a counter created from
+    ``initial_value`` has none.
+    """
+
+    def count(
+        self: MemoryCache,
+        key: Key,
+        delta: int = 1,
+        namespace: str | None = None,
+        initial_value: int | None = None,
+    ) -> int | None:
+        if type(delta) is not int or not 0 <= delta < _MAX_COUNTER:
+            delta = counters.check_delta(delta)
+        if initial_value is not None and (
+            type(initial_value) is not int or not 0 <= initial_value < _MAX_COUNTER
+        ):
+            initial_value = counters.check_initial(initial_value)
+        if not self._plain:
+            key = self._key(key)
+        items = self._items
+        self._lock.acquire()  # not ``with``: see _store
+        try:
+            item = items.get(key)
+            if item is None:
+                key = canonical_key(key)  # a stored key is valid: only check the others
+                item = items.get(key)
+            if item is not None and item[1] and item[1] <= self._now():
+                item = None  # expired: a miss
+            if item is None:
+                if initial_value is None:
+                    return None
+                value = initial_value  # created with no expiry
+            else:
+                value = item[0]
+                if self.copy_values:
+                    value = pickle.loads(value)
+                if type(value) is not int or not 0 <= value < _MAX_COUNTER:
+                    value = counters.counter_value(value)
+            if up:
+                value += delta
+                if value >= _MAX_COUNTER:
+                    value -= _MAX_COUNTER
+            else:
+                value = value - delta if value > delta else 0
+            stored = _pickle(value) if self.copy_values else value
+            if item is None:
+                self._make_room(int(self._now()))
+                items[key] = [stored, 0]
+            else:
+                item[0] = stored  # in place: keeps the item's expiry
+                if self._lru:
+                    self._touch(key)
+        finally:
+            self._lock.release()
+        return value
+
+    count.__name__ = count.__qualname__ = "incr" if up else "decr"
+    return count
+
+
 class MemoryCache:
     """An in-process cache that answers as a memcached server does.
 
@@ -135,16 +263,22 @@ class MemoryCache:
     # -- reads ------------------------------------------------------------
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
-        if self._plain:
-            # Only valid keys are ever stored, so a hit needs no key check.
-            item = self._items.get(key)
-            if item is not None:
-                expiry = item[1]
-                if not expiry:
-                    return item[0]
-                clock = self._clock
-                return item[0] if expiry > (_wall_time() if clock is None else clock()) else None
-        return self._lookup(key, None)
+        if not self._plain:
+            return self._lookup(key, None)
+        # Only valid keys are ever stored, so a hit needs no key check.
+        item = self._items.get(key)
+        if item is None:
+            canonical = canonical_key(key)  # a miss: check the key
+            if canonical is key:
+                return None
+            item = self._items.get(canonical)  # bytes given for a str key
+            if item is None:
+                return None
+        expiry = item[1]
+        if not expiry:
+            return item[0]
+        clock = self._clock
+        return item[0] if expiry > (_wall_time() if clock is None else clock()) else None
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         if isinstance(keys, (str, bytes)):
@@ -189,85 +323,34 @@ class MemoryCache:
 
     # -- stores -----------------------------------------------------------
 
-    def set(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store(key if self._plain else self._key(key), value, time, _SET)
-
-    def add(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store(key if self._plain else self._key(key), value, time, _ADD)
-
-    def replace(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store(key if self._plain else self._key(key), value, time, _REPLACE)
+    set = _storer(_SET)
+    add = _storer(_ADD)
+    replace = _storer(_REPLACE)
 
     def set_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
     ) -> list[Key]:
-        return self._store_multi(mapping, time, _SET)
+        return self._store_multi(mapping, time, self.set)
 
     def add_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
     ) -> list[Key]:
-        return self._store_multi(mapping, time, _ADD)
+        return self._store_multi(mapping, time, self.add)
 
     def replace_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
     ) -> list[Key]:
-        return self._store_multi(mapping, time, _REPLACE)
+        return self._store_multi(mapping, time, self.replace)
 
-    def _store_multi(self, mapping: Mapping[Key, Any], time: Time, mode: int) -> list[Key]:
+    def _store_multi(
+        self, mapping: Mapping[Key, Any], time: Time, store: Callable[[Key, Any, Time], bool]
+    ) -> list[Key]:
         if not isinstance(mapping, Mapping):
             raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
         _expiry(time, 0)  # a bad time raises before anything is stored
-        checked = [(given, self._key(given)) for given in mapping]  # so does a bad key
-        return [given for given, key in checked if not self._store(key, mapping[given], time, mode)]
-
-    def _store(self, key: Key, value: Any, time: Time, mode: int) -> bool:
-        """set, add or replace, deciding as memcached does.
-
-        ``key`` may be unchecked: a key found in the store is valid, any other
-        is checked (and put in its canonical form) before anything changes.
-        """
-        now = int(_wall_time() if self._clock is None else self._clock())
-        if type(time) is int and 0 <= time <= MAX_RELATIVE:
-            expiry = now + time if time else 0
-        else:
-            expiry = expires_at(time, now)
-        if self.copy_values:
-            value = _pickle(value)
-        limit = self.max_item_size
-        kind = type(value)
-        fits = (
-            limit is None
-            or kind in _SCALARS
-            or ((kind is str or kind is bytes) and 4 * len(value) + _MAX_OVERHEAD <= limit)
-            or _fits(canonical_key(key), value, limit)
-        )
-        items = self._items
-        with self._lock:
-            current = items.get(key)
-            if current is None:
-                key = canonical_key(key)
-                current = items.get(key)
-            if not fits:
-                self._refuse(key, mode)
-                return False
-            if self._seconds and self._seconds[0] <= now:
-                self._reclaim(now)
-                current = items.get(key)
-            if current is not None and current[1] and current[1] <= now:
-                current = None  # expired: behaves exactly like a missing item
-            if mode != _SET and (mode == _ADD) == (current is not None):
-                return False
-            if expiry and expiry <= now:
-                items.pop(key, None)  # stored already expired: never readable
-                return True
-            if current is None:
-                self._make_room(now)
-            items[key] = [value, expiry]
-            if self._lru:
-                self._touch(key)
-            if expiry and (current is None or current[1] != expiry):
-                self._index(key, expiry)
-        return True
+        for given in mapping:
+            self._key(given)  # so does a bad key
+        return [given for given in mapping if not store(given, mapping[given], time)]
 
     def _refuse(self, key: Key, mode: int) -> None:
         """A value too large: memcached answers SERVER_ERROR and, for ``set``
@@ -346,67 +429,8 @@ class MemoryCache:
 
     # -- counters ---------------------------------------------------------
 
-    def incr(
-        self,
-        key: Key,
-        delta: int = 1,
-        namespace: str | None = None,
-        initial_value: int | None = None,
-    ) -> int | None:
-        return self._count(key, delta, initial_value, True)
-
-    def decr(
-        self,
-        key: Key,
-        delta: int = 1,
-        namespace: str | None = None,
-        initial_value: int | None = None,
-    ) -> int | None:
-        return self._count(key, delta, initial_value, False)
-
-    def _count(self, key: Key, delta: int, initial_value: int | None, up: bool) -> int | None:
-        """incr (``up``) or decr, as memcached: uint64, wraps up, stops at 0."""
-        if type(delta) is not int or not 0 <= delta < _MAX_COUNTER:
-            delta = counters.check_delta(delta)
-        if initial_value is not None and (
-            type(initial_value) is not int or not 0 <= initial_value < _MAX_COUNTER
-        ):
-            initial_value = counters.check_initial(initial_value)
-        if not self._plain:
-            key = self._key(key)
-        items = self._items
-        with self._lock:
-            item = items.get(key)
-            if item is None:
-                key = canonical_key(key)  # a stored key is valid: only check the others
-                item = items.get(key)
-            if item is not None and item[1] and item[1] <= self._now():
-                item = None  # expired: a miss
-            if item is None:
-                if initial_value is None:
-                    return None
-                value = initial_value  # created with no expiry
-            else:
-                value = item[0]
-                if self.copy_values:
-                    value = pickle.loads(value)
-                if type(value) is not int or not 0 <= value < _MAX_COUNTER:
-                    value = counters.counter_value(value)
-            if up:
-                value += delta
-                if value >= _MAX_COUNTER:
-                    value -= _MAX_COUNTER
-            else:
-                value = value - delta if value > delta else 0
-            stored = _pickle(value) if self.copy_values else value
-            if item is None:
-                self._make_room(int(self._now()))
-                items[key] = [stored, 0]
-            else:
-                item[0] = stored  # in place: keeps the item's expiry
-                if self._lru:
-                    self._touch(key)
-        return value
+    incr = _counter(up=True)
+    decr = _counter(up=False)
 
 
 def _expiry(time: Time, now: int) -> int:

@@ -1,17 +1,19 @@
 """A thread-safe, fork-safe pool of memcached client objects.
 
 pylibmc and pymemcache clients are not thread-safe: each call checks one out
-through :func:`checkout`, the one context manager that does so. After
+through :class:`checkout`, the one context manager that does so. After
 ``os.fork()`` the child never touches its parent's clients (nor closes them,
-which could send ``quit`` on the parent's sockets): it keeps them referenced
-and builds its own.
+which could send ``quit`` on the parent's sockets): an
+``os.register_at_fork`` hook moves them aside, kept referenced, and the child
+builds its own.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = ["Pool", "PoolLike", "checkout"]
@@ -27,18 +29,42 @@ class PoolLike(Protocol[C]):
     def get_back(self, client: C) -> None: ...
 
 
-@contextmanager
-def checkout(pool: PoolLike[C]) -> Iterator[C]:
-    """Check a client out of ``pool`` for the ``with`` block, and back in after it."""
-    client = pool.acquire()
-    try:
-        yield client
-    finally:
-        pool.get_back(client)
+class checkout(Generic[C]):  # noqa: N801 - used like a function: ``with checkout(pool)``
+    """Check a client out of ``pool`` for the ``with`` block, and back in after it.
+
+    (A class rather than a generator-based context manager: it is on the
+    path of every cache call.)
+    """
+
+    __slots__ = ("client", "pool")
+
+    def __init__(self, pool: PoolLike[C]) -> None:
+        self.pool = pool
+
+    def __enter__(self) -> C:
+        self.client = self.pool.acquire()
+        return self.client
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.pool.get_back(self.client)
 
 
 # Clients inherited across a fork: kept alive, never used, never closed.
 _INHERITED: list[Any] = []
+_POOLS: weakref.WeakSet[Pool[Any]] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_POOLS):
+        pool._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Pool(Generic[C]):
@@ -70,17 +96,15 @@ class Pool(Generic[C]):
         self.shared = shared
         self._close = close
         self._idle: list[C] = []
-        self._pid = os.getpid()
+        _POOLS.add(self)
 
     def _forked(self) -> None:
+        """In a fork's child: set the parent's clients aside, untouched."""
         _INHERITED.extend(self._idle)
         self._idle = []
-        self._pid = os.getpid()
 
     def acquire(self) -> C:
         """Check a client out (make one when none is idle)."""
-        if self._pid != os.getpid():
-            self._forked()
         if self.shared:
             if not self._idle:
                 self._idle.append(self.factory())
@@ -92,7 +116,7 @@ class Pool(Generic[C]):
 
     def get_back(self, client: C) -> None:
         """Return a client checked out by :meth:`acquire`."""
-        if self.shared or self._pid != os.getpid():
+        if self.shared:
             return
         if len(self._idle) < self.max_idle:
             self._idle.append(client)
@@ -100,9 +124,7 @@ class Pool(Generic[C]):
             self._close(client)
 
     def close(self) -> None:
-        """Close the idle clients of this process (the pool stays usable)."""
-        if self._pid != os.getpid():
-            self._forked()
+        """Close the idle clients (the pool stays usable)."""
         idle, self._idle = self._idle, []
         if self._close is not None:
             for client in idle:

@@ -26,7 +26,7 @@ from caching.adapter import (
     DEFAULT_TIMEOUT,
     NON_NUMERIC,
     SET,
-    MemcachedAdapter,
+    MemcacheApi,
     require,
 )
 from caching.keys import Key
@@ -52,8 +52,7 @@ def _client_class() -> Any:
         def serialize(self, value: Item) -> Item:
             return value  # serialised by the adapter already
 
-        def deserialize(self, data: bytes, flags: int) -> Any:
-            return loads(data, flags)
+        deserialize = staticmethod(loads)  # one Python call per value read
 
     return Client
 
@@ -79,7 +78,7 @@ def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
     return _client_class()(as_servers(servers), **kwargs)
 
 
-class MemcachedClient(MemcachedAdapter):
+class MemcachedClient(MemcacheApi):
     """The contract over pylibmc.
 
     :param pool: as in wheezy.caching, a pool of clients made by
@@ -143,22 +142,6 @@ class MemcachedClient(MemcachedAdapter):
             return False
         except self._not_found:
             return False
-
-    def _store_batch(
-        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
-    ) -> list[bytes]:
-        if mode != SET:
-            return super()._store_batch(client, mode, items, exptime)
-        return list(client.set_multi(items, exptime))
-
-    def _get(self, client: Any, key: bytes) -> Any:
-        return client.get(key)
-
-    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
-        return dict(client.get_multi(keys))
-
-    def _delete(self, client: Any, key: bytes) -> bool:
-        return bool(client.delete(key))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         client.delete_multi(keys)  # False when one was missing: not a failure

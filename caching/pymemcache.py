@@ -50,6 +50,10 @@ class _Serde:
         return loads(value, flags)
 
 
+def _address(server: Any) -> str:
+    return f"{server[0]}:{server[1]}" if isinstance(server, tuple) else str(server)
+
+
 def _close(client: Any) -> None:
     client.close()
 
@@ -140,7 +144,23 @@ class MemcachedClient(MemcachedAdapter):
         return client.get(key)
 
     def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
-        return dict(client.get_many(keys))
+        if len(self.servers) == 1:
+            return dict(client.get_many(keys))
+        # HashClient.get_many drops every server's answers when one fails:
+        # ask server by server (through its own failure bookkeeping) so that
+        # the part that could be read is returned.
+        batches: dict[Any, list[bytes]] = {}
+        for key in keys:
+            node = client._get_client(key)
+            if node is not None:
+                batches.setdefault(node, []).append(key)
+        found: dict[bytes, Any] = {}
+        for node, batch in batches.items():
+            try:
+                found.update(client._safely_run_func(node, node.get_many, {}, batch))
+            except self.errors as exc:
+                self._report(_address(node.server), exc)
+        return found
 
     def _delete(self, client: Any, key: bytes) -> bool:
         return bool(client.delete(key, noreply=False))

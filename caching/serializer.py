@@ -107,7 +107,7 @@ def loads(data: bytes, flags: int) -> Any:
     if flags == FLAG_STR:
         return data.decode("utf-8")
     if flags == FLAG_BYTES:
-        return bytes(data)
+        return data
     if flags == FLAG_INT:
         return int(data)
     if flags == FLAG_PICKLE:

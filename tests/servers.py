@@ -77,6 +77,9 @@ class Server:
         )
         try:
             wait_for_port(self.port)
+            time.sleep(0.05)
+            if self.process.poll() is not None:  # another process took the port
+                raise RuntimeError(f"{self.argv[0]} exited at start on port {self.port}")
         except RuntimeError:
             self.stop()
             raise

@@ -122,29 +122,40 @@ class Context:
         self.ip = ip
 
 
-def lockout_failures(
-    barrier: Any, index: int, url: str, count: int, threads: int, failures: int
-) -> bool:
-    """``threads`` threads each fail ``failures`` sign-ins for one address.
-
-    Alerts are counted in the cache under ``"alerts"``. Returns whether a
-    guarded call raised (it never should).
-    """
-    cache = from_url(url)
-
-    def alert(ctx: Context, name: str, counter: Counter) -> None:
-        cache.incr("alerts", 1, None, 0)
-
+def sign_in_lockouts(cache: Any, counts: list[int], alert: Any = None) -> dict[int, Any]:
+    """One lockout of one address per threshold in ``counts``: ``count -> Lockout``."""
     locker = Locker(
         cache,
         forbid_action=lambda ctx: "locked",
         by_ip=lambda **terms: Counter(key_func=lambda ctx: ctx.ip, alert=alert, **terms),
     )
-    lockout = locker.define("sign in", by_ip={"count": count, "period": 60, "duration": 60})
+    return {
+        count: locker.define(
+            f"sign in {count}", by_ip={"count": count, "period": 60, "duration": 60}
+        )
+        for count in counts
+    }
 
-    @lockout.guard
+
+def lockout_failures(
+    barrier: Any, index: int, url: str, counts: list[int], threads: int, failures: int
+) -> bool:
+    """``threads`` threads each fail ``failures`` sign-ins for one address,
+    guarded by one lockout per threshold in ``counts``.
+
+    Alerts are counted in the cache under ``"alerts:<lockout name>"``. A
+    guarded call that raises fails the child (it never should).
+    """
+    cache = from_url(url)
+
+    def alert(ctx: Context, name: str, counter: Counter) -> None:
+        cache.incr(f"alerts:{name}".replace(" ", "_"), 1, None, 0)
+
     def sign_in(ctx: Context) -> bool:
         return False
+
+    for lockout in sign_in_lockouts(cache, counts, alert).values():
+        sign_in = lockout.guard(sign_in)
 
     def work(_: int) -> None:
         for _ in range(failures):

@@ -222,7 +222,9 @@ class Cached:
         """Create the value of ``key`` once however many callers miss it at once.
 
         The caller that takes the :class:`OnePass` guard (``key_prefix + key``,
-        alive ``timeout`` seconds) calls ``create_factory()``, stores a result
+        alive ``timeout`` seconds) reads ``key`` again (a caller that missed
+        just before the previous holder stored the value may take the guard
+        after it), then calls ``create_factory()``, stores a result
         that is not ``None`` with ``set`` (wired to
         ``dependency_key_factory()`` when given) and releases the guard;
         the others wait for it (in the creator's process without polling)
@@ -244,6 +246,11 @@ class Cached:
         for _ in range(ONE_PASS_ATTEMPTS):
             with OnePass(self.cache, pass_key, self.timeout, self.namespace) as one_pass:
                 if one_pass.acquired:
+                    # A caller that missed just before the previous holder
+                    # stored the value takes the pass after it: check again.
+                    result = self.cache.get(key, self.namespace)
+                    if result is not None:
+                        return result
                     return self._set_missed(key, create_factory, dependency_key_factory)
                 remaining = deadline - _time.monotonic()
                 if remaining <= 0 or not one_pass.wait(remaining):

@@ -75,16 +75,16 @@ def test_python_memcached_hashes_modulo_n(fleet: list[servers.Server]) -> None:
 
 @pytest.mark.parametrize("name", [*CONSISTENT, "python-memcached"])
 def test_one_dead_server_costs_only_its_keys(name: str, fleet: list[servers.Server]) -> None:
-    adapter = builder(name)(addresses(fleet))
+    adapter = builder(name)(addresses(fleet), timeout=2.0)
     keys = KEYS[:300]
     assert adapter.set_multi(dict.fromkeys(keys, 1)) == []
     fleet[2].stop()
     started = time.monotonic()
     hits = sum(adapter.get(key) == 1 for key in keys)
     found = adapter.get_multi(keys)
-    stored = sum(adapter.set(key, 2) for key in keys[:30])
+    stored = sum(adapter.set(key, 2) for key in keys[:60])
     assert time.monotonic() - started < 15
     # The other two servers hold about 2/3 of the keys and still serve them.
     assert hits >= 0.5 * len(keys), hits
     assert len(found) >= 0.5 * len(keys), len(found)
-    assert stored >= 15, stored
+    assert stored >= 24, stored  # about 40 of 60 belong to the live servers

@@ -12,7 +12,7 @@ from caching import MemoryCache, NullCache
 from caching.contract import Cache
 from caching.keys import key_bytes
 from caching.patterns import Cached, key_builder
-from tests.shared import Clock, backend, cache, clock
+from tests.shared import Clock, backend, cache, clock, timed_backends
 
 __all__ = ["backend", "cache", "clock"]
 
@@ -98,12 +98,12 @@ def test_pass_through_results(cache: Cache) -> None:
     assert cached.get_multi(["a", "b", "k"]) == {}
 
 
+@timed_backends
 def test_items_expire_after_time(cache: Cache, clock: Clock) -> None:
-    cached = Cached(cache, time=2)
+    cached = Cached(cache, time=timedelta(seconds=2))
     cached.set("k", "v")
-    clock.advance(1)
     assert cached.get("k") == "v"
-    clock.advance(1.5)
+    clock.advance(3.1)
     assert cached.get("k") is None
 
 
@@ -400,3 +400,26 @@ def test_wraps_get_or_set_multi(cache: Cache) -> None:
     assert asked == [[1, 2], [3], [4]]
     assert get_accounts.__name__ == "get_accounts"
     assert get_accounts.__doc__ == "Accounts by id."
+
+
+class MissesOnce(MemoryCache):
+    """The first read of ``k`` misses: the caller read just before the holder
+    of the pass stored the value, and takes the pass after it released it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.missed = False
+
+    def get(self, key: Any, namespace: str | None = None) -> Any:
+        if key == "k" and not self.missed:
+            self.missed = True
+            return None
+        return super().get(key, namespace)
+
+
+def test_get_or_create_checks_again_after_taking_the_pass() -> None:
+    cache = MissesOnce()
+    cache.set("k", "made by the previous holder")
+    create = Calls("made again")
+    assert Cached(cache).get_or_create("k", create) == "made by the previous holder"
+    assert create.count == 0
