@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from caching import __version__
-from caching.cli import bench, check
+from caching.cli import bench, check, demo
 from caching.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (bench, check)
+_COMMANDS = (demo, bench, check)
 
 
 class _Parser(argparse.ArgumentParser):

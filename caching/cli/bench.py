@@ -1,6 +1,7 @@
-"""``python -m caching bench``: time the contract on a backend, beside its peers.
+"""``python -m caching bench``: time the contract and the patterns, beside the peers.
 
-Every operation runs ``--ops`` times, best of five runs, on caching's
+Every operation -- the contract calls, and hits through ``@cached`` and
+``get_or_create`` -- runs ``--ops`` times, best of five runs, on caching's
 backend for ``--url`` and -- when installed -- on wheezy.caching,
 dogpile.cache and cachetools against the same kind of store, the libraries
 timed in turns. The Markdown table gives nanoseconds per operation and, for
@@ -18,8 +19,9 @@ from typing import Any
 
 from caching.cli.connect import DEFAULT_URL, open_cache, server_addresses
 from caching.cli.errors import EXIT_FAILED, EXIT_OK, CliError
-from caching.cli.peers import VALUE, Keys, Ops, contract_ops, peer_subjects
+from caching.cli.peers import VALUE, Keys, Ops, contract_ops, pattern_ops, peer_subjects
 from caching.cli.timing import CallFailedError, best_in_turns
+from caching.patterns import Cached
 
 __all__ = ["add_parser", "measure", "run"]
 
@@ -137,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
     servers = server_addresses(args.url)
     ops = args.ops or (SERVER_OPS if servers else IN_PROCESS_OPS)
     peers, dropped = peer_subjects(args.url, servers)
-    subjects = {"caching": contract_ops(cache, Keys.make("caching")), **peers}
+    keys = Keys.make("caching")
+    ours = {**contract_ops(cache, keys), **pattern_ops(Cached, cache, keys)}
+    subjects = {"caching": ours, **peers}
     clock = "wall" if servers else "cpu"
     results, failed = measure(subjects, ops, clock, quiet=args.quiet)
     if "caching" in failed:

@@ -9,6 +9,7 @@ the adapter shows that the server speaks memcached.
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -23,6 +24,11 @@ DEFAULT_URL = "memory://"
 
 #: Seconds to wait for a TCP or Unix socket connection.
 CONNECT_TIMEOUT = 2.0
+
+#: Set/get round trips tried before a server that accepts connections is
+#: reported as not answering, and the seconds between two tries.
+ROUND_TRIPS = 2
+ROUND_TRIP_PAUSE = 1.5
 
 _HINT = "start one with: memcached {where}  (Debian: apt-get install memcached)"
 
@@ -73,17 +79,28 @@ def _check_connect(url: str) -> None:
             ) from None
 
 
-def _check_round_trip(url: str, cache: Cache) -> None:
+def _round_trip(cache: Cache) -> bool:
     key = probe_key("reachable")
     stored = cache.set(key, "ok", 60)
     answered = cache.get(key)
     cache.delete(key)
-    if not (stored and answered == "ok"):
-        raise CliError(
-            f"{url} accepted the connection but a set/get round trip failed "
-            "(is it a memcached server or proxy? see any warning above)",
-            EXIT_UNREACHABLE,
-        )
+    return stored and answered == "ok"
+
+
+def _check_round_trip(url: str, cache: Cache) -> None:
+    # One blip (a proxy's first connection to its backend timing out) must not
+    # read as "unreachable": try again once the adapter's hold-off (1 s by
+    # default) has passed.
+    for attempt in range(ROUND_TRIPS):
+        if attempt:
+            time.sleep(ROUND_TRIP_PAUSE)
+        if _round_trip(cache):
+            return
+    raise CliError(
+        f"{url} accepted the connection but {ROUND_TRIPS} set/get round trips failed "
+        "(is it a memcached server or proxy? see any warning above)",
+        EXIT_UNREACHABLE,
+    )
 
 
 def open_cache(url: str, *, reachable: bool = True) -> Cache:

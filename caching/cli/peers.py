@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["VALUE", "Keys", "Ops", "contract_ops", "peer_subjects"]
+__all__ = ["VALUE", "Keys", "Ops", "contract_ops", "pattern_ops", "peer_subjects"]
 
 Ops = dict[str, Callable[[], object]]
 
@@ -70,6 +70,35 @@ def contract_ops(cache: Any, keys: Keys) -> Ops:
     }
 
 
+def pattern_ops(cached_type: Any, cache: Any, keys: Keys) -> Ops:
+    """The main patterns, on hits: a ``@cached`` function and ``get_or_create``.
+
+    :param cached_type: ``Cached`` of caching or of wheezy.caching (same API).
+    """
+    cached = cached_type(cache, time=TTL)
+    decorate = cached.wraps_get_or_set(make_key=lambda item_id: f"{keys.item}:fn:{item_id}")
+    return _hits(decorate, cached.get_or_create, keys.item + ":created")
+
+
+def _value(item_id: int = 0) -> Any:
+    return VALUE
+
+
+def _hits(
+    decorate: Callable[[Callable[[int], Any]], Callable[[int], Any]],
+    get_or_create: Callable[[str, Callable[[], Any]], Any],
+    key: str,
+) -> Ops:
+    """A decorated function and ``get_or_create(key)``, each called once to fill."""
+    load = decorate(_value)
+    load(1)
+    get_or_create(key, _value)
+    return {
+        "@cached (hit)": lambda: load(1),
+        "get_or_create (hit)": lambda: get_or_create(key, _value),
+    }
+
+
 def _module(name: str) -> Any:
     try:
         return importlib.import_module(name)
@@ -97,14 +126,22 @@ class _OnePool:
 def _wheezy(url: str, servers: list[str], keys: Keys) -> Ops | None:
     if _module("wheezy.caching") is None:
         return None
+    cache = _wheezy_cache(url, servers)
+    if cache is None:
+        return None
+    cached_type = _module("wheezy.caching.patterns").Cached
+    return {**contract_ops(cache, keys), **pattern_ops(cached_type, cache, keys)}
+
+
+def _wheezy_cache(url: str, servers: list[str]) -> Any:
     if not servers:
-        return contract_ops(_module("wheezy.caching").MemoryCache(), keys)
+        return _module("wheezy.caching").MemoryCache()
     client = _client_name(url)
     if client == "pylibmc" and _module("pylibmc") is not None:
         pool = _OnePool(_module("pylibmc").Client(servers))
-        return contract_ops(_module("wheezy.caching.pylibmc").MemcachedClient(pool), keys)
+        return _module("wheezy.caching.pylibmc").MemcachedClient(pool)
     if client == "python-memcached" and _module("memcache") is not None:
-        return contract_ops(_module("wheezy.caching.memcache").MemcachedClient(servers), keys)
+        return _module("wheezy.caching.memcache").MemcachedClient(servers)
     return None
 
 
@@ -127,7 +164,13 @@ def _dogpile(url: str, servers: list[str], keys: Keys) -> Ops | None:
     many, items = list(keys.many), keys.many_items()
     region.set(keys.item, VALUE)
     region.set_multi(items)
+    hits = _hits(
+        region.cache_on_arguments(namespace=keys.item),
+        region.get_or_create,
+        keys.item + ":created",
+    )
     return {
+        **hits,
         "get (hit)": lambda: region.get(keys.item),
         "get (miss)": lambda: region.get(keys.missing),
         "set": lambda: region.set(keys.item, VALUE),
@@ -177,9 +220,12 @@ def _cachetools(url: str, servers: list[str], keys: Keys) -> Ops | None:
         with lock:
             return store.pop(keys.missing, None)
 
+    load = module.cached(store, key=lambda item_id: f"{keys.item}:fn:{item_id}", lock=lock)(_value)
     set_one()
     set_multi()
+    load(1)
     return {
+        "@cached (hit)": lambda: load(1),
         "get (hit)": lambda: get(keys.item),
         "get (miss)": lambda: get(keys.missing),
         "set": set_one,

@@ -21,6 +21,8 @@ OPERATIONS = {
     "delete (miss)",
     "get_multi x10",
     "set_multi x10",
+    "@cached (hit)",
+    "get_or_create (hit)",
 }
 
 
@@ -66,7 +68,7 @@ def test_table_and_progress() -> None:
     assert "| operation | caching ns/op |" in result.stdout
     for name in OPERATIONS:
         assert f"\n| {name} | " in result.stdout
-    assert "bench: [1/8] get (hit)" in result.stderr
+    assert "bench: [1/10] get (hit)" in result.stderr
 
 
 def test_per_call_runs_ops_calls_and_returns_nanoseconds_per_call() -> None:

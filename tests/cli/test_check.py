@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 from caching.cli.check import RULES
 from tests import servers
@@ -56,4 +57,17 @@ def test_unreachable_port_is_one_clear_line() -> None:
     line = one_line_error(result)
     assert line.startswith(f"caching check: cannot connect to memcached at 127.0.0.1:{port}")
     assert f"memcached -l 127.0.0.1 -p {port}" in line
+    assert result.stdout == ""
+
+
+def test_a_listener_that_never_answers_is_reported_as_not_answering() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        url = f"memcached://127.0.0.1:{port}?client=pymemcache&timeout=0.2"
+        result = caching_cli("check", url, timeout=30)
+    assert result.returncode == 3
+    assert "accepted the connection but 2 set/get round trips failed" in result.stderr
+    assert "Traceback" not in result.stderr
     assert result.stdout == ""

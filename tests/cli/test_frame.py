@@ -13,7 +13,7 @@ import pytest
 from caching.cli import main
 from tests.cli.runner import caching_cli, one_line_error
 
-COMMANDS = ["bench", "check"]
+COMMANDS = ["demo", "bench", "check"]
 
 
 def _main(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
