@@ -12,7 +12,7 @@ import math
 from datetime import timedelta
 from time import time as _wall_time
 
-__all__ = ["MAX_RELATIVE", "Time", "expires_at", "to_exptime"]
+__all__ = ["MAX_RELATIVE", "Time", "expires_at", "lifetime", "seconds", "to_exptime"]
 
 #: Largest relative expiry memcached accepts, in seconds (30 days).
 MAX_RELATIVE = 2_592_000
@@ -64,3 +64,33 @@ def expires_at(time: Time, now: int) -> int:
     if exptime <= MAX_RELATIVE:
         return now + exptime
     return exptime
+
+
+def lifetime(time: Time) -> Time:
+    """Normalise a lifetime that is fixed now and used for items stored later.
+
+    For the patterns' settings (``Cached(time=...)``, ``OnePass(time=...)``,
+    lockout periods...): an ``int`` is kept as given; a ``timedelta`` becomes
+    whole seconds, a positive fraction rounded up (``0.5 s`` is ``1``, never
+    the "no expiry" ``0``, which wheezy's ``total_seconds`` gives), except one
+    longer than 30 days, which stays a ``timedelta`` so that each store sends
+    the absolute time it means then.
+
+    :raises TypeError: ``time`` is neither ``int`` nor ``timedelta``.
+    """
+    if isinstance(time, timedelta) and time.total_seconds() > MAX_RELATIVE:
+        return time
+    return to_exptime(time)
+
+
+def seconds(duration: float | timedelta) -> float:
+    """A duration (a wait, a timeout) in seconds.
+
+    :param duration: ``int``/``float`` seconds or ``timedelta``.
+    :raises TypeError: any other type (``bool`` included).
+    """
+    if isinstance(duration, timedelta):
+        return duration.total_seconds()
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
+        raise TypeError(f"expected seconds or timedelta, not {type(duration).__name__}")
+    return float(duration)

@@ -29,10 +29,10 @@ from datetime import timedelta
 from typing import Any
 
 from caching.contract import Cache
+from caching.expiry import lifetime
 from caching.keys import Key
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.keys import safe_key
-from caching.utils import total_seconds
 
 __all__ = ["Counter", "Locker", "Lockout", "NullLocker", "NullLockout"]
 
@@ -69,8 +69,8 @@ class Counter:
     ) -> None:
         self.key_func = key_func
         self.count = count
-        self.period = total_seconds(period)
-        self.duration = total_seconds(duration)
+        self.period = lifetime(period)
+        self.duration = lifetime(duration)
         self.reset = reset
         self.alert = alert
 

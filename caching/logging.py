@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from caching.contract import Cache
 from caching.encoding import hash_encode
+from caching.expiry import lifetime
 from caching.keys import Key
-from caching.utils import total_seconds
 
 __all__ = ["OnePassHandler"]
 
@@ -51,7 +51,7 @@ class OnePassHandler(logging.Handler):
         super().__init__()
         self.inner = inner
         self.cache = cache
-        self.time = total_seconds(time)
+        self.time = lifetime(time)
         self.key_encode = key_encode or hash_encode(hashlib.sha1)
         self.namespace = namespace
 

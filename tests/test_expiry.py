@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from caching.expiry import MAX_RELATIVE, expires_at, to_exptime
+from caching.expiry import MAX_RELATIVE, expires_at, lifetime, seconds, to_exptime
 
 NOW = 1_800_000_000
 
@@ -40,3 +40,24 @@ def test_expires_at() -> None:
     assert expires_at(MAX_RELATIVE + 1, NOW) == MAX_RELATIVE + 1  # 1970: gone
     assert expires_at(NOW + 100, NOW) == NOW + 100
     assert expires_at(-1, NOW) == -1
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [
+        (0, 0),
+        (600, 600),
+        (timedelta(milliseconds=500), 1),  # wheezy's total_seconds gives 0: never
+        (timedelta(minutes=10), 600),
+        (timedelta(days=40), timedelta(days=40)),  # sent as absolute at each store
+    ],
+)
+def test_lifetime(time: int | timedelta, expected: int | timedelta) -> None:
+    assert lifetime(time) == expected
+
+
+def test_seconds() -> None:
+    assert seconds(timedelta(milliseconds=250)) == 0.25
+    assert seconds(3) == 3.0
+    with pytest.raises(TypeError):
+        seconds(True)

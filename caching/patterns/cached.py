@@ -15,13 +15,12 @@ from typing import Any
 
 from caching.contract import Cache
 from caching.errors import InvalidKeyError
-from caching.expiry import Time
+from caching.expiry import Time, lifetime, seconds
 from caching.keys import Key
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.dependency import CacheDependency
 from caching.patterns.keys import CONTEXT_NAMES, KeySpec, MakeKey, key_builder, safe_key
 from caching.patterns.onepass import OnePass
-from caching.utils import total_seconds
 
 __all__ = ["Cached"]
 
@@ -31,7 +30,7 @@ __all__ = ["Cached"]
 ONE_PASS_ATTEMPTS = 3
 
 Factory = Callable[[], Any]
-Store = Callable[[Key, Any, int, "str | None"], bool]
+Store = Callable[[Key, Any, Time, "str | None"], bool]
 KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
 
 
@@ -67,9 +66,9 @@ class Cached:
     ) -> None:
         self.cache = cache
         self.key_builder = key_builder
-        self.time = total_seconds(time)
+        self.time = lifetime(time)
         self.namespace = namespace
-        self.timeout = total_seconds(timeout)
+        self.timeout = lifetime(timeout)
         self.key_prefix = key_prefix
         self.dependency = CacheDependency(cache, time, namespace)
 
@@ -242,7 +241,7 @@ class Cached:
         :raises: whatever ``create_factory`` raises, to the caller that ran it.
         """
         pass_key = self._pass_key(key)
-        deadline = _time.monotonic() + self.timeout
+        deadline = _time.monotonic() + seconds(self.timeout)
         for _ in range(ONE_PASS_ATTEMPTS):
             with OnePass(self.cache, pass_key, self.timeout, self.namespace) as one_pass:
                 if one_pass.acquired:

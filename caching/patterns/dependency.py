@@ -19,9 +19,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from caching.contract import Cache
-from caching.expiry import Time
+from caching.expiry import Time, lifetime
 from caching.keys import Key
-from caching.utils import total_seconds
 
 __all__ = ["CacheDependency"]
 
@@ -38,7 +37,7 @@ class CacheDependency:
 
     def __init__(self, cache: Cache, time: Time = 0, namespace: str | None = None) -> None:
         self.cache = cache
-        self.time = total_seconds(time)
+        self.time = lifetime(time)
         self.namespace = namespace
 
     def next_key(self, master_key: str) -> str:

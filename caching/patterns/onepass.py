@@ -23,9 +23,8 @@ from datetime import timedelta
 from types import TracebackType
 
 from caching.contract import Cache
-from caching.expiry import Time
+from caching.expiry import Time, lifetime, seconds
 from caching.keys import Key
-from caching.utils import total_seconds
 
 __all__ = ["POLL_INTERVAL", "OnePass"]
 
@@ -46,14 +45,6 @@ class _Holder:
 # (id(cache), namespace, key) -> the pass this process holds on that key.
 _holders: dict[tuple[int, str | None, Key], _Holder] = {}
 _holders_lock = threading.Lock()
-
-
-def _seconds(timeout: float | timedelta) -> float:
-    if isinstance(timeout, timedelta):
-        return timeout.total_seconds()
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be seconds or timedelta, not {type(timeout).__name__}")
-    return float(timeout)
 
 
 class OnePass:
@@ -89,7 +80,7 @@ class OnePass:
     ) -> None:
         self.cache = cache
         self.key = key
-        self.time = total_seconds(time)
+        self.time = lifetime(time)
         self.namespace = namespace
         self.acquired = False
         self._holder: _Holder | None = None
@@ -139,13 +130,13 @@ class OnePass:
         """
         if self.acquired:
             raise RuntimeError("wait() called by the holder of the pass")
-        seconds = self.time if timeout is None else _seconds(timeout)
+        wait = seconds(self.time if timeout is None else timeout)
         expected = self.cache.get(self.key, self.namespace)
         if expected is None:
             return True
-        deadline = _time.monotonic() + seconds
+        deadline = _time.monotonic() + wait
         # The poll count bounds the wait even where monotonic() is frozen (tests).
-        for _ in range(max(1, math.ceil(seconds / POLL_INTERVAL))):
+        for _ in range(max(1, math.ceil(wait / POLL_INTERVAL))):
             remaining = deadline - _time.monotonic()
             if remaining <= 0:
                 return False

@@ -423,3 +423,12 @@ def test_get_or_create_checks_again_after_taking_the_pass() -> None:
     create = Calls("made again")
     assert Cached(cache).get_or_create("k", create) == "made by the previous holder"
     assert create.count == 0
+
+
+def test_a_sub_second_time_expires_rather_than_never() -> None:
+    now = [1_800_000_000.0]
+    cached = Cached(MemoryCache(clock=lambda: now[0]), time=timedelta(milliseconds=500))
+    cached.set("k", "v")
+    assert cached.get("k") == "v"
+    now[0] += 1
+    assert cached.get("k") is None
