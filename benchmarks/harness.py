@@ -11,66 +11,28 @@ print nanoseconds per operation and, for each peer, how many times slower than
 
 from __future__ import annotations
 
-import gc
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Row", "compare", "measure", "render"]
+from caching.cli.timing import best_in_turns
 
-
-_CLOCKS = {"cpu": time.thread_time_ns, "wall": time.perf_counter_ns}
-
-
-def measure(run: Callable[[], object], ops: int, repeat: int = 7, clock: str = "wall") -> float:
-    """Best time of ``run`` over ``repeat`` runs, in nanoseconds per operation.
-
-    :param run: performs ``ops`` operations per call.
-    :param ops: operations per call of ``run``.
-    :param repeat: how many runs to take the best of.
-    :param clock: ``"wall"`` (elapsed time) or ``"cpu"`` (this thread's CPU
-        time: for purely in-process work on a loaded machine).
-    """
-    now = _CLOCKS[clock]
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        run()  # warm up
-        best = min(_once(run, now) for _ in range(repeat))
-    finally:
-        if enabled:
-            gc.enable()
-    return best / ops
+__all__ = ["Row", "compare", "render"]
 
 
 def compare(
     runs: dict[str, Callable[[], object]], ops: int, repeat: int = 9, clock: str = "wall"
 ) -> dict[str, float]:
-    """Best ns per operation of each of ``runs``, timed in turns.
+    """Best ns per operation of each of ``runs``, each performing ``ops`` operations.
 
-    Each round times every implementation once, back to back, so that a burst
-    of load on the machine falls on all of them rather than on one.
+    Timed in turns by :func:`caching.cli.timing.best_in_turns` (the method
+    ``python -m caching bench`` uses): each round times every implementation
+    once, back to back, so that a burst of load falls on all of them.
+
+    :param clock: ``"wall"`` (elapsed) or ``"cpu"`` (the thread's CPU time,
+        for purely in-process work on a loaded machine).
     """
-    now = _CLOCKS[clock]
-    best = dict.fromkeys(runs, float("inf"))
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for run in runs.values():
-            run()  # warm up
-        for _ in range(repeat):
-            for name, run in runs.items():
-                best[name] = min(best[name], _once(run, now))
-    finally:
-        if enabled:
-            gc.enable()
+    best = best_in_turns(runs, 1, rounds=repeat, clock=clock)
     return {name: elapsed / ops for name, elapsed in best.items()}
-
-
-def _once(run: Callable[[], object], now: Callable[[], int]) -> int:
-    start = now()
-    run()
-    return now() - start
 
 
 @dataclass
