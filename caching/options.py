@@ -1,7 +1,9 @@
 """Options of the memcached adapters, as given in a ``memcached://`` URL.
 
-``memcached://host:port[,host:port...]?client=NAME&option=value...`` takes,
-for every client:
+``memcached://host:port[,host:port...]?client=NAME&option=value...`` takes
+the options below. ``client=python-memcached`` takes only ``timeout`` and
+``retry_timeout``: that library has one socket timeout, for connecting too,
+and one connection per thread instead of a pool.
 
 ``connect_timeout``
     seconds (float) to wait for a TCP connection; default 0.5.

@@ -75,7 +75,9 @@ def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
     behaviors.setdefault("connect_timeout", int(DEFAULT_CONNECT_TIMEOUT * 1000))
     behaviors.setdefault("_poll_timeout", int(DEFAULT_TIMEOUT * 1000))
     behaviors.setdefault("retry_timeout", max(1, round(DEFAULT_RETRY_TIMEOUT)))
-    return _client_class()(as_servers(servers), **kwargs)
+    # libmemcached names a Unix socket by its bare path, not "unix:/path".
+    specs = [server.removeprefix("unix:") for server in as_servers(servers)]
+    return _client_class()(specs, **kwargs)
 
 
 class MemcachedClient(MemcacheApi):

@@ -162,4 +162,9 @@ def from_url(url: str) -> Cache:
         raise ValueError(f"unknown cache URL scheme in {url!r} (known: {known})")
     if parts.fragment:
         raise ValueError(f"cache URL {url!r} must not have a fragment")
-    return _SCHEMES[parts.scheme](url, parts.netloc, parts.path, parts.query)
+    netloc, path = parts.netloc, parts.path
+    if parts.scheme == "memcached" and "unix:" in netloc.split(",")[-1]:
+        # urlsplit reads "memcached://unix:/run/mc.sock" as netloc "unix:" and
+        # a path: the socket path belongs to the server list.
+        netloc, path = netloc + path, ""
+    return _SCHEMES[parts.scheme](url, netloc, path, parts.query)

@@ -49,3 +49,8 @@ def test_parse_servers() -> None:
 def test_url_must_be_a_string() -> None:
     with pytest.raises(TypeError):
         from_url(b"memory://")  # type: ignore[arg-type]
+
+
+def test_unix_socket_server_in_a_memcached_url() -> None:
+    cache = from_url("memcached://unix:/run/memcached.sock?client=pymemcache")
+    assert cache.servers == ["unix:/run/memcached.sock"]  # type: ignore[attr-defined]
