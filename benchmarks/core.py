@@ -1,4 +1,5 @@
-"""MemoryCache against wheezy.caching's MemoryCache and cachetools' TTLCache.
+"""MemoryCache against wheezy.caching's MemoryCache, cachetools' TTLCache,
+Django's LocMemCache and Beaker's memory cache.
 
 Run: ``python -m benchmarks.core [--ops N]``. Items carry a 600 s expiry, as
 cached data usually does; keys are realistic short strings. Timed on the
@@ -8,6 +9,7 @@ thread's CPU clock (all in-process), best of 7 runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +35,45 @@ def _peers() -> dict[str, Any]:
         peers["cachetools"] = TTLCache(maxsize=10**7, ttl=TTL)
     except ImportError:
         pass
+    with contextlib.suppress(ImportError):
+        peers["django"] = _django_cache()
+    with contextlib.suppress(ImportError):
+        peers["beaker"] = _beaker_cache()
     return peers
+
+
+def _django_cache() -> Any:
+    """Django's in-process cache (LocMemCache), outside any Django project."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure()
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return LocMemCache("benchmark", {"TIMEOUT": TTL, "OPTIONS": {"MAX_ENTRIES": 10**7}})
+
+
+class _BeakerCache:
+    """Beaker's memory cache under the contract's names (a miss raises
+    ``KeyError`` in Beaker); it has no ``incr`` and no ``get_multi``."""
+
+    def __init__(self) -> None:
+        from beaker.cache import CacheManager
+
+        self._cache = CacheManager(type="memory").get_cache("benchmark", expire=TTL)
+
+    def set(self, key: str, value: Any, time: int) -> None:
+        self._cache.put(key, value)
+
+    def get(self, key: str) -> Any:
+        try:
+            return self._cache.get(key)
+        except KeyError:
+            return None
+
+
+def _beaker_cache() -> _BeakerCache:
+    return _BeakerCache()
 
 
 def _workload(
@@ -74,7 +114,13 @@ def _workload(
             "get_multi 100 (90% hits)": lambda: get_multi(mixed_chunks),
         }
 
-    set_, get, incr, get_multi_ = cache.set, cache.get, cache.incr, cache.get_multi
+    set_, get = cache.set, cache.get
+    incr = getattr(cache, "incr", None)
+    get_multi_ = getattr(cache, "get_multi", None) or getattr(cache, "get_many", None)
+    counters = [f"counter:{i:02d}" for i in range(100)]
+    if name == "django":  # its incr needs an existing key and takes no initial value
+        for counter in counters:
+            cache.set(counter, 0, None)
 
     def set_all() -> None:
         for key in keys:
@@ -89,21 +135,27 @@ def _workload(
             get(key)
 
     def incr_all() -> None:
-        for key in keys:
-            incr("counter:" + key[-2:], 1, None, 0)
+        for i in range(len(keys)):
+            if name == "django":
+                incr(counters[i % 100], 1)
+            else:
+                incr(counters[i % 100], 1, None, 0)
 
     def get_multi(chunks: list[list[str]] = chunks) -> None:
         for chunk in chunks:
             get_multi_(chunk)
 
-    return {
+    work: dict[str, Callable[[], object]] = {
         "set": set_all,
         "get hit": get_hits,
         "get miss": get_misses,
-        "incr": incr_all,
-        "get_multi 100": get_multi,
-        "get_multi 100 (90% hits)": lambda: get_multi(mixed_chunks),
     }
+    if incr is not None:
+        work["incr"] = incr_all
+    if get_multi_ is not None:
+        work["get_multi 100"] = get_multi
+        work["get_multi 100 (90% hits)"] = lambda: get_multi(mixed_chunks)
+    return work
 
 
 OPERATIONS = ("set", "get hit", "get miss", "incr", "get_multi 100", "get_multi 100 (90% hits)")
@@ -123,7 +175,9 @@ def run(ops: int) -> str:
         for name in works:
             row.timings[name] = timings[name] * per_call if name in timings else None
         rows.append(row)
-    return render("MemoryCache vs wheezy.caching and cachetools (ns per call)", rows)
+    return render(
+        "MemoryCache vs wheezy.caching, cachetools, Django and Beaker (ns per call)", rows
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
