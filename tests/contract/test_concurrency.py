@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 from caching.contract import Cache
+from tests.workers import run_threads
 
 THREADS = 8
 INCREMENTS = 500
-
-
-def _run(threads: int, work: Callable[[int], None]) -> None:
-    start = threading.Barrier(threads)
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        start.wait()
-        try:
-            work(index)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    workers = [threading.Thread(target=body, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert not errors, errors
 
 
 def test_concurrent_incr_loses_nothing_including_first_creation(cache: Cache) -> None:
@@ -35,7 +14,7 @@ def test_concurrent_incr_loses_nothing_including_first_creation(cache: Cache) ->
         for _ in range(INCREMENTS):
             assert cache.incr("hits", initial_value=0) is not None
 
-    _run(THREADS, work)
+    run_threads(THREADS, work)
     assert cache.get("hits") == THREADS * INCREMENTS
 
 
@@ -46,7 +25,7 @@ def test_concurrent_decr_stops_at_zero(cache: Cache) -> None:
         for _ in range(200):
             cache.decr("stock")
 
-    _run(THREADS, work)
+    run_threads(THREADS, work)
     assert cache.get("stock") == 0
 
 
@@ -58,6 +37,6 @@ def test_exactly_one_concurrent_add_wins(cache: Cache) -> None:
             if cache.add(key, index):
                 winners.append(index)
 
-        _run(THREADS, work)
+        run_threads(THREADS, work)
         assert len(winners) == 1
         assert cache.get(f"lock-{round_}") == winners[0]
