@@ -17,15 +17,17 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from time import monotonic
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from caching import counters
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_RELATIVE, Time, to_exptime
 from caching.failures import FailureLog
 from caching.keys import Key, canonical_key
+from caching.options import ADAPTER_OPTIONS
 from caching.pool import PoolLike, checkout
 from caching.serializer import Item, dumps
+from caching.url import parse_options
 
 __all__ = [
     "ADD",
@@ -109,6 +111,15 @@ class MemcachedAdapter:
 
     #: Exceptions of the client library that mean "the server failed".
     errors: tuple[type[BaseException], ...] = (OSError,)
+
+    @classmethod
+    def from_url(cls, url: str, servers: list[str], query: str) -> Self:
+        """Build from ``memcached://...?client=NAME&...`` (see
+        :func:`caching.from_url`); options as
+        :data:`caching.options.ADAPTER_OPTIONS`.
+        """
+        build: Callable[..., Self] = cls  # adapters take (servers, **options)
+        return build(servers, **parse_options(url, query, ADAPTER_OPTIONS))
 
     def __init__(
         self,

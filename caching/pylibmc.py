@@ -30,10 +30,9 @@ from caching.adapter import (
     require,
 )
 from caching.keys import Key
-from caching.options import ADAPTER_OPTIONS, as_servers
+from caching.options import as_servers
 from caching.pool import Pool, PoolLike
 from caching.serializer import Item, loads
-from caching.url import parse_options
 
 __all__ = ["MAX_DELTA", "MemcachedClient", "client_factory"]
 
@@ -126,12 +125,6 @@ class MemcachedClient(MemcacheApi):
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
-
-    @classmethod
-    def from_url(cls, url: str, servers: list[str], query: str) -> MemcachedClient:
-        """Build from ``memcached://...?client=pylibmc&...``; options as
-        :data:`caching.options.ADAPTER_OPTIONS`."""
-        return cls(servers, **parse_options(url, query, ADAPTER_OPTIONS))
 
     def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
         try:

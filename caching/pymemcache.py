@@ -30,10 +30,9 @@ from caching.adapter import (
     require,
 )
 from caching.keys import Key
-from caching.options import ADAPTER_OPTIONS, as_servers
+from caching.options import as_servers
 from caching.pool import Pool
 from caching.serializer import Item, loads
-from caching.url import parse_options
 
 __all__ = ["MemcachedClient"]
 
@@ -118,12 +117,6 @@ class MemcachedClient(MemcachedAdapter):
         self._client_error = exceptions.MemcacheClientError
         self._server_error = exceptions.MemcacheServerError
         self._closed_error = exceptions.MemcacheUnexpectedCloseError
-
-    @classmethod
-    def from_url(cls, url: str, servers: list[str], query: str) -> MemcachedClient:
-        """Build from ``memcached://...?client=pymemcache&...``; options as
-        :data:`caching.options.ADAPTER_OPTIONS`."""
-        return cls(servers, **parse_options(url, query, ADAPTER_OPTIONS))
 
     def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
         try:
