@@ -18,7 +18,7 @@ from time import time as _wall_time
 from typing import Any
 
 from caching import counters
-from caching.expiry import MAX_RELATIVE, Time, expires_at
+from caching.expiry import MAX_RELATIVE, Time, expires_at, to_exptime
 from caching.keys import MAX_KEY_LENGTH, Key, canonical_key, check_keys
 
 __all__ = ["DEFAULT_MAX_ITEM_SIZE", "MemoryCache"]
@@ -350,7 +350,7 @@ class MemoryCache:
     ) -> list[Key]:
         if not isinstance(mapping, Mapping):
             raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
-        _expiry(time, 0)  # a bad time raises before anything is stored
+        to_exptime(time)  # a bad time raises before anything is stored
         for given in mapping:
             self._key(given)  # so does a bad key
         return [given for given in mapping if not store(given, mapping[given], time)]
@@ -434,13 +434,6 @@ class MemoryCache:
 
     incr = _counter(up=True)
     decr = _counter(up=False)
-
-
-def _expiry(time: Time, now: int) -> int:
-    """``expires_at`` with a short path for the common relative ``int``."""
-    if type(time) is int and 0 <= time <= MAX_RELATIVE:
-        return now + time if time else 0
-    return expires_at(time, now)
 
 
 def _fits(key: Key, value: Any, limit: int) -> bool:
