@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from time import time as _wall_time
+from time import time_ns as _wall_time_ns
 from typing import Any
 
 from caching import counters
@@ -39,6 +40,17 @@ _SET, _ADD, _REPLACE = 0, 1, 2
 
 _SCALARS = frozenset({int, float, bool, type(None), complex})
 
+# Immutable values need no copy: copy_values stores them as they are.
+_IMMUTABLE = _SCALARS | {str, bytes}
+
+# Counters stay within compact ints in practice; comparing with these is the
+# fast path, the full range (to 2**64-1) takes the slower, complete check.
+_SMALL = 2**30 - 1
+
+
+class _Pickled(bytes):
+    """A value stored by ``copy_values``: unpickled afresh on every read."""
+
 
 def _pickle(value: Any) -> bytes:
     try:
@@ -47,16 +59,27 @@ def _pickle(value: Any) -> bytes:
         raise TypeError(f"cannot cache a {type(value).__name__}: {exc}") from exc
 
 
+def _copy(value: Any) -> Any:
+    """What ``copy_values`` stores for ``value``."""
+    return value if value.__class__ in _IMMUTABLE else _Pickled(_pickle(value))
+
+
 def _payload_size(value: Any) -> int:
     """The size of ``value`` once serialised as a memcached client would, in bytes."""
     kind = type(value)
-    if kind is bytes:
+    if kind is bytes or kind is _Pickled:
         return len(value)
     if kind is str:
         return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
     if kind in _SCALARS:
         return 0
     return len(_pickle(value))
+
+
+def _fits(key: Key, value: Any, limit: int) -> bool:
+    """Whether ``key`` and ``value`` fit memcached's item size ``limit``."""
+    key_size = len(key.encode() if isinstance(key, str) else key)
+    return _payload_size(value) + _ITEM_OVERHEAD + key_size <= limit
 
 
 def _storer(mode: int) -> Callable[..., bool]:
@@ -72,49 +95,50 @@ def _storer(mode: int) -> Callable[..., bool]:
     ) -> bool:
         if not self._plain:
             key = self._key(key)
-        now = int(_wall_time() if self._clock is None else self._clock())
-        if type(time) is int and 0 <= time <= MAX_RELATIVE:
+            if self._copy_values:
+                value = _copy(value)
+        clock = self._clock
+        # whole seconds; time_ns() // 10**9 costs a third less than int(time())
+        now = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
+        if time.__class__ is int and 0 <= time <= MAX_RELATIVE:
             expiry = now + time if time else 0
         else:
             expiry = expires_at(time, now)
-        if self.copy_values:
-            value = _pickle(value)
-        limit = self.max_item_size
-        kind = type(value)
+        kind = value.__class__
         fits = (
-            limit is None
+            ((kind is str or kind is bytes) and len(value) <= self._short_value)
             or kind in _SCALARS
-            or ((kind is str or kind is bytes) and 4 * len(value) + _MAX_OVERHEAD <= limit)
-            or _fits(canonical_key(key), value, limit)
+            or self._max_item_size is None
+            or _fits(canonical_key(key), value, self._max_item_size)
         )
-        items = self._items
+        values, expiries = self._values, self._expiries
         # acquire/release rather than ``with``: half the cost on this hot path
         self._lock.acquire()
         try:
-            current = items.get(key)
+            current = expiries.get(key)
             if current is None:
                 key = canonical_key(key)
-                current = items.get(key)
+                current = expiries.get(key)
             if not fits:
-                self._refuse(key, mode)
+                if mode == _SET:  # as memcached: a refused set unlinks the old item
+                    self._drop(key)
                 return False
-            if self._seconds and self._seconds[0] <= now:
-                self._reclaim(now)
-                current = items.get(key)
-            if current is not None and current[1] and current[1] <= now:
-                current = None  # expired: behaves exactly like a missing item
-            if mode != _SET and (mode == _ADD) == (current is not None):
-                return False
-            if expiry and expiry <= now:
-                items.pop(key, None)  # stored already expired: never readable
-                return True
-            if current is None:
-                self._make_room(now)
-            items[key] = [value, expiry]
+            if mode and (current is not None and (not current or current > now)) != (
+                mode == _REPLACE
+            ):
+                return False  # add over a live item, replace without one
+            if current == expiry:
+                values[key] = value  # a rewrite: the expiry stays as it is
+            else:
+                seconds = self._seconds
+                if seconds and seconds[0] <= now:
+                    self._reclaim(now)
+                if expiry:  # an item stored already expired is indexed too:
+                    self._index(key, expiry)  # no read returns it, a write drops it
+                values[key] = value  # the value first, then its expiry: see get
+                expiries[key] = expiry
             if self._lru:
-                self._touch(key)
-            if expiry and (current is None or current[1] != expiry):
-                self._index(key, expiry)
+                self._used(key, now)
         finally:
             self._lock.release()
         return True
@@ -138,47 +162,41 @@ def _counter(up: bool) -> Callable[..., int | None]:
         namespace: str | None = None,
         initial_value: int | None = None,
     ) -> int | None:
-        if type(delta) is not int or not 0 <= delta < _MAX_COUNTER:
+        if delta.__class__ is not int or not 0 <= delta <= _SMALL:
             delta = counters.check_delta(delta)
         if initial_value is not None and (
-            type(initial_value) is not int or not 0 <= initial_value < _MAX_COUNTER
+            initial_value.__class__ is not int or not 0 <= initial_value <= _SMALL
         ):
             initial_value = counters.check_initial(initial_value)
         if not self._plain:
             key = self._key(key)
-        items = self._items
-        self._lock.acquire()  # not ``with``: see _store
+        values, expiries = self._values, self._expiries
+        self._lock.acquire()  # not ``with``: see _storer
         try:
-            item = items.get(key)
-            if item is None:
+            expiry = expiries.get(key)
+            if expiry is None:
                 key = canonical_key(key)  # a stored key is valid: only check the others
-                item = items.get(key)
-            if item is not None and item[1] and item[1] <= self._now():
-                item = None  # expired: a miss
-            if item is None:
-                if initial_value is None:
-                    return None
-                value = initial_value  # created with no expiry
-            else:
-                value = item[0]
-                if self.copy_values:
-                    value = pickle.loads(value)
-                if type(value) is not int or not 0 <= value < _MAX_COUNTER:
+                expiry = expiries.get(key)
+            if expiry is not None and (not expiry or expiry > self._now()):
+                value = values[key]  # a counter is an int: never a _Pickled copy
+                if value.__class__ is not int or not 0 <= value <= _SMALL:
                     value = counters.counter_value(value)
+            elif initial_value is None:
+                return None  # missing or expired
+            else:
+                value = initial_value
+                expiry = None  # created, with no expiry
             if up:
                 value += delta
-                if value >= _MAX_COUNTER:
+                if value > _SMALL and value >= _MAX_COUNTER:
                     value -= _MAX_COUNTER
             else:
                 value = value - delta if value > delta else 0
-            stored = _pickle(value) if self.copy_values else value
-            if item is None:
-                self._make_room(int(self._now()))
-                items[key] = [stored, 0]
-            else:
-                item[0] = stored  # in place: keeps the item's expiry
-                if self._lru:
-                    self._touch(key)
+            values[key] = value
+            if expiry is None:
+                expiries[key] = 0  # after its value: see get
+            if self._lru:
+                self._used(key, int(self._now()))
         finally:
             self._lock.release()
         return value
@@ -194,8 +212,10 @@ class MemoryCache:
     serialised by one lock, so ``incr`` is atomic and ``add`` decides once.
 
     Expired items are reclaimed without being read: items are indexed by
-    their expiry second, and each write first drops the items of the seconds
-    that have passed, so memory does not grow with dead items.
+    their expiry second, and each write of a new item, or of a new expiry,
+    first drops the items of the seconds that have passed, so memory does not
+    grow with dead items. ``get_multi`` reads at C speed while no item has
+    expired.
 
     :param max_items: bound on the number of items held; ``None`` (default)
         for no bound. When a new key would pass it, expired items are dropped
@@ -209,8 +229,10 @@ class MemoryCache:
         pickling container values only to measure them.
     :param copy_values: store a pickled copy and hand back a fresh copy on
         every read, as memcached does, so mutating a returned object never
-        changes what another reader gets. Off by default: reads then return
-        the stored object itself, which is faster.
+        changes what another reader gets (immutable values -- ``str``,
+        ``bytes``, numbers, ``None`` -- are kept as they are: nothing can
+        change them). Off by default: reads then return the stored object
+        itself, which is faster.
     :param key_encode: callable applied to every key before the key rules are
         checked, e.g. :func:`caching.encoding.hash_encode` for arbitrary keys.
     :param clock: returns the current Unix time in seconds (``float``);
@@ -230,26 +252,52 @@ class MemoryCache:
             raise ValueError(f"max_items must be a positive int or None, got {max_items!r}")
         if max_item_size is not None and (not isinstance(max_item_size, int) or max_item_size < 1):
             raise ValueError(f"max_item_size must be a positive int or None, got {max_item_size!r}")
-        self.max_items = max_items
-        self.max_item_size = max_item_size
-        self.copy_values = copy_values
+        self._max_items = max_items
+        self._max_item_size = max_item_size
+        # a str or bytes of at most this length fits whatever its key (a str
+        # encodes to at most 4 bytes a character)
+        self._short_value = -1 if max_item_size is None else (max_item_size - _MAX_OVERHEAD) // 4
+        self._copy_values = copy_values
         self._encode = key_encode
         self._clock = clock
         self._lru = max_items is not None
         # Reads take the short path unless an option needs the general one.
         self._plain = not (self._lru or copy_values or key_encode)
-        # key -> [stored value, expiry second or 0 for never]; incr updates the
-        # value in place, every other write stores a new list.
-        self._items: dict[Key, list[Any]] = OrderedDict() if self._lru else {}
-        # expiry second -> keys stored with it; a heap of those seconds
+        # An item is a value and an expiry second (0: never), kept in two
+        # dicts so that a rewrite with the same expiry stores the value only.
+        # Writers store the value, then the expiry; readers read the expiry,
+        # then the value, so a reader never pairs an old value with a new
+        # expiry. The LRU order, with max_items, is the order of _values.
+        self._values: dict[Key, Any] = OrderedDict() if self._lru else {}
+        self._expiries: dict[Key, int] = {}
+        # expiry second -> keys stored with it; a heap of those seconds. Every
+        # item with an expiry has its second in the heap, so when the heap's
+        # smallest second is in the future, no item has expired.
         self._buckets: dict[int, list[Key]] = {}
         self._seconds: list[int] = []
         self._indexed = 0
+        # bumped before anything leaves the heap: see get_multi
+        self._epoch = 0
         self._lock = threading.Lock()
+
+    @property
+    def max_items(self) -> int | None:
+        """The bound on the number of items (fixed at construction)."""
+        return self._max_items
+
+    @property
+    def max_item_size(self) -> int | None:
+        """The largest item, in bytes (fixed at construction)."""
+        return self._max_item_size
+
+    @property
+    def copy_values(self) -> bool:
+        """Whether values are stored as pickled copies (fixed at construction)."""
+        return self._copy_values
 
     def __len__(self) -> int:
         """Number of items held, counting expired ones not reclaimed yet."""
-        return len(self._items)
+        return len(self._values)
 
     def _now(self) -> float:
         return _wall_time() if self._clock is None else self._clock()
@@ -257,72 +305,88 @@ class MemoryCache:
     def _key(self, key: Key) -> Key:
         return canonical_key(key if self._encode is None else self._encode(key))
 
-    def _load(self, stored: Any) -> Any:
-        return pickle.loads(stored) if self.copy_values else stored
-
     # -- reads ------------------------------------------------------------
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
         if not self._plain:
             return self._lookup(key, None)
         # Only valid keys are ever stored, so a hit needs no key check.
-        item = self._items.get(key)
-        if item is None:
+        expiry = self._expiries.get(key)
+        if expiry is None:
             canonical = canonical_key(key)  # a miss: check the key
             if canonical is key:
                 return None
-            item = self._items.get(canonical)  # bytes given for a str key
-            if item is None:
+            key = canonical  # bytes given for a str key
+            expiry = self._expiries.get(key)
+            if expiry is None:
                 return None
-        expiry = item[1]
-        if not expiry:
-            return item[0]
-        clock = self._clock
-        return item[0] if expiry > (_wall_time() if clock is None else clock()) else None
+        if expiry:
+            clock = self._clock
+            if expiry <= (_wall_time() if clock is None else clock()):
+                return None
+        try:
+            return self._values[key]
+        except KeyError:  # deleted since its expiry was read
+            return None
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         if isinstance(keys, (str, bytes)):
             raise TypeError("get_multi() takes an iterable of keys, not a single key")
-        found: dict[Key, Any] = {}
+        if keys.__class__ is not list and keys.__class__ is not tuple:
+            keys = list(keys)
         now = self._now()
         if not self._plain:
-            for key in keys:
-                value = self._lookup(key, now)
-                if value is not None:
-                    found[key] = value
-            return found
-        get = self._items.get
-        now = int(now)
+            return self._read_each(keys, now)
+        # When no item has expired (the heap's smallest second is in the
+        # future), the values are read without their expiries, at C speed.
+        # The epoch, bumped before any second leaves the heap, tells whether
+        # that stayed true while they were read.
+        epoch = self._epoch
+        seconds = self._seconds
+        if seconds and seconds[0] <= now:
+            return self._read_each(keys, now)
+        found = {}
+        for key, value in zip(keys, map(self._values.get, keys), strict=True):
+            if value is not None:
+                found[key] = value
+            else:  # a miss: check the key
+                canonical = canonical_key(key)
+                if canonical is not key:  # bytes given for a str key
+                    value = self._lookup(canonical, now)
+                    if value is not None:
+                        found[key] = value
+        seconds = self._seconds
+        if (seconds and seconds[0] <= now) or self._epoch != epoch:
+            return self._read_each(keys, now)
+        return found
+
+    def _read_each(self, keys: Iterable[Key], now: float) -> dict[Key, Any]:
+        """The general get_multi: each key through :meth:`_lookup`."""
+        found = {}
         for key in keys:
-            item = get(key)
-            if item is None:
-                canonical = canonical_key(key)  # a miss: check the key
-                if canonical is key:
-                    continue
-                item = get(canonical)  # bytes given for a str key
-                if item is None:
-                    continue
-            value, expiry = item
-            if (expiry > now or not expiry) and value is not None:
+            value = self._lookup(key, now)
+            if value is not None:
                 found[key] = value
         return found
 
     def _lookup(self, key: Key, now: float | None) -> Any:
         """The general read: key_encode, canonical form, LRU and copies."""
         key = self._key(key)
-        item = self._items.get(key)
-        if item is None:
+        expiry = self._expiries.get(key)
+        if expiry is None:
             return None
-        expiry = item[1]
         if expiry and expiry <= (self._now() if now is None else now):
+            return None
+        value = self._values.get(key)
+        if value is None:
             return None
         if self._lru:
             self._touch(key)
-        return self._load(item[0])
+        return pickle.loads(value) if value.__class__ is _Pickled else value
 
     def _touch(self, key: Key) -> None:
         with contextlib.suppress(KeyError):  # deleted by another thread meanwhile
-            self._items.move_to_end(key)  # type: ignore[attr-defined]
+            self._values.move_to_end(key)  # type: ignore[attr-defined]
 
     # -- stores -----------------------------------------------------------
 
@@ -355,11 +419,11 @@ class MemoryCache:
             self._key(given)  # so does a bad key
         return [given for given in mapping if not store(given, mapping[given], time)]
 
-    def _refuse(self, key: Key, mode: int) -> None:
-        """A value too large: memcached answers SERVER_ERROR and, for ``set``
-        only, unlinks the old item so that no stale value persists."""
-        if mode == _SET:
-            self._items.pop(key, None)
+    def _drop(self, key: Key) -> Any:
+        """Remove ``key``'s item (under the lock); its expiry, or None."""
+        expiry = self._expiries.pop(key, None)
+        self._values.pop(key, None)
+        return expiry
 
     # -- reclaiming expired items (under the lock) ------------------------
 
@@ -371,47 +435,52 @@ class MemoryCache:
         bucket.append(key)
         self._indexed += 1
         # Overwritten items leave stale entries; rebuild when they dominate.
-        if self._indexed > 2 * len(self._items) + 1024:
+        if self._indexed > 2 * len(self._values) + 1024:
             self._reindex()
 
     def _reindex(self) -> None:
-        self._buckets = {}
-        for key, (_, expiry) in list(self._items.items()):
+        buckets: dict[int, list[Key]] = {}
+        for key, expiry in list(self._expiries.items()):
             if expiry:
-                self._buckets.setdefault(expiry, []).append(key)
-        self._seconds = list(self._buckets)
-        heapq.heapify(self._seconds)
-        self._indexed = len(self._items)
+                buckets.setdefault(expiry, []).append(key)
+        seconds = list(buckets)
+        heapq.heapify(seconds)
+        self._epoch += 1
+        self._buckets, self._seconds = buckets, seconds
+        self._indexed = len(self._values)
 
     def _reclaim(self, now: int) -> None:
         """Drop every item whose expiry second has passed."""
-        items, buckets, seconds = self._items, self._buckets, self._seconds
+        expiries, buckets, seconds = self._expiries, self._buckets, self._seconds
+        self._epoch += 1
         while seconds and seconds[0] <= now:
-            second = heapq.heappop(seconds)
+            second = seconds[0]  # leaves the heap after its items are gone
             keys = buckets.pop(second)
             self._indexed -= len(keys)
             for key in keys:
-                item = items.get(key)
-                if item is not None and item[1] == second:
-                    del items[key]
+                if expiries.get(key) == second:
+                    self._drop(key)
+            heapq.heappop(seconds)
 
-    def _make_room(self, now: int) -> None:
-        """Before a new key: with ``max_items`` reached, drop expired items,
-        then evict from the LRU tail."""
-        items = self._items
-        if self.max_items is None or len(items) < self.max_items:
+    def _used(self, key: Key, now: int) -> None:
+        """With ``max_items``, after ``key`` was written: it moves to the LRU
+        head; past the bound, expired items go first, then the LRU tail."""
+        self._touch(key)
+        values, limit = self._values, self._max_items
+        if limit is None or len(values) <= limit:
             return
         self._reclaim(now)
-        while len(items) >= self.max_items:
-            items.popitem(last=False)  # type: ignore[call-arg]
+        while len(values) > limit:  # never ``key``: it is the most recent
+            old, _ = values.popitem(last=False)  # type: ignore[call-arg]
+            self._expiries.pop(old, None)
 
     # -- deletes ----------------------------------------------------------
 
     def delete(self, key: Key, seconds: int = 0, namespace: str | None = None) -> bool:
         key = self._key(key)
         with self._lock:
-            item = self._items.pop(key, None)
-        return item is not None and (not item[1] or item[1] > self._now())
+            expiry = self._drop(key)
+        return expiry is not None and (not expiry or expiry > self._now())
 
     def delete_multi(
         self, keys: Iterable[Key], seconds: int = 0, namespace: str | None = None
@@ -419,12 +488,14 @@ class MemoryCache:
         stored_keys = [self._key(key) for key in check_keys(keys)]
         with self._lock:
             for key in stored_keys:
-                self._items.pop(key, None)
+                self._drop(key)
         return True
 
     def flush_all(self) -> bool:
         with self._lock:
-            self._items.clear()
+            self._epoch += 1
+            self._values.clear()
+            self._expiries.clear()
             self._buckets.clear()
             self._seconds.clear()
             self._indexed = 0
@@ -434,9 +505,3 @@ class MemoryCache:
 
     incr = _counter(up=True)
     decr = _counter(up=False)
-
-
-def _fits(key: Key, value: Any, limit: int) -> bool:
-    """Whether ``key`` and ``value`` fit memcached's item size ``limit``."""
-    key_size = len(key.encode() if isinstance(key, str) else key)
-    return _payload_size(value) + _ITEM_OVERHEAD + key_size <= limit

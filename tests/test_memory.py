@@ -122,6 +122,48 @@ def test_copy_values_isolates_readers_and_writers() -> None:
     assert cache.get("c") == 2
 
 
+def test_copy_values_keeps_bytes_as_given_and_copies_containers() -> None:
+    cache = MemoryCache(copy_values=True)
+    pickled = b"\x80\x05\x95\x05\x00\x00\x00\x00\x00\x00\x00]\x94."  # pickle of []
+    cache.set_multi({"raw": pickled, "list": [], "text": "t", "n": 5})
+    assert cache.get("raw") == pickled  # bytes are returned as stored, never unpickled
+    assert cache.get_multi(["raw", "list", "text", "n"]) == {
+        "raw": pickled,
+        "list": [],
+        "text": "t",
+        "n": 5,
+    }
+    assert cache.get("list") is not cache.get("list")  # a fresh copy per read
+    with pytest.raises(ValueError, match="not an int"):
+        cache.incr("list")  # a container is no counter, copied or not
+    assert cache.incr("n", 2) == 7
+
+
+def test_copy_values_measures_the_pickled_copy_against_the_item_size() -> None:
+    cache = MemoryCache(copy_values=True, max_item_size=1000)
+    assert cache.set("k", list(range(100))) is True
+    assert cache.set("k", list(range(1000))) is False  # about 3 KB pickled
+    assert cache.get("k") is None  # the refused set dropped the old item
+
+
+def test_options_are_fixed_at_construction() -> None:
+    cache = MemoryCache(max_items=3, max_item_size=100, copy_values=True)
+    assert (cache.max_items, cache.max_item_size, cache.copy_values) == (3, 100, True)
+    with pytest.raises(AttributeError):
+        cache.copy_values = False  # type: ignore[misc]
+
+
+def test_an_item_stored_already_expired_is_dropped_by_the_next_write() -> None:
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    assert cache.set("gone", 1, -1) is True
+    assert cache.set("past", 1, int(clock.now) - 10) is True  # absolute, in the past
+    assert cache.get_multi(["gone", "past"]) == {}
+    assert cache.add("gone", 2) is True  # reads as missing
+    cache.set("trigger", 1)
+    assert len(cache) == 2  # "gone" (added again) and "trigger"
+
+
 def test_copy_values_refuses_an_unpicklable_value() -> None:
     cache = MemoryCache(copy_values=True)
     with pytest.raises(TypeError, match="cannot cache a lock"):
