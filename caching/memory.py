@@ -428,15 +428,17 @@ class MemoryCache:
     # -- reclaiming expired items (under the lock) ------------------------
 
     def _index(self, key: Key, expiry: int) -> None:
+        """Index ``key`` under ``expiry``, before its new item is stored."""
+        # Overwritten items leave stale entries; rebuild when they dominate,
+        # from the items stored -- so before adding ``key``, not yet among them.
+        if self._indexed >= 2 * len(self._values) + 1024:
+            self._reindex()
         bucket = self._buckets.get(expiry)
         if bucket is None:
             bucket = self._buckets[expiry] = []
             heapq.heappush(self._seconds, expiry)
         bucket.append(key)
         self._indexed += 1
-        # Overwritten items leave stale entries; rebuild when they dominate.
-        if self._indexed > 2 * len(self._values) + 1024:
-            self._reindex()
 
     def _reindex(self) -> None:
         buckets: dict[int, list[Key]] = {}

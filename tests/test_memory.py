@@ -4,6 +4,7 @@ eviction, copies, key encoders, the injected clock, heavy concurrency."""
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from typing import Any
 
@@ -12,6 +13,7 @@ from freezegun import freeze_time
 
 from caching import InvalidKeyError, MemoryCache
 from caching.encoding import hash_encode
+from tests.workers import run_threads
 
 
 class FakeClock:
@@ -73,6 +75,23 @@ def test_rewriting_items_does_not_grow_the_expiry_index() -> None:
         cache.set("hot", second, 600)  # a new expiry second every time
     assert len(cache) == 1
     assert cache._indexed <= 2 * len(cache) + 1024 + 1
+
+
+def test_get_multi_sees_expiry_across_index_rebuilds() -> None:
+    # "long" is rewritten with a new expiry second each time, so stale index
+    # entries pile up and the index is rebuilt every few hundred writes; the
+    # short-lived item written at each step must still expire on time.
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    for step in range(2500):
+        clock.now += 1
+        cache.set("long", step, 5000)
+        cache.set("short", step, 1)
+        assert cache.get_multi(["short", "long"]) == {"short": step, "long": step}
+        clock.now += 1  # a read only: nothing is reclaimed
+        assert cache.get_multi(["short", "long"]) == {"long": step}
+        assert cache.get("short") is None
+        clock.now -= 1
 
 
 def test_max_items_evicts_the_least_recently_used() -> None:
@@ -229,3 +248,36 @@ def test_incr_is_atomic_under_heavy_threads() -> None:
     for worker in workers:
         worker.join()
     assert cache.get("n") == threads * per_thread
+
+
+def test_concurrent_readers_never_see_an_expired_item() -> None:
+    # Writers store items whose value is their own (absolute) expiry second and
+    # move the clock on; readers check every value they get against the clock
+    # read before the call. Thread switches are made frequent so that reads
+    # interleave with the reclaiming of expired items.
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    keys = [f"k{i}" for i in range(40)]
+    stale: list[tuple[float, dict[Any, Any]]] = []
+
+    def write(index: int) -> None:
+        for step in range(3000):
+            if step % 100 == 0:
+                clock.now += 1
+            expiry = int(clock.now) + 1
+            cache.set(keys[(step * 7 + index) % len(keys)], expiry, expiry)
+
+    def read(index: int) -> None:
+        for _ in range(3000):
+            before = clock.now
+            found = cache.get_multi(keys)
+            if any(value <= before for value in found.values()):
+                stale.append((before, found))
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        run_threads(4, lambda index: (write if index < 2 else read)(index))
+    finally:
+        sys.setswitchinterval(switch)
+    assert stale == []
