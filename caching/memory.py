@@ -111,14 +111,15 @@ def _storer(mode: int) -> Callable[..., bool]:
             or self._max_item_size is None
             or _fits(canonical_key(key), value, self._max_item_size)
         )
-        values, expiries = self._values, self._expiries
+        items = self._items
         # acquire/release rather than ``with``: half the cost on this hot path
         self._lock.acquire()
         try:
-            current = expiries.get(key)
-            if current is None:
+            item = items.get(key)
+            if item is None:
                 key = canonical_key(key)
-                current = expiries.get(key)
+                item = items.get(key)
+            current = None if item is None else item[1]
             if not fits:
                 if mode == _SET:  # as memcached: a refused set unlinks the old item
                     self._drop(key)
@@ -127,16 +128,18 @@ def _storer(mode: int) -> Callable[..., bool]:
                 mode == _REPLACE
             ):
                 return False  # add over a live item, replace without one
+            if expiry and expiry <= now:
+                self._drop(key)  # stored already expired: never readable
+                return True
             if current == expiry:
-                values[key] = value  # a rewrite: the expiry stays as it is
+                items[key] = (value, expiry)  # a rewrite: no index change
             else:
                 seconds = self._seconds
                 if seconds and seconds[0] <= now:
                     self._reclaim(now)
-                if expiry:  # an item stored already expired is indexed too:
-                    self._index(key, expiry)  # no read returns it, a write drops it
-                values[key] = value  # the value first, then its expiry: see get
-                expiries[key] = expiry
+                if expiry:
+                    self._index(key, expiry)
+                items[key] = (value, expiry)  # one store: readers see both or neither
             if self._lru:
                 self._used(key, now)
         finally:
@@ -170,31 +173,31 @@ def _counter(up: bool) -> Callable[..., int | None]:
             initial_value = counters.check_initial(initial_value)
         if not self._plain:
             key = self._key(key)
-        values, expiries = self._values, self._expiries
+        items = self._items
         self._lock.acquire()  # not ``with``: see _storer
         try:
-            expiry = expiries.get(key)
-            if expiry is None:
+            item = items.get(key)
+            if item is None:
                 key = canonical_key(key)  # a stored key is valid: only check the others
-                expiry = expiries.get(key)
-            if expiry is not None and (not expiry or expiry > self._now()):
-                value = values[key]  # a counter is an int: never a _Pickled copy
+                item = items.get(key)
+            if item is not None and (not item[1] or item[1] > self._now()):
+                value, expiry = item
+                if value.__class__ is _Pickled:  # an int subclass, copied
+                    value = pickle.loads(value)
                 if value.__class__ is not int or not 0 <= value <= _SMALL:
                     value = counters.counter_value(value)
             elif initial_value is None:
                 return None  # missing or expired
             else:
                 value = initial_value
-                expiry = None  # created, with no expiry
+                expiry = 0  # created, with no expiry
             if up:
                 value += delta
                 if value > _SMALL and value >= _MAX_COUNTER:
                     value -= _MAX_COUNTER
             else:
                 value = value - delta if value > delta else 0
-            values[key] = value
-            if expiry is None:
-                expiries[key] = 0  # after its value: see get
+            items[key] = (value, expiry)
             if self._lru:
                 self._used(key, int(self._now()))
         finally:
@@ -236,8 +239,10 @@ class MemoryCache:
     :param key_encode: callable applied to every key before the key rules are
         checked, e.g. :func:`caching.encoding.hash_encode` for arbitrary keys.
     :param clock: returns the current Unix time in seconds (``float``);
-        defaults to :func:`time.time` (looked up at each call, so freezegun
-        applies). Inject one to control expiry in tests.
+        defaults to the system clock (:func:`time.time`, and
+        :func:`time.time_ns` for the whole second of a write; both are
+        looked up at each call, so freezegun applies). Inject one to control
+        expiry in tests.
     """
 
     def __init__(
@@ -263,13 +268,12 @@ class MemoryCache:
         self._lru = max_items is not None
         # Reads take the short path unless an option needs the general one.
         self._plain = not (self._lru or copy_values or key_encode)
-        # An item is a value and an expiry second (0: never), kept in two
-        # dicts so that a rewrite with the same expiry stores the value only.
-        # Writers store the value, then the expiry; readers read the expiry,
-        # then the value, so a reader never pairs an old value with a new
-        # expiry. The LRU order, with max_items, is the order of _values.
-        self._values: dict[Key, Any] = OrderedDict() if self._lru else {}
-        self._expiries: dict[Key, int] = {}
+        # key -> (value, expiry second or 0 for never): one immutable pair,
+        # stored in one step, so a lock-free reader sees a whole item or none
+        # (two dicts cannot be updated together: a reader could pair a new
+        # value with an old expiry). An item stored already expired is not
+        # stored at all. The LRU order, with max_items, is the order of _items.
+        self._items: dict[Key, tuple[Any, int]] = OrderedDict() if self._lru else {}
         # expiry second -> keys stored with it; a heap of those seconds. Every
         # item with an expiry has its second in the heap, so when the heap's
         # smallest second is in the future, no item has expired.
@@ -297,7 +301,7 @@ class MemoryCache:
 
     def __len__(self) -> int:
         """Number of items held, counting expired ones not reclaimed yet."""
-        return len(self._values)
+        return len(self._items)
 
     def _now(self) -> float:
         return _wall_time() if self._clock is None else self._clock()
@@ -311,23 +315,20 @@ class MemoryCache:
         if not self._plain:
             return self._lookup(key, None)
         # Only valid keys are ever stored, so a hit needs no key check.
-        expiry = self._expiries.get(key)
-        if expiry is None:
+        item = self._items.get(key)
+        if item is None:
             canonical = canonical_key(key)  # a miss: check the key
             if canonical is key:
                 return None
-            key = canonical  # bytes given for a str key
-            expiry = self._expiries.get(key)
-            if expiry is None:
+            item = self._items.get(canonical)  # bytes given for a str key
+            if item is None:
                 return None
+        value, expiry = item
         if expiry:
             clock = self._clock
             if expiry <= (_wall_time() if clock is None else clock()):
                 return None
-        try:
-            return self._values[key]
-        except KeyError:  # deleted since its expiry was read
-            return None
+        return value
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         if isinstance(keys, (str, bytes)):
@@ -341,24 +342,35 @@ class MemoryCache:
         # future), the values are read without their expiries, at C speed.
         # The epoch, bumped before any second leaves the heap, tells whether
         # that stayed true while they were read.
-        epoch = self._epoch
-        seconds = self._seconds
-        if seconds and seconds[0] <= now:
+        head = self._seconds[:1]  # one read: the heap may empty meanwhile
+        if head and head[0] <= now and not self._try_reclaim(now):
             return self._read_each(keys, now)
+        epoch = self._epoch
         found = {}
-        for key, value in zip(keys, map(self._values.get, keys), strict=True):
-            if value is not None:
-                found[key] = value
-            else:  # a miss: check the key
+        for key, item in zip(keys, map(self._items.get, keys), strict=True):
+            if item is not None and item[0] is not None:
+                found[key] = item[0]
+            elif item is None:  # a miss: check the key
                 canonical = canonical_key(key)
                 if canonical is not key:  # bytes given for a str key
                     value = self._lookup(canonical, now)
                     if value is not None:
                         found[key] = value
-        seconds = self._seconds
-        if (seconds and seconds[0] <= now) or self._epoch != epoch:
+        head = self._seconds[:1]
+        if (head and head[0] <= now) or self._epoch != epoch:
             return self._read_each(keys, now)
         return found
+
+    def _try_reclaim(self, now: float) -> bool:
+        """Reclaim the items expired by ``now`` unless a writer holds the
+        lock (a reader never waits); whether it did."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            self._reclaim(int(now))
+        finally:
+            self._lock.release()
+        return True
 
     def _read_each(self, keys: Iterable[Key], now: float) -> dict[Key, Any]:
         """The general get_multi: each key through :meth:`_lookup`."""
@@ -372,21 +384,22 @@ class MemoryCache:
     def _lookup(self, key: Key, now: float | None) -> Any:
         """The general read: key_encode, canonical form, LRU and copies."""
         key = self._key(key)
-        expiry = self._expiries.get(key)
-        if expiry is None:
+        item = self._items.get(key)
+        if item is None:
             return None
+        value, expiry = item
         if expiry and expiry <= (self._now() if now is None else now):
             return None
-        value = self._values.get(key)
         if value is None:
             return None
         if self._lru:
-            self._touch(key)
+            with self._lock:  # the LRU order changes only under the lock
+                self._touch(key)
         return pickle.loads(value) if value.__class__ is _Pickled else value
 
     def _touch(self, key: Key) -> None:
         with contextlib.suppress(KeyError):  # deleted by another thread meanwhile
-            self._values.move_to_end(key)  # type: ignore[attr-defined]
+            self._items.move_to_end(key)  # type: ignore[attr-defined]
 
     # -- stores -----------------------------------------------------------
 
@@ -421,9 +434,8 @@ class MemoryCache:
 
     def _drop(self, key: Key) -> Any:
         """Remove ``key``'s item (under the lock); its expiry, or None."""
-        expiry = self._expiries.pop(key, None)
-        self._values.pop(key, None)
-        return expiry
+        item = self._items.pop(key, None)
+        return None if item is None else item[1]
 
     # -- reclaiming expired items (under the lock) ------------------------
 
@@ -431,7 +443,7 @@ class MemoryCache:
         """Index ``key`` under ``expiry``, before its new item is stored."""
         # Overwritten items leave stale entries; rebuild when they dominate,
         # from the items stored -- so before adding ``key``, not yet among them.
-        if self._indexed >= 2 * len(self._values) + 1024:
+        if self._indexed >= 2 * len(self._items) + 1024:
             self._reindex()
         bucket = self._buckets.get(expiry)
         if bucket is None:
@@ -442,39 +454,40 @@ class MemoryCache:
 
     def _reindex(self) -> None:
         buckets: dict[int, list[Key]] = {}
-        for key, expiry in list(self._expiries.items()):
+        for key, (_, expiry) in list(self._items.items()):
             if expiry:
                 buckets.setdefault(expiry, []).append(key)
         seconds = list(buckets)
         heapq.heapify(seconds)
         self._epoch += 1
         self._buckets, self._seconds = buckets, seconds
-        self._indexed = len(self._values)
+        self._indexed = len(self._items)
 
     def _reclaim(self, now: int) -> None:
         """Drop every item whose expiry second has passed."""
-        expiries, buckets, seconds = self._expiries, self._buckets, self._seconds
+        items, buckets, seconds = self._items, self._buckets, self._seconds
         self._epoch += 1
         while seconds and seconds[0] <= now:
             second = seconds[0]  # leaves the heap after its items are gone
             keys = buckets.pop(second)
             self._indexed -= len(keys)
             for key in keys:
-                if expiries.get(key) == second:
-                    self._drop(key)
+                item = items.get(key)
+                if item is not None and item[1] == second:
+                    del items[key]
             heapq.heappop(seconds)
 
     def _used(self, key: Key, now: int) -> None:
         """With ``max_items``, after ``key`` was written: it moves to the LRU
         head; past the bound, expired items go first, then the LRU tail."""
         self._touch(key)
-        values, limit = self._values, self._max_items
-        if limit is None or len(values) <= limit:
+        items, limit = self._items, self._max_items
+        if limit is None or len(items) <= limit:
             return
         self._reclaim(now)
-        while len(values) > limit:  # never ``key``: it is the most recent
-            old, _ = values.popitem(last=False)  # type: ignore[call-arg]
-            self._expiries.pop(old, None)
+        # never ``key``: it is the most recent (reads, too, touch under the lock)
+        while len(items) > limit:
+            items.popitem(last=False)  # type: ignore[call-arg]
 
     # -- deletes ----------------------------------------------------------
 
@@ -496,8 +509,7 @@ class MemoryCache:
     def flush_all(self) -> bool:
         with self._lock:
             self._epoch += 1
-            self._values.clear()
-            self._expiries.clear()
+            self._items.clear()
             self._buckets.clear()
             self._seconds.clear()
             self._indexed = 0

@@ -3,9 +3,11 @@ eviction, copies, key encoders, the injected clock, heavy concurrency."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -65,6 +67,16 @@ def test_expired_items_are_reclaimed_without_being_read() -> None:
     clock.now += 6
     cache.set("trigger", 1)  # any write reclaims what has expired
     assert len(cache) == 2
+
+
+def test_get_multi_reclaims_what_has_expired_when_no_write_comes() -> None:
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    cache.set_multi({f"k{i}": i for i in range(100)}, 1)
+    cache.set("forever", 1)
+    clock.now += 2
+    assert cache.get_multi(["forever", "k1"]) == {"forever": 1}
+    assert len(cache) == 1
 
 
 def test_rewriting_items_does_not_grow_the_expiry_index() -> None:
@@ -281,3 +293,117 @@ def test_concurrent_readers_never_see_an_expired_item() -> None:
     finally:
         sys.setswitchinterval(switch)
     assert stale == []
+
+
+class _Level(enum.IntEnum):
+    LOW = 3
+
+
+@pytest.mark.parametrize("copy_values", [False, True])
+def test_incr_of_an_int_subclass(copy_values: bool) -> None:
+    cache = MemoryCache(copy_values=copy_values)
+    cache.set("n", _Level.LOW)
+    assert cache.incr("n") == 4
+
+
+def test_incr_error_names_the_stored_type_even_when_copied() -> None:
+    cache = MemoryCache(copy_values=True)
+    cache.set("n", [1])
+    with pytest.raises(ValueError, match="list"):
+        cache.incr("n")
+
+
+def test_a_reader_inside_a_write_sees_the_old_item_or_none() -> None:
+    # The old value's finalizer runs inside the store that replaces it: a read
+    # there must see a whole item, never the new value with the old expiry.
+    cache = MemoryCache(max_item_size=None)
+    seen = []
+
+    class Old:
+        def __del__(self) -> None:
+            seen.append(cache.get("k"))
+
+    cache.set("k", Old())
+    cache.set("k", "never readable", -1)
+    assert cache.get("k") is None
+    assert seen == [None]
+
+
+def _race(writer: Callable[[], None], reader: Callable[[], None]) -> None:
+    """Run ``writer`` in a loop while ``reader`` runs once, switching threads often."""
+    stop = threading.Event()
+
+    def write(index: int) -> None:
+        while not stop.is_set():
+            writer()
+
+    def read(index: int) -> None:
+        try:
+            reader()
+        finally:
+            stop.set()
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        run_threads(2, lambda index: (write if index == 0 else read)(index))
+    finally:
+        sys.setswitchinterval(switch)
+
+
+def test_get_never_returns_an_item_stored_already_expired_under_threads() -> None:
+    cache = MemoryCache()
+    bad = []
+
+    def writer() -> None:
+        cache.set("k", "live")
+        cache.set("k", "dead", -1)
+
+    def reader() -> None:
+        for _ in range(50_000):
+            if cache.get("k") == "dead":
+                bad.append(1)
+
+    _race(writer, reader)
+    assert bad == []
+
+
+def test_get_multi_never_returns_an_item_stored_already_expired_under_threads() -> None:
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    keys = [f"k{i}" for i in range(50)]
+    bad = []
+    step = iter(range(10**9))
+
+    def writer() -> None:
+        i = next(step)
+        clock.now += 0.5
+        cache.set(keys[i % 50], "dead", int(clock.now))  # absolute, = now: expired
+        cache.set(keys[(i + 25) % 50], "live", 0)
+
+    def reader() -> None:
+        for _ in range(20_000):
+            if "dead" in cache.get_multi(keys).values():
+                bad.append(1)
+
+    _race(writer, reader)
+    assert bad == []
+
+
+def test_get_multi_survives_a_concurrent_flush() -> None:
+    cache = MemoryCache()
+    errors = []
+
+    def writer() -> None:
+        cache.set("k", 1, 100)
+        cache.flush_all()
+
+    def reader() -> None:
+        try:
+            for _ in range(50_000):
+                cache.get_multi(["k"])
+        except Exception as exc:  # an IndexError from a heap emptied meanwhile
+            errors.append(exc)
+
+    _race(writer, reader)
+    assert errors == []

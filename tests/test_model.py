@@ -119,3 +119,15 @@ class MemoryCacheMachine(RuleBasedStateMachine):
 
 MemoryCacheMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40)
 TestMemoryCacheModel = MemoryCacheMachine.TestCase
+
+
+class CopyValuesMachine(MemoryCacheMachine):
+    """The same answers when values are stored as copies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache = MemoryCache(copy_values=True, clock=lambda: self.model.now + 0.5)
+
+
+CopyValuesMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=40)
+TestCopyValuesModel = CopyValuesMachine.TestCase
