@@ -119,27 +119,24 @@ def _storer(mode: int) -> Callable[..., bool]:
             if item is None:
                 key = canonical_key(key)
                 item = items.get(key)
-            current = None if item is None else item[1]
             if not fits:
                 if mode == _SET:  # as memcached: a refused set unlinks the old item
                     self._drop(key)
                 return False
-            if mode and (current is not None and (not current or current > now)) != (
-                mode == _REPLACE
-            ):
+            if mode and (item is not None and (not item[1] or item[1] > now)) != (mode == _REPLACE):
                 return False  # add over a live item, replace without one
-            if expiry and expiry <= now:
+            if expiry <= now and expiry:
                 self._drop(key)  # stored already expired: never readable
                 return True
-            if current == expiry:
-                items[key] = (value, expiry)  # a rewrite: no index change
+            if item is not None and item[1] == expiry:
+                items[key] = [value, expiry]  # a rewrite: the index has the key already
             else:
                 seconds = self._seconds
                 if seconds and seconds[0] <= now:
                     self._reclaim(now)
                 if expiry:
                     self._index(key, expiry)
-                items[key] = (value, expiry)  # one store: readers see both or neither
+                items[key] = [value, expiry]  # one store: readers see both or neither
             if self._lru:
                 self._used(key, now)
         finally:
@@ -181,23 +178,26 @@ def _counter(up: bool) -> Callable[..., int | None]:
                 key = canonical_key(key)  # a stored key is valid: only check the others
                 item = items.get(key)
             if item is not None and (not item[1] or item[1] > self._now()):
-                value, expiry = item
-                if value.__class__ is _Pickled:  # an int subclass, copied
-                    value = pickle.loads(value)
+                value = item[0]
                 if value.__class__ is not int or not 0 <= value <= _SMALL:
+                    if value.__class__ is _Pickled:  # an int subclass, copied
+                        value = pickle.loads(value)
                     value = counters.counter_value(value)
             elif initial_value is None:
                 return None  # missing or expired
             else:
                 value = initial_value
-                expiry = 0  # created, with no expiry
+                item = None  # created, with no expiry
             if up:
                 value += delta
                 if value > _SMALL and value >= _MAX_COUNTER:
                     value -= _MAX_COUNTER
             else:
                 value = value - delta if value > delta else 0
-            items[key] = (value, expiry)
+            if item is None:
+                items[key] = [value, 0]
+            else:
+                item[0] = value  # in place: the expiry stays, so a reader sees a whole item
             if self._lru:
                 self._used(key, int(self._now()))
         finally:
@@ -268,12 +268,13 @@ class MemoryCache:
         self._lru = max_items is not None
         # Reads take the short path unless an option needs the general one.
         self._plain = not (self._lru or copy_values or key_encode)
-        # key -> (value, expiry second or 0 for never): one immutable pair,
-        # stored in one step, so a lock-free reader sees a whole item or none
-        # (two dicts cannot be updated together: a reader could pair a new
-        # value with an old expiry). An item stored already expired is not
-        # stored at all. The LRU order, with max_items, is the order of _items.
-        self._items: dict[Key, tuple[Any, int]] = OrderedDict() if self._lru else {}
+        # key -> [value, expiry second or 0 for never]: a store publishes a
+        # new pair in one step, so a lock-free reader sees a whole item or
+        # none (two dicts could not be updated together: a reader could pair
+        # a new value with an old expiry); incr changes only the value, in
+        # place. An item stored already expired is not stored at all. The LRU
+        # order, with max_items, is the order of _items.
+        self._items: dict[Key, list[Any]] = OrderedDict() if self._lru else {}
         # expiry second -> keys stored with it; a heap of those seconds. Every
         # item with an expiry has its second in the heap, so when the heap's
         # smallest second is in the future, no item has expired.
@@ -348,14 +349,16 @@ class MemoryCache:
         epoch = self._epoch
         found = {}
         for key, item in zip(keys, map(self._items.get, keys), strict=True):
-            if item is not None and item[0] is not None:
-                found[key] = item[0]
-            elif item is None:  # a miss: check the key
+            if item is None:  # a miss: check the key
                 canonical = canonical_key(key)
-                if canonical is not key:  # bytes given for a str key
-                    value = self._lookup(canonical, now)
-                    if value is not None:
-                        found[key] = value
+                if canonical is key:
+                    continue
+                item = self._items.get(canonical)  # bytes given for a str key
+                if item is None or (item[1] and item[1] <= now):
+                    continue
+            value = item[0]
+            if value is not None:
+                found[key] = value
         head = self._seconds[:1]
         if (head and head[0] <= now) or self._epoch != epoch:
             return self._read_each(keys, now)
