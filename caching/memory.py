@@ -134,8 +134,12 @@ def _storer(mode: int) -> Callable[..., bool]:
                 seconds = self._seconds
                 if seconds and seconds[0] <= now:
                     self._reclaim(now)
-                if expiry:
-                    self._index(key, expiry)
+                if expiry:  # indexed before the item can be read
+                    bucket = self._buckets.get(expiry)
+                    if bucket is None:
+                        bucket = self._bucket(expiry)
+                    bucket.append(key)
+                    self._indexed += 1
                 items[key] = [value, expiry]  # one store: readers see both or neither
             if self._lru:
                 self._used(key, now)
@@ -442,18 +446,18 @@ class MemoryCache:
 
     # -- reclaiming expired items (under the lock) ------------------------
 
-    def _index(self, key: Key, expiry: int) -> None:
-        """Index ``key`` under ``expiry``, before its new item is stored."""
-        # Overwritten items leave stale entries; rebuild when they dominate,
-        # from the items stored -- so before adding ``key``, not yet among them.
-        if self._indexed >= 2 * len(self._items) + 1024:
+    def _bucket(self, expiry: int) -> list[Key]:
+        """A new bucket for ``expiry``, its second pushed on the heap."""
+        # Overwritten items leave stale entries; when they dominate, rebuild
+        # the index from the items stored (the one being written is not yet).
+        if self._indexed >= 4 * len(self._items) + 1024:
             self._reindex()
-        bucket = self._buckets.get(expiry)
-        if bucket is None:
-            bucket = self._buckets[expiry] = []
-            heapq.heappush(self._seconds, expiry)
-        bucket.append(key)
-        self._indexed += 1
+            bucket = self._buckets.get(expiry)
+            if bucket is not None:
+                return bucket
+        bucket = self._buckets[expiry] = []
+        heapq.heappush(self._seconds, expiry)
+        return bucket
 
     def _reindex(self) -> None:
         buckets: dict[int, list[Key]] = {}
