@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
+from operator import is_
 from time import monotonic
 from types import ModuleType
 from typing import Any, Self, TypeVar
@@ -23,7 +25,7 @@ from caching import counters
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_RELATIVE, Time, to_exptime
 from caching.failures import FailureLog
-from caching.keys import Key, canonical_key
+from caching.keys import MAX_KEY_LENGTH, Key, canonical_key, plain_keys
 from caching.options import ADAPTER_OPTIONS
 from caching.pool import PoolLike
 from caching.serializer import Item, dumps
@@ -95,7 +97,8 @@ class MemcachedAdapter:
     Subclasses set :attr:`errors` and implement the ``_store``, ``_get``,
     ``_get_many``, ``_delete``, ``_delete_many``, ``_incr``, ``_decr`` and
     ``_flush`` primitives, which receive a client checked out of the pool,
-    keys as checked ``bytes`` and values as serialised ``(bytes, flags)``.
+    keys as checked ``bytes`` (``_get_many``: checked ``str`` or ``bytes``)
+    and values as serialised ``(bytes, flags)``.
 
     :param pool: where clients come from (``acquire``/``get_back``).
     :param servers: ``"host:port"`` of each server, for the log messages.
@@ -159,6 +162,16 @@ class MemcachedAdapter:
     def _key(self, key: Key) -> bytes:
         if self.key_encode is not None:
             key = self.key_encode(key)
+        # The common key, printable ASCII without a space, checked inline
+        # (as the fast path of canonical_key, without its calls).
+        if (
+            type(key) is str
+            and 0 < len(key) <= MAX_KEY_LENGTH
+            and key.isascii()
+            and key.isprintable()
+            and " " not in key
+        ):
+            return key.encode("ascii")
         checked = canonical_key(key)
         return checked.encode("utf-8") if type(checked) is str else checked  # type: ignore[return-value]
 
@@ -230,7 +243,9 @@ class MemcachedAdapter:
     def _get(self, client: Any, key: bytes) -> Any:
         raise NotImplementedError
 
-    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
+    def _get_many(self, client: Any, keys: list[Key]) -> dict[Key, Any]:
+        """The items found, under the very key objects of ``keys`` (checked
+        ``str`` keys, which the library encodes as UTF-8, or ``bytes``)."""
         raise NotImplementedError
 
     def _delete(self, client: Any, key: bytes) -> bool:
@@ -337,7 +352,19 @@ class MemcachedAdapter:
             return None
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
-        by_key = self._keys(keys)
+        if isinstance(keys, (str, bytes)):
+            raise TypeError("expected an iterable of keys, got a single key")
+        listed = keys if type(keys) is list else list(keys)
+        if self.key_encode is None and plain_keys(listed):
+            # Valid as they are, and no two name one item unless equal: the
+            # library's answer is keyed by the caller's keys already.
+            if not listed:
+                return {}
+            found = self._get_found(listed)
+            if any(map(is_, found.values(), repeat(None))):  # a stored None is a miss
+                return {key: value for key, value in found.items() if value is not None}
+            return found
+        by_key = self._keys(listed)
         if not by_key:
             return {}
         found = self._get_found(list(by_key))
@@ -345,10 +372,10 @@ class MemcachedAdapter:
             given: value
             for key, value in found.items()
             if value is not None
-            for given in by_key[key]
+            for given in by_key[key]  # type: ignore[index]
         }
 
-    def _get_found(self, keys: list[bytes]) -> dict[bytes, Any]:
+    def _get_found(self, keys: list[Key]) -> dict[Key, Any]:
         """``_get_many`` on a pooled client; what could be read."""
         if self._down_until and monotonic() < self._down_until:
             return {}
@@ -439,8 +466,8 @@ class MemcacheApi(MemcachedAdapter):
     def _get(self, client: Any, key: bytes) -> Any:
         return client.get(key)
 
-    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
-        return dict(client.get_multi(keys))
+    def _get_many(self, client: Any, keys: list[Key]) -> dict[Key, Any]:
+        return client.get_multi(keys)  # type: ignore[no-any-return]
 
     def _delete(self, client: Any, key: bytes) -> bool:
         return bool(client.delete(key))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from caching.errors import InvalidKeyError
 
-__all__ = ["MAX_KEY_LENGTH", "Key", "canonical_key", "check_keys", "key_bytes"]
+__all__ = ["MAX_KEY_LENGTH", "Key", "canonical_key", "check_keys", "key_bytes", "plain_keys"]
 
 #: Longest key memcached accepts, in bytes.
 MAX_KEY_LENGTH = 250
@@ -79,6 +79,27 @@ def canonical_key(key: Key) -> Key:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data
+
+
+def plain_keys(keys: list[Key]) -> bool:
+    """Whether every key of ``keys`` is a ``str`` of 1 to 250 printable ASCII
+    characters other than space: valid as it is, and naming the same item as
+    no key but itself (its UTF-8 bytes are its characters).
+
+    Checked on all the keys at once, in C loops, without a Python call per
+    key; ``False`` says only that some key needs :func:`canonical_key`.
+    """
+    try:
+        joined = "".join(keys)  # type: ignore[arg-type]  # TypeError unless all are str
+    except TypeError:
+        return False
+    return (
+        joined.isascii()
+        and joined.isprintable()
+        and " " not in joined
+        and all(keys)
+        and max(map(len, keys), default=0) <= MAX_KEY_LENGTH
+    )
 
 
 def check_keys(keys: Iterable[Key]) -> list[Key]:
