@@ -15,8 +15,6 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import repeat
-from operator import is_
 from time import monotonic
 from types import ModuleType
 from typing import Any, Self, TypeVar
@@ -361,8 +359,9 @@ class MemcachedAdapter:
             if not listed:
                 return {}
             found = self._get_found(listed)
-            if any(map(is_, found.values(), repeat(None))):  # a stored None is a miss
-                return {key: value for key, value in found.items() if value is not None}
+            for value in found.values():
+                if value is None:  # a stored None is a miss
+                    return {key: value for key, value in found.items() if value is not None}
             return found
         by_key = self._keys(listed)
         if not by_key:
