@@ -164,12 +164,12 @@ class MemcachedAdapter:
         # (as the fast path of canonical_key, without its calls).
         if (
             type(key) is str
-            and 0 < len(key) <= MAX_KEY_LENGTH
             and key.isascii()
             and key.isprintable()
             and " " not in key
+            and 0 < len(key) <= MAX_KEY_LENGTH
         ):
-            return key.encode("ascii")
+            return key.encode()
         checked = canonical_key(key)
         return checked.encode("utf-8") if type(checked) is str else checked  # type: ignore[return-value]
 
