@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from caching.errors import InvalidKeyError
 
-__all__ = ["MAX_KEY_LENGTH", "Key", "canonical_key", "check_keys", "key_bytes"]
+__all__ = ["MAX_KEY_LENGTH", "Key", "canonical_key", "check_keys", "key_bytes", "plain_keys"]
 
 #: Longest key memcached accepts, in bytes.
 MAX_KEY_LENGTH = 250
@@ -20,6 +20,7 @@ MAX_KEY_LENGTH = 250
 Key = str | bytes
 
 _FORBIDDEN = re.compile(rb"[\x00-\x20\x7f]")
+_FORBIDDEN_BYTES = bytes(range(0x21)) + b"\x7f"
 
 
 def _invalid(key: object, why: str) -> InvalidKeyError:
@@ -79,6 +80,30 @@ def canonical_key(key: Key) -> Key:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data
+
+
+def plain_keys(keys: list[Key]) -> bool:
+    """Whether every key of ``keys`` is a ``str`` of 1 to 250 printable ASCII
+    characters other than space: valid as it is, and naming the same item as
+    no key but itself (its UTF-8 bytes are its characters).
+
+    The characters of all the keys are checked at once, in C loops; only the
+    lengths take a (cheap) step per key. ``False`` says only that some key
+    needs :func:`canonical_key`.
+    """
+    try:
+        joined = "".join(keys)  # type: ignore[arg-type]  # TypeError unless all are str
+    except TypeError:
+        return False
+    if not joined.isascii():
+        return False
+    data = joined.encode("ascii")
+    if len(data.translate(None, _FORBIDDEN_BYTES)) != len(data):
+        return False
+    for key in keys:  # noqa: SIM110 - a plain loop: all() over a generator costs twice this
+        if not 0 < len(key) <= MAX_KEY_LENGTH:
+            return False
+    return True
 
 
 def check_keys(keys: Iterable[Key]) -> list[Key]:

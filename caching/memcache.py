@@ -25,7 +25,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from caching.adapter import (
     DEFAULT_RETRY_TIMEOUT,
@@ -43,8 +43,6 @@ from caching.url import parse_options
 __all__ = ["URL_OPTIONS", "MemcachedClient"]
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 #: Options of ``memcached://...?client=python-memcached``: ``timeout`` (the
 #: socket timeout, also for connecting) and ``retry_timeout`` (``dead_retry``).
@@ -148,17 +146,19 @@ class MemcachedClient(MemcacheApi):
         renamed = {"timeout": "socket_timeout", "retry_timeout": "dead_retry"}
         return cls(servers, **{renamed[name]: value for name, value in options.items()})
 
-    def _run(self, operation: Callable[..., T], default: T, *args: Any) -> T:
-        # python-memcached never raises on a failure: read its dead state.
-        return super()._run(self._noting_failures, default, operation, *args)
+    def _inspect(self, client: Any) -> None:
+        # python-memcached never raises on a failure: read its dead state
+        # after each call (deaduntil stays 0 while a server has not failed).
+        for host in client.servers:
+            if host.deaduntil:
+                self._note_dead(client)
+                return
 
-    def _noting_failures(self, client: Any, operation: Callable[..., T], *args: Any) -> T:
-        result = operation(client, *args)
+    def _note_dead(self, client: Any) -> None:
         now = time.time()
         for name, host in zip(self.servers, client.servers, strict=False):
             if host.deaduntil > now:
                 self._report(name, "marked dead by python-memcached")
-        return result
 
     def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))

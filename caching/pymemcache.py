@@ -136,18 +136,20 @@ class MemcachedClient(MemcachedAdapter):
     def _get(self, client: Any, key: bytes) -> Any:
         return client.get(key)
 
-    def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
+    def _get_many(self, client: Any, keys: list[Key]) -> dict[Key, Any]:
         if len(self.servers) == 1:
-            return dict(client.get_many(keys))
+            return client.get_many(keys)  # type: ignore[no-any-return]
         # HashClient.get_many drops every server's answers when one fails:
         # ask server by server (through its own failure bookkeeping) so that
         # the part that could be read is returned.
-        batches: dict[Any, list[bytes]] = {}
+        batches: dict[Any, list[Key]] = {}
         for key in keys:
-            node = client._get_client(key)
+            # HashClient places a key by hashing its repr: always the bytes,
+            # so that "k" and b"k" land on the server every call uses.
+            node = client._get_client(key.encode("utf-8") if isinstance(key, str) else key)
             if node is not None:
                 batches.setdefault(node, []).append(key)
-        found: dict[bytes, Any] = {}
+        found: dict[Key, Any] = {}
         for node, batch in batches.items():
             try:
                 found.update(client._safely_run_func(node, node.get_many, {}, batch))

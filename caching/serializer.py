@@ -79,13 +79,18 @@ def dumps(value: Any) -> Item:
     :raises TypeError: ``value`` cannot be pickled.
     """
     kind = type(value)
+    if kind is bytes:
+        if value and value[0] not in _NUMERIC_START:  # _quoted, inline
+            return value, FLAG_BYTES
+        return _quoted(value, FLAG_BYTES)
     if kind is str:
         try:
-            return _quoted(value.encode("utf-8"), FLAG_STR)
+            data = value.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
             return _pickle(value)
-    if kind is bytes:
-        return _quoted(value, FLAG_BYTES)
+        if data and data[0] not in _NUMERIC_START:
+            return data, FLAG_STR
+        return _quoted(data, FLAG_STR)
     if kind is int and 0 <= value < MAX_COUNTER:
         return str(value).encode("ascii"), FLAG_INT
     if kind is bool:

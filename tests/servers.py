@@ -103,13 +103,40 @@ class Server:
         self.start()
 
     def pause(self) -> None:
-        """SIGSTOP: the server holds connections open but never answers."""
+        """SIGSTOP: the server holds connections open but never answers.
+
+        Returns once every thread of the server has stopped: the signal is
+        delivered asynchronously, and on a busy machine a worker thread can
+        still answer a request sent right after ``kill`` returns.
+        """
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5.0
+        while not _all_threads_stopped(self.process.pid):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.argv[0]} did not stop within 5 s")
+            time.sleep(0.001)
 
     def resume(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of process ``pid`` is stopped (``T`` in /proc);
+    ``True`` where there is no /proc to ask."""
+    tasks = f"/proc/{pid}/task"
+    if not os.path.isdir(tasks):
+        return True
+    for tid in os.listdir(tasks):
+        try:
+            with open(f"{tasks}/{tid}/stat") as stat:
+                state = stat.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):  # the thread has exited
+            continue
+        if state not in ("T", "t"):
+            return False
+    return True
 
 
 def memcached(port: int | None = None, memory_mb: int = 64) -> Server:

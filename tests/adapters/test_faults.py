@@ -127,3 +127,15 @@ def test_bad_input_still_raises_while_the_server_is_down(
         adapter.set("k", 1, 1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="delta"):
         adapter.incr("n", -1)
+
+
+@pytest.mark.parametrize("call", ["get", "get_multi", "set", "add", "incr"])
+def test_each_call_alone_logs_the_failure(
+    build: Build, server: servers.Server, caplog: pytest.LogCaptureFixture, call: str
+) -> None:
+    adapter = build(server.address)  # never started: connections are refused
+    caplog.set_level(logging.WARNING)
+    assert NOTHING[call][0](adapter) == NOTHING[call][1]
+    warnings = warnings_of(caplog)
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert server.address in warnings[0].getMessage()

@@ -88,3 +88,20 @@ def test_one_dead_server_costs_only_its_keys(name: str, fleet: list[servers.Serv
     assert hits >= 0.5 * len(keys), hits
     assert len(found) >= 0.5 * len(keys), len(found)
     assert stored >= 24, stored  # about 40 of 60 belong to the live servers
+
+
+@pytest.mark.parametrize("name", [*CONSISTENT, "python-memcached"])
+def test_a_keys_str_and_bytes_forms_live_on_one_server(
+    name: str, fleet: list[servers.Server]
+) -> None:
+    """Whichever form a call is given (and get_multi hands plain str keys to
+    the library as they are), an item is looked for where it was stored."""
+    adapter = builder(name)(addresses(fleet), **PATIENT)
+    keys = KEYS[:200]
+    for key in keys[:100]:
+        assert adapter.set(key, key) is True
+    assert adapter.set_multi({key.encode(): key for key in keys[100:]}) == []
+    assert adapter.get_multi(keys) == {key: key for key in keys}
+    assert adapter.get_multi([key.encode() for key in keys]) == {key.encode(): key for key in keys}
+    assert all(adapter.get(key.encode()) == key for key in keys[:100])
+    assert all(adapter.get(key) == key for key in keys[100:])

@@ -29,6 +29,12 @@ def test_get_multi_keys_results_as_the_caller_gave_them(cache: Cache) -> None:
     assert all(type(key) in (str, bytes) for key in found)
 
 
+def test_get_multi_with_a_key_twice(cache: Cache) -> None:
+    cache.set("a", 1)
+    assert cache.get_multi(["a", "a", "missing", "missing"]) == {"a": 1}
+    assert cache.get_multi(["a", b"a", "a"]) == {"a": 1, b"a": 1}
+
+
 def test_get_multi_of_nothing(cache: Cache) -> None:
     assert cache.get_multi([]) == {}
 

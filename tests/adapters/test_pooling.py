@@ -1,0 +1,59 @@
+"""Every call gives its pooled client back, whether it succeeds, meets a
+failed server or raises; the next call reuses it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from caching.adapter import MemcachedAdapter
+from caching.pool import Pool
+from tests import servers
+from tests.adapters.conftest import MODULES, builder
+
+pytestmark = pytest.mark.memcached
+
+CALLS = {
+    "get": lambda c: c.get("k"),
+    "get_multi str": lambda c: c.get_multi(["k", "j"]),
+    "get_multi bytes": lambda c: c.get_multi([b"k", "j\u00e9"]),
+    "set": lambda c: c.set("k", "abc"),
+    "add": lambda c: c.add("k", 1),
+    "set_multi": lambda c: c.set_multi({"k": "abc", "j": 2}),
+    "delete": lambda c: c.delete("j"),
+    "incr": lambda c: c.incr("n", initial_value=0),
+}
+
+
+def _idle(adapter: MemcachedAdapter) -> list[Any]:
+    pool = adapter.pool
+    assert isinstance(pool, Pool)
+    return pool._idle
+
+
+def _calls_including_raising_ones(adapter: MemcachedAdapter) -> None:
+    for call in CALLS.values():
+        call(adapter)
+    adapter.set("text", "abc")
+    with pytest.raises(ValueError, match="not an int"):
+        adapter.incr("text")  # raises from inside the checked-out call
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_one_client_serves_calls_in_turn(name: str, memcached_server: servers.Server) -> None:
+    adapter = builder(name)(memcached_server.address, timeout=5.0)
+    _calls_including_raising_ones(adapter)
+    idle = list(_idle(adapter))
+    assert len(idle) == 1
+    _calls_including_raising_ones(adapter)
+    assert _idle(adapter) == idle
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_client_comes_back_after_a_server_failure(name: str) -> None:
+    down = servers.memcached()  # never started: connections are refused
+    adapter = builder(name)(down.address, timeout=0.5)
+    for call in CALLS.values():
+        call(adapter)
+    assert len(_idle(adapter)) == 1

@@ -1,0 +1,73 @@
+"""caching.keys and the adapters' inline key check: the fast paths accept
+exactly the keys the full rules accept, and give the same bytes."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from caching.adapter import MemcachedAdapter
+from caching.keys import MAX_KEY_LENGTH, Key, key_bytes, plain_keys
+from caching.pool import Pool
+
+keys = st.one_of(
+    st.text(max_size=260),
+    st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=260),
+    st.binary(max_size=260),
+)
+
+
+def _plain(key: object) -> bool:
+    return (
+        type(key) is str
+        and 0 < len(key) <= MAX_KEY_LENGTH
+        and all(0x21 <= ord(char) <= 0x7E for char in key)
+    )
+
+
+@pytest.mark.parametrize(
+    ("listed", "plain"),
+    [
+        ([], True),
+        (["a", "b:c", "~!@#$%^&*()"], True),
+        (["a" * 250], True),
+        (["a" * 251], False),
+        ([""], False),
+        (["a b"], False),
+        (["tab\there"], False),
+        (["a\r\nflush_all"], False),
+        (["del\x7f"], False),
+        (["\u00e9"], False),  # valid, but not as it is: its bytes differ
+        ([b"a"], False),
+        (["a", b"a"], False),
+        ([1], False),
+        ([None], False),
+    ],
+    ids=repr,
+)
+def test_plain_keys(listed: list[Key], plain: bool) -> None:
+    assert plain_keys(listed) is plain
+
+
+@given(st.lists(keys, max_size=5))
+def test_plain_keys_are_the_printable_ascii_str_keys(listed: list[Key]) -> None:
+    assert plain_keys(listed) is all(_plain(key) for key in listed)
+    if plain_keys(listed):
+        assert all(key_bytes(key) == key.encode() for key in listed)  # type: ignore[union-attr]
+
+
+ADAPTER = MemcachedAdapter(Pool(object), ["nowhere:1"], None, logging.getLogger(__name__), 1.0)
+
+
+@given(keys)
+def test_adapter_key_check_is_the_key_rules(key: Key) -> None:
+    try:
+        expected = key_bytes(key)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            ADAPTER._key(key)
+    else:
+        assert ADAPTER._key(key) == expected
