@@ -25,7 +25,7 @@ from caching.expiry import MAX_RELATIVE, Time, to_exptime
 from caching.failures import FailureLog
 from caching.keys import MAX_KEY_LENGTH, Key, canonical_key, plain_keys
 from caching.options import ADAPTER_OPTIONS
-from caching.pool import PoolLike
+from caching.pool import PoolLike, checkout
 from caching.serializer import Item, dumps
 from caching.url import parse_options
 
@@ -189,24 +189,15 @@ class MemcachedAdapter:
 
     def _run(self, operation: Callable[..., T], default: T, *args: Any) -> T:
         """``operation(client, *args)`` on a pooled client; a server failure
-        gives ``default``.
-
-        ``get``, ``get_multi`` and the single-key stores do the same inline:
-        on their path, each Python call level counts (forwarding ``*args``
-        alone costs about 130 ns a level on CPython 3.11).
-        """
+        gives ``default``. Every call to the library goes through here."""
         if self._down_until and monotonic() < self._down_until:
             return default
-        pool = self.pool
         try:
-            client = pool.acquire()
-            try:
+            with checkout(self.pool) as client:
                 result = operation(client, *args)
                 if self._inspect is not None:
                     self._inspect(client)
                 return result
-            finally:
-                pool.get_back(client)
         except self.errors as exc:
             self._failed(exc)
             return default
@@ -292,21 +283,7 @@ class MemcachedAdapter:
         stored_key = self._key(key)
         exptime = time if type(time) is int and time >= 0 else _exptime(time)
         item = dumps(value)
-        if self._down_until and monotonic() < self._down_until:
-            return False
-        pool = self.pool  # as _run, inline
-        try:
-            client = pool.acquire()
-            try:
-                stored = self._store(client, mode, stored_key, item, exptime)
-                if self._inspect is not None:
-                    self._inspect(client)
-                return stored
-            finally:
-                pool.get_back(client)
-        except self.errors as exc:
-            self._failed(exc)
-            return False
+        return self._run(self._store, False, mode, stored_key, item, exptime)
 
     def _store_all(self, mode: str, mapping: Mapping[Key, Any], time: Time) -> list[Key]:
         if not isinstance(mapping, Mapping):
@@ -332,22 +309,7 @@ class MemcachedAdapter:
     # -- reads ------------------------------------------------------------
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
-        stored_key = self._key(key)
-        if self._down_until and monotonic() < self._down_until:
-            return None
-        pool = self.pool  # as _run, inline
-        try:
-            client = pool.acquire()
-            try:
-                value = self._get(client, stored_key)
-                if self._inspect is not None:
-                    self._inspect(client)
-                return value
-            finally:
-                pool.get_back(client)
-        except self.errors as exc:
-            self._failed(exc)
-            return None
+        return self._run(self._get, None, self._key(key))
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         if isinstance(keys, (str, bytes)):
@@ -376,21 +338,8 @@ class MemcachedAdapter:
 
     def _get_found(self, keys: list[Key]) -> dict[Key, Any]:
         """``_get_many`` on a pooled client; what could be read."""
-        if self._down_until and monotonic() < self._down_until:
-            return {}
-        pool = self.pool  # as _run, inline
-        try:
-            client = pool.acquire()
-            try:
-                found = self._get_many(client, keys)
-                if self._inspect is not None:
-                    self._inspect(client)
-                return found
-            finally:
-                pool.get_back(client)
-        except self.errors as exc:
-            self._failed(exc)
-            return {}
+        nothing: dict[Key, Any] = {}
+        return self._run(self._get_many, nothing, keys)
 
     # -- deletes ----------------------------------------------------------
 

@@ -1,13 +1,12 @@
 """A thread-safe, fork-safe pool of memcached client objects.
 
 pylibmc and pymemcache clients are not thread-safe: each call checks one out
-with ``acquire`` and gives it back with ``get_back`` (the uncontended path is
-one list ``pop`` and one ``append``, atomic under the GIL). The adapters do
-so in a ``try``/``finally`` of their own, on the path of every cache call;
-elsewhere :class:`checkout` does it as a context manager. After ``os.fork()``
-the child never touches its parent's clients (nor closes them, which could
-send ``quit`` on the parent's sockets): an ``os.register_at_fork`` hook moves
-them aside, kept referenced, and the child builds its own.
+through :class:`checkout`, the one context manager that does so (the
+uncontended path of ``acquire`` and ``get_back`` is one list ``pop`` and one
+``append``, atomic under the GIL). After ``os.fork()`` the child never
+touches its parent's clients (nor closes them, which could send ``quit`` on
+the parent's sockets): an ``os.register_at_fork`` hook moves them aside, kept
+referenced, and the child builds its own.
 """
 
 from __future__ import annotations
