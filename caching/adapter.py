@@ -25,7 +25,7 @@ from caching.expiry import MAX_RELATIVE, Time, to_exptime
 from caching.failures import FailureLog
 from caching.keys import MAX_KEY_LENGTH, Key, canonical_key, plain_keys
 from caching.options import ADAPTER_OPTIONS
-from caching.pool import PoolLike, checkout
+from caching.pool import PoolLike, lender
 from caching.serializer import Item, dumps
 from caching.url import parse_options
 
@@ -139,6 +139,7 @@ class MemcachedAdapter:
         if not hasattr(pool, "acquire") or not hasattr(pool, "get_back"):
             raise TypeError("pool must have acquire() and get_back()")
         self.pool = pool
+        self._checkout = lender(pool)
         self.servers = list(servers)
         self.key_encode = key_encode
         self.failures = FailureLog(logger, retry_timeout)
@@ -193,7 +194,7 @@ class MemcachedAdapter:
         if self._down_until and monotonic() < self._down_until:
             return default
         try:
-            with checkout(self.pool) as client:
+            with self._checkout() as client:
                 result = operation(client, *args)
                 if self._inspect is not None:
                     self._inspect(client)
@@ -318,28 +319,25 @@ class MemcachedAdapter:
         if self.key_encode is None and plain_keys(listed):
             # Valid as they are, and no two name one item unless equal: the
             # library's answer is keyed by the caller's keys already.
-            if not listed:
-                return {}
-            found = self._get_found(listed)
-            for value in found.values():
-                if value is None:  # a stored None is a miss
-                    return {key: value for key, value in found.items() if value is not None}
-            return found
+            return self._get_found(listed) if listed else {}
         by_key = self._keys(listed)
         if not by_key:
             return {}
         found = self._get_found(list(by_key))
-        return {
-            given: value
-            for key, value in found.items()
-            if value is not None
-            for given in by_key[key]  # type: ignore[index]
-        }
+        return {given: value for key, value in found.items() for given in by_key[key]}  # type: ignore[index]
 
     def _get_found(self, keys: list[Key]) -> dict[Key, Any]:
-        """``_get_many`` on a pooled client; what could be read."""
+        """``_get_many`` on a pooled client; what could be read, without the
+        stored ``None`` values (misses to the contract)."""
         nothing: dict[Key, Any] = {}
-        return self._run(self._get_many, nothing, keys)
+        return self._hits(self._run(self._get_many, nothing, keys))
+
+    def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
+        """``found`` without its ``None`` values."""
+        for value in found.values():
+            if value is None:
+                return {key: value for key, value in found.items() if value is not None}
+        return found
 
     # -- deletes ----------------------------------------------------------
 

@@ -7,17 +7,26 @@ read back equal, with its type, through another:
 type      flags  bytes on the server
 ========  =====  ==========================================================
 bytes     0      the bytes
-pickle    1      ``pickle.dumps`` of anything else (floats, containers...)
+quoted    32     bytes that start like a number (``b"12"``, ``b" 7"``, empty)
+                 or with ``b"_"``, after one leading ``b"_"``: the server
+                 does not count them, so ``incr`` fails as the contract
+                 requires
+pickle    1      ``pickle.dumps`` of anything else (floats, containers...),
+                 and of a str that starts like a number or is empty (so that
+                 ``incr`` on ``"12"`` fails too)
 int       2      decimal text, for ints in ``0 .. 2**64-1``: memcached's
                  ``incr``/``decr`` work on it
-bool      4      ``b"01"``/``b"00"``: numeric to the server, so a bool counts
+str       16     UTF-8
+bool      64     ``b"01"``/``b"00"``: numeric to the server, so a bool counts
                  as an int for ``incr``; a counter read back as anything but
                  those two bytes is an ``int``
-str       16     UTF-8
-quoted    +32    bytes or str whose text the server would take for a number
-                 (``"12"``, ``b" 7"``, empty) get one leading ``b"_"``, so
-                 ``incr`` on them fails as the contract requires
 ========  =====  ==========================================================
+
+Flags 0, 1, 2 and 16 mean what they mean to pylibmc's own decoder (and to
+python-memcached's and pymemcache's), so the pylibmc adapter reads items in
+C. Flags 32 and 64 are bits no client library gives a meaning to: pylibmc
+reads those items as their bytes, and :func:`from_native` tells them apart
+by their first byte, which no other bytes value starts with.
 
 A counter's text can outgrow what its flags say: after ``incr`` a bool item
 holds ``b"2"``, and after ``decr`` memcached pads the text (``b"99 "``); both
@@ -39,23 +48,33 @@ __all__ = [
     "FLAG_PICKLE",
     "FLAG_QUOTED",
     "FLAG_STR",
+    "MARKED_FIRST",
     "Item",
     "dumps",
+    "from_native",
     "loads",
 ]
 
 FLAG_BYTES = 0
 FLAG_PICKLE = 1
 FLAG_INT = 2
-FLAG_BOOL = 4
 FLAG_STR = 16
 FLAG_QUOTED = 32
+FLAG_BOOL = 64
 
 #: A serialised value: ``(bytes to store, flags)``.
 Item = tuple[bytes, int]
 
-# First bytes that make memcached's strtoull-based incr accept a value.
-_NUMERIC_START = frozenset(b"0123456789+- \t\n\v\f\r")
+# First characters that make memcached's strtoull-based incr accept a value.
+_NUMERIC_TEXT = "0123456789+- \t\n\v\f\r"
+_NUMERIC_START = frozenset(_NUMERIC_TEXT.encode())
+_QUOTE = b"_"
+# First bytes of a bytes value that is quoted: numeric ones and the quote.
+_MARKED_START = _NUMERIC_START | frozenset(_QUOTE)
+#: The first bytes of the items stored with flags 32 or 64, as one-byte
+#: ``bytes`` (``data[:1] in MARKED_FIRST``): no bytes value of flags 0 starts
+#: with one.
+MARKED_FIRST = frozenset(bytes([byte]) for byte in _MARKED_START)
 _TRUE, _FALSE = b"01", b"00"
 
 
@@ -66,12 +85,6 @@ def _pickle(value: Any) -> Item:
         raise TypeError(f"cannot cache a {type(value).__name__}: {exc}") from exc
 
 
-def _quoted(data: bytes, flags: int) -> Item:
-    if not data or data[0] in _NUMERIC_START:
-        return b"_" + data, flags | FLAG_QUOTED
-    return data, flags
-
-
 def dumps(value: Any) -> Item:
     """Serialise ``value`` for memcached.
 
@@ -80,17 +93,16 @@ def dumps(value: Any) -> Item:
     """
     kind = type(value)
     if kind is bytes:
-        if value and value[0] not in _NUMERIC_START:  # _quoted, inline
+        if value and value[0] not in _MARKED_START:
             return value, FLAG_BYTES
-        return _quoted(value, FLAG_BYTES)
+        return _QUOTE + value, FLAG_QUOTED
     if kind is str:
-        try:
-            data = value.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
-            return _pickle(value)
-        if data and data[0] not in _NUMERIC_START:
-            return data, FLAG_STR
-        return _quoted(data, FLAG_STR)
+        if value and value[0] not in _NUMERIC_TEXT:
+            try:
+                return value.encode("utf-8"), FLAG_STR
+            except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
+                pass
+        return _pickle(value)
     if kind is int and 0 <= value < MAX_COUNTER:
         return str(value).encode("ascii"), FLAG_INT
     if kind is bool:
@@ -107,8 +119,6 @@ def loads(data: bytes, flags: int) -> Any:
         bool the server has counted past ``0``/``1``).
     :raises ValueError: unknown flags.
     """
-    if flags & FLAG_QUOTED:
-        data, flags = data[1:], flags & ~FLAG_QUOTED
     if flags == FLAG_STR:
         return data.decode("utf-8")
     if flags == FLAG_BYTES:
@@ -117,8 +127,27 @@ def loads(data: bytes, flags: int) -> Any:
         return int(data)
     if flags == FLAG_PICKLE:
         return pickle.loads(data)
+    if flags == FLAG_QUOTED:
+        return data[1:]
     if flags == FLAG_BOOL:
-        if data in (_TRUE, _FALSE):
-            return data == _TRUE
-        return int(data)
+        return _counted(data)
     raise ValueError(f"unknown memcached flags {flags}")
+
+
+def from_native(value: Any) -> Any:
+    """A value as pylibmc's own decoder read it, as :func:`loads` would have.
+
+    pylibmc decodes flags 0, 1, 2 and 16 as :func:`loads` does, and the
+    items of flags 32 and 64, which it does not know, as their bytes: a
+    quoted value starts with ``b"_"``, a bool item like a number.
+    """
+    if value.__class__ is bytes and value[:1] in MARKED_FIRST:
+        return value[1:] if value[:1] == _QUOTE else _counted(value)
+    return value
+
+
+def _counted(data: bytes) -> bool | int:
+    """A bool item's bytes: ``True``/``False``, or the ``int`` the server counted."""
+    if data in (_TRUE, _FALSE):
+        return data == _TRUE
+    return int(data)

@@ -22,19 +22,18 @@ from caching.serializer import (
     FLAG_QUOTED,
     FLAG_STR,
     dumps,
+    from_native,
     loads,
 )
 
 FORMAT: list[tuple[Any, tuple[bytes, int]]] = [
     (b"bytes", (b"bytes", FLAG_BYTES)),
-    (b"_x", (b"_x", FLAG_BYTES)),
-    (b"12", (b"_12", FLAG_BYTES | FLAG_QUOTED)),
-    (b" 7", (b"_ 7", FLAG_BYTES | FLAG_QUOTED)),
-    (b"", (b"_", FLAG_BYTES | FLAG_QUOTED)),
+    (b"12", (b"_12", FLAG_QUOTED)),
+    (b" 7", (b"_ 7", FLAG_QUOTED)),
+    (b"_x", (b"__x", FLAG_QUOTED)),
+    (b"", (b"_", FLAG_QUOTED)),
     ("text", (b"text", FLAG_STR)),
     ("\u00e9", ("\u00e9".encode(), FLAG_STR)),
-    ("-1", (b"_-1", FLAG_STR | FLAG_QUOTED)),
-    ("", (b"_", FLAG_STR | FLAG_QUOTED)),
     (0, (b"0", FLAG_INT)),
     (2**64 - 1, (b"18446744073709551615", FLAG_INT)),
     (True, (b"01", FLAG_BOOL)),
@@ -50,7 +49,12 @@ def test_format(value: Any, item: tuple[bytes, int]) -> None:
     assert type(got) is type(value)
 
 
-@pytest.mark.parametrize("value", [2**64, -1, 1.5, None, [1], "\ud800"], ids=repr)
+@pytest.mark.parametrize(
+    "value",
+    # ... and a str that the server would count: pickled, it is not a number.
+    [2**64, -1, 1.5, None, [1], "\ud800", "12", "-1", " x", ""],
+    ids=repr,
+)
 def test_anything_else_is_pickled(value: Any) -> None:
     data, flags = dumps(value)
     assert flags == FLAG_PICKLE
@@ -70,7 +74,31 @@ def test_counted_items_read_as_ints(item: tuple[bytes, int], value: int) -> None
 
 def test_unknown_flags_raise() -> None:
     with pytest.raises(ValueError, match="unknown memcached flags"):
-        loads(b"x", 64)
+        loads(b"x", 128)
+
+
+@pytest.mark.parametrize(
+    ("native", "value"),
+    # What pylibmc's own decoder gives for each item of the format.
+    [
+        (b"bytes", b"bytes"),
+        (b"_12", b"12"),
+        (b"__x", b"_x"),
+        (b"_", b""),
+        ("12", "12"),
+        (7, 7),
+        (b"01", True),
+        (b"00", False),
+        (b"2", 2),
+        (b"1 ", 1),
+        (b"", b""),
+    ],
+    ids=repr,
+)
+def test_from_native_reads_bool_items(native: Any, value: Any) -> None:
+    got = from_native(native)
+    assert got == value
+    assert type(got) is type(value)
 
 
 values = st.one_of(

@@ -14,6 +14,7 @@ import pytest
 from caching.adapter import MemcachedAdapter
 from tests import servers
 from tests.adapters.conftest import MODULES, builder
+from tests.test_serializer import FORMAT
 
 pytestmark = pytest.mark.memcached
 
@@ -115,3 +116,21 @@ def test_counted_items_read_back_as_ints_everywhere(
             assert _same(other.get(key), value), (writer, reader, key)
         assert other.get_multi(list(expected_values)) == expected_values, (writer, reader)
         assert all(type(v) is int for v in other.get_multi(list(expected_values)).values())
+
+
+@pytest.mark.parametrize(("value", "item"), FORMAT, ids=repr)
+def test_items_put_on_the_wire_read_back_through_every_adapter(
+    value: Any,
+    item: tuple[bytes, int],
+    adapters: dict[str, MemcachedAdapter],
+    memcached_server: servers.Server,
+) -> None:
+    # The pinned format, stored by a raw command: what each library's own
+    # decoder makes of it (pylibmc's is in C) is the value, with its type.
+    key = f"wire-{uuid.uuid4().hex}"
+    data, flags = item
+    line = f"set {key} {flags} 0 {len(data)}\r\n".encode() + data
+    assert servers.command(memcached_server.address, line) == b"STORED\r\n"
+    for reader, adapter in adapters.items():
+        assert _same(adapter.get(key), value), (reader, item)
+        assert _same(adapter.get_multi([key, "missing"])[key], value), (reader, item)
