@@ -32,7 +32,7 @@ from caching.adapter import (
 from caching.keys import Key
 from caching.options import as_servers
 from caching.pool import Pool, PoolLike
-from caching.serializer import MARKED_FIRST, Item, from_native
+from caching.serializer import MARKED_TEXT, Item, from_native
 
 __all__ = ["MAX_DELTA", "MemcachedClient", "client_factory"]
 
@@ -147,14 +147,14 @@ class MemcachedClient(MemcacheApi):
         # As the base's, with pylibmc's C method as the operation (no Python
         # frame in between) and from_native's check inline.
         value = self._run(self._client_get, None, self._key(key))
-        if value.__class__ is bytes and value[:1] in MARKED_FIRST:  # quoted, or a bool
+        if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
             return from_native(value)
         return value
 
     def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
         # The base's scan for None, which also finds the quoted and bool items.
         for value in found.values():
-            if value is None or (value.__class__ is bytes and value[:1] in MARKED_FIRST):
+            if value is None or (type(value) is str and value[:1] in MARKED_TEXT):
                 return {key: from_native(v) for key, v in found.items() if v is not None}
         return found
 

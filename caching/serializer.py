@@ -7,26 +7,27 @@ read back equal, with its type, through another:
 type      flags  bytes on the server
 ========  =====  ==========================================================
 bytes     0      the bytes
-quoted    32     bytes that start like a number (``b"12"``, ``b" 7"``, empty)
-                 or with ``b"_"``, after one leading ``b"_"``: the server
-                 does not count them, so ``incr`` fails as the contract
-                 requires
 pickle    1      ``pickle.dumps`` of anything else (floats, containers...),
-                 and of a str that starts like a number or is empty (so that
-                 ``incr`` on ``"12"`` fails too)
+                 and of bytes that start like a number (``b"12"``, ``b" 7"``)
+                 or are empty, which the server must not count
 int       2      decimal text, for ints in ``0 .. 2**64-1``: memcached's
                  ``incr``/``decr`` work on it
 str       16     UTF-8
-bool      64     ``b"01"``/``b"00"``: numeric to the server, so a bool counts
-                 as an int for ``incr``; a counter read back as anything but
-                 those two bytes is an ``int``
+quoted    48     str (16) + 32: a str that starts like a number (``"12"``),
+                 with ``"_"`` or is empty, after one leading ``"_"``: the
+                 server does not count it, so ``incr`` fails as the contract
+                 requires
+bool      80     str (16) + 64: ``"01"``/``"00"``, numeric to the server, so
+                 a bool counts as an int for ``incr``; a counter read back as
+                 anything but those two texts is an ``int``
 ========  =====  ==========================================================
 
 Flags 0, 1, 2 and 16 mean what they mean to pylibmc's own decoder (and to
-python-memcached's and pymemcache's), so the pylibmc adapter reads items in
-C. Flags 32 and 64 are bits no client library gives a meaning to: pylibmc
-reads those items as their bytes, and :func:`from_native` tells them apart
-by their first byte, which no other bytes value starts with.
+python-memcached's and pymemcache's), and 32 and 64 are bits no client
+library gives a meaning to: pylibmc reads every item in C, quoted and bool
+items as a str, which :func:`from_native` tells apart by the first
+character (no other str it reads starts with ``"_"`` or like a number).
+Values of the other types need no second look.
 
 A counter's text can outgrow what its flags say: after ``incr`` a bool item
 holds ``b"2"``, and after ``decr`` memcached pads the text (``b"99 "``); both
@@ -48,7 +49,7 @@ __all__ = [
     "FLAG_PICKLE",
     "FLAG_QUOTED",
     "FLAG_STR",
-    "MARKED_FIRST",
+    "MARKED_TEXT",
     "Item",
     "dumps",
     "from_native",
@@ -59,8 +60,8 @@ FLAG_BYTES = 0
 FLAG_PICKLE = 1
 FLAG_INT = 2
 FLAG_STR = 16
-FLAG_QUOTED = 32
-FLAG_BOOL = 64
+FLAG_QUOTED = FLAG_STR | 32
+FLAG_BOOL = FLAG_STR | 64
 
 #: A serialised value: ``(bytes to store, flags)``.
 Item = tuple[bytes, int]
@@ -68,14 +69,11 @@ Item = tuple[bytes, int]
 # First characters that make memcached's strtoull-based incr accept a value.
 _NUMERIC_TEXT = "0123456789+- \t\n\v\f\r"
 _NUMERIC_START = frozenset(_NUMERIC_TEXT.encode())
-_QUOTE = b"_"
-# First bytes of a bytes value that is quoted: numeric ones and the quote.
-_MARKED_START = _NUMERIC_START | frozenset(_QUOTE)
-#: The first bytes of the items stored with flags 32 or 64, as one-byte
-#: ``bytes`` (``data[:1] in MARKED_FIRST``): no bytes value of flags 0 starts
-#: with one.
-MARKED_FIRST = frozenset(bytes([byte]) for byte in _MARKED_START)
-_TRUE, _FALSE = b"01", b"00"
+_QUOTE = "_"
+#: First characters of the str values that are quoted or bool items, as
+#: pylibmc reads them (``text[:1] in MARKED_TEXT``): no other str starts so.
+MARKED_TEXT = frozenset(_NUMERIC_TEXT + _QUOTE)
+_TRUE, _FALSE = "01", "00"
 
 
 def _pickle(value: Any) -> Item:
@@ -93,20 +91,20 @@ def dumps(value: Any) -> Item:
     """
     kind = type(value)
     if kind is bytes:
-        if value and value[0] not in _MARKED_START:
+        if value and value[0] not in _NUMERIC_START:
             return value, FLAG_BYTES
-        return _QUOTE + value, FLAG_QUOTED
-    if kind is str:
-        if value and value[0] not in _NUMERIC_TEXT:
-            try:
-                return value.encode("utf-8"), FLAG_STR
-            except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
-                pass
         return _pickle(value)
+    if kind is str:
+        try:
+            if value and value[0] not in MARKED_TEXT:
+                return value.encode("utf-8"), FLAG_STR
+            return (_QUOTE + value).encode("utf-8"), FLAG_QUOTED
+        except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
+            return _pickle(value)
     if kind is int and 0 <= value < MAX_COUNTER:
         return str(value).encode("ascii"), FLAG_INT
     if kind is bool:
-        return (_TRUE if value else _FALSE), FLAG_BOOL
+        return (_TRUE if value else _FALSE).encode("ascii"), FLAG_BOOL
     return _pickle(value)
 
 
@@ -127,27 +125,22 @@ def loads(data: bytes, flags: int) -> Any:
         return int(data)
     if flags == FLAG_PICKLE:
         return pickle.loads(data)
-    if flags == FLAG_QUOTED:
-        return data[1:]
-    if flags == FLAG_BOOL:
-        return _counted(data)
+    if flags in (FLAG_QUOTED, FLAG_BOOL):
+        return from_native(data.decode("utf-8"))
     raise ValueError(f"unknown memcached flags {flags}")
 
 
 def from_native(value: Any) -> Any:
     """A value as pylibmc's own decoder read it, as :func:`loads` would have.
 
-    pylibmc decodes flags 0, 1, 2 and 16 as :func:`loads` does, and the
-    items of flags 32 and 64, which it does not know, as their bytes: a
-    quoted value starts with ``b"_"``, a bool item like a number.
+    pylibmc reads flags 0, 1, 2 and 16 as :func:`loads` does, and quoted
+    and bool items (flags 16 with a bit it ignores) as their text: a quoted
+    one starts with ``"_"``, a bool one like a number.
     """
-    if value.__class__ is bytes and value[:1] in MARKED_FIRST:
-        return value[1:] if value[:1] == _QUOTE else _counted(value)
+    if type(value) is str and value[:1] in MARKED_TEXT:
+        if value[0] == _QUOTE:
+            return value[1:]
+        if value in (_TRUE, _FALSE):
+            return value == _TRUE
+        return int(value)  # a bool item the server counted
     return value
-
-
-def _counted(data: bytes) -> bool | int:
-    """A bool item's bytes: ``True``/``False``, or the ``int`` the server counted."""
-    if data in (_TRUE, _FALSE):
-        return data == _TRUE
-    return int(data)

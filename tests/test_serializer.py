@@ -28,12 +28,13 @@ from caching.serializer import (
 
 FORMAT: list[tuple[Any, tuple[bytes, int]]] = [
     (b"bytes", (b"bytes", FLAG_BYTES)),
-    (b"12", (b"_12", FLAG_QUOTED)),
-    (b" 7", (b"_ 7", FLAG_QUOTED)),
-    (b"_x", (b"__x", FLAG_QUOTED)),
-    (b"", (b"_", FLAG_QUOTED)),
+    (b"_x", (b"_x", FLAG_BYTES)),
     ("text", (b"text", FLAG_STR)),
     ("\u00e9", ("\u00e9".encode(), FLAG_STR)),
+    ("12", (b"_12", FLAG_QUOTED)),
+    ("-1", (b"_-1", FLAG_QUOTED)),
+    ("_x", (b"__x", FLAG_QUOTED)),
+    ("", (b"_", FLAG_QUOTED)),
     (0, (b"0", FLAG_INT)),
     (2**64 - 1, (b"18446744073709551615", FLAG_INT)),
     (True, (b"01", FLAG_BOOL)),
@@ -51,8 +52,8 @@ def test_format(value: Any, item: tuple[bytes, int]) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    # ... and a str that the server would count: pickled, it is not a number.
-    [2**64, -1, 1.5, None, [1], "\ud800", "12", "-1", " x", ""],
+    # ... and bytes that the server would count: pickled, they are not a number.
+    [2**64, -1, 1.5, None, [1], "\ud800", b"12", b" 7", b"\t", b""],
     ids=repr,
 )
 def test_anything_else_is_pickled(value: Any) -> None:
@@ -81,17 +82,17 @@ def test_unknown_flags_raise() -> None:
     ("native", "value"),
     # What pylibmc's own decoder gives for each item of the format.
     [
-        (b"bytes", b"bytes"),
-        (b"_12", b"12"),
-        (b"__x", b"_x"),
-        (b"_", b""),
-        ("12", "12"),
+        (b"12", b"12"),
+        ("text", "text"),
+        ("_12", "12"),
+        ("__x", "_x"),
+        ("_", ""),
         (7, 7),
-        (b"01", True),
-        (b"00", False),
-        (b"2", 2),
-        (b"1 ", 1),
-        (b"", b""),
+        ("01", True),
+        ("00", False),
+        ("2", 2),
+        ("1 ", 1),
+        ("", ""),
     ],
     ids=repr,
 )
