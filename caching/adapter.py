@@ -77,6 +77,21 @@ def _exptime(time: Time) -> int:
     return EXPIRED if exptime < 0 else exptime
 
 
+def _storer(mode: str) -> Callable[..., bool]:
+    """Build ``set``, ``add`` or ``replace`` of :class:`MemcachedAdapter`:
+    one body, no extra call per use (key checked, then time, then value)."""
+
+    def store(
+        self: MemcachedAdapter, key: Key, value: Any, time: Time = 0, namespace: str | None = None
+    ) -> bool:
+        stored_key = self._key(key)
+        exptime = time if type(time) is int and time >= 0 else _exptime(time)
+        return self._run(self._store, False, mode, stored_key, dumps(value), exptime)
+
+    store.__name__ = store.__qualname__ = mode
+    return store
+
+
 def require(module: str, extra: str) -> ModuleType:
     """Import client library ``module`` on first use.
 
@@ -256,14 +271,9 @@ class MemcachedAdapter:
 
     # -- stores -----------------------------------------------------------
 
-    def set(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store_one(SET, key, value, time)
-
-    def add(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store_one(ADD, key, value, time)
-
-    def replace(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
-        return self._store_one(REPLACE, key, value, time)
+    set = _storer(SET)
+    add = _storer(ADD)
+    replace = _storer(REPLACE)
 
     def set_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
@@ -279,12 +289,6 @@ class MemcachedAdapter:
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
     ) -> list[Key]:
         return self._store_all(REPLACE, mapping, time)
-
-    def _store_one(self, mode: str, key: Key, value: Any, time: Time) -> bool:
-        stored_key = self._key(key)
-        exptime = time if type(time) is int and time >= 0 else _exptime(time)
-        item = dumps(value)
-        return self._run(self._store, False, mode, stored_key, item, exptime)
 
     def _store_all(self, mode: str, mapping: Mapping[Key, Any], time: Time) -> list[Key]:
         if not isinstance(mapping, Mapping):

@@ -21,10 +21,12 @@ from functools import cache
 from typing import Any
 
 from caching.adapter import (
+    ADD,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_RETRY_TIMEOUT,
     DEFAULT_TIMEOUT,
     NON_NUMERIC,
+    REPLACE,
     SET,
     MemcacheApi,
     require,
@@ -127,13 +129,15 @@ class MemcachedClient(MemcacheApi):
         super().__init__(pool, servers, key_encode, logger, retry_timeout)
         self.errors = (library.Error,)
         self._client_get = library.Client.get
+        # pylibmc's C methods (they return True or False), looked up once.
+        self._stores = {mode: getattr(library.Client, mode) for mode in (SET, ADD, REPLACE)}
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
 
     def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
         try:
-            return bool(getattr(client, mode)(key, item, exptime))
+            return self._stores[mode](client, key, item, exptime)  # type: ignore[no-any-return]
         except self._too_big:
             # libmemcached refuses without sending; memcached would also have
             # unlinked the old item on a refused ``set``.
