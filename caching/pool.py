@@ -72,7 +72,7 @@ def checkout(pool: PoolLike[C]) -> Lease[C]:
 def lender(pool: PoolLike[C]) -> Callable[[], Lease[C]]:
     """The callable behind :func:`checkout` for ``pool``, to look up once and
     call per checkout (``with lend() as client``)."""
-    if isinstance(pool, Pool):
+    if isinstance(pool, Pool) and type(pool) is Pool:  # a subclass may change acquire/get_back
         return pool.checkout
 
     def lend() -> Lease[C]:
@@ -101,8 +101,9 @@ class Pool(Generic[C]):
     ``get_back``).
 
     :param factory: makes a new, unconnected client.
-    :param max_idle: most clients kept for reuse; more are made under load and
-        dropped (closed) once more than ``max_idle`` are idle.
+    :param max_idle: most clients kept for reuse; more are made under load,
+        and those over ``max_idle`` idle ones are closed at the next checkout
+        (or when given back through :meth:`get_back`).
     :param shared: hand every thread the same client (for python-memcached,
         whose ``Client`` is a ``threading.local``); still one per process.
     :param close: closes a client's connections; called on the clients

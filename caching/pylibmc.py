@@ -51,8 +51,9 @@ def _client_class() -> Any:
     Values arrive serialised by the adapter: ``serialize`` is the identity
     (``tuple()`` of a tuple is that very tuple, returned in C without a
     Python frame). ``deserialize`` is pylibmc's own, in C, which reads the
-    format's flags as :func:`~caching.serializer.loads` does but for bools
-    (see :func:`~caching.serializer.from_native`).
+    format's flags as :func:`~caching.serializer.loads` does but for quoted
+    and bool items, which it reads as str (the adapter's ``get`` and
+    ``get_multi`` finish them with :func:`~caching.serializer.from_native`).
     """
     library = require("pylibmc", "pylibmc")
 

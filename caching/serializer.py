@@ -20,13 +20,16 @@ quoted    48     str (16) + 32: a str that starts like a number (``"12"``),
 bool      80     str (16) + 64: ``"01"``/``"00"``, numeric to the server, so
                  a bool counts as an int for ``incr``; a counter read back as
                  anything but those two texts is an ``int``
+pickled   33     pickle (1) + 32: a str with no UTF-8 form (lone surrogates)
+quoted           that would be quoted, pickled with its leading ``"_"``
 ========  =====  ==========================================================
 
 Flags 0, 1, 2 and 16 mean what they mean to pylibmc's own decoder (and to
 python-memcached's and pymemcache's), and 32 and 64 are bits no client
 library gives a meaning to: pylibmc reads every item in C, quoted and bool
-items as a str, which :func:`from_native` tells apart by the first
-character (no other str it reads starts with ``"_"`` or like a number).
+items as a str (flags 33 as the pickled quoted str), which
+:func:`from_native` tells apart by the first character (no other str it
+reads starts with ``"_"`` or like a number).
 Values of the other types need no second look.
 
 A counter's text can outgrow what its flags say: after ``incr`` a bool item
@@ -48,6 +51,7 @@ __all__ = [
     "FLAG_INT",
     "FLAG_PICKLE",
     "FLAG_QUOTED",
+    "FLAG_QUOTED_PICKLE",
     "FLAG_STR",
     "MARKED_TEXT",
     "Item",
@@ -62,6 +66,7 @@ FLAG_INT = 2
 FLAG_STR = 16
 FLAG_QUOTED = FLAG_STR | 32
 FLAG_BOOL = FLAG_STR | 64
+FLAG_QUOTED_PICKLE = FLAG_PICKLE | 32
 
 #: A serialised value: ``(bytes to store, flags)``.
 Item = tuple[bytes, int]
@@ -95,12 +100,16 @@ def dumps(value: Any) -> Item:
             return value, FLAG_BYTES
         return _pickle(value)
     if kind is str:
-        try:
-            if value and value[0] not in MARKED_TEXT:
+        if value and value[0] not in MARKED_TEXT:
+            try:
                 return value.encode("utf-8"), FLAG_STR
-            return (_QUOTE + value).encode("utf-8"), FLAG_QUOTED
-        except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
-            return _pickle(value)
+            except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
+                return _pickle(value)
+        quoted = _QUOTE + value
+        try:
+            return quoted.encode("utf-8"), FLAG_QUOTED
+        except UnicodeEncodeError:
+            return _pickle(quoted)[0], FLAG_QUOTED_PICKLE
     if kind is int and 0 <= value < MAX_COUNTER:
         return str(value).encode("ascii"), FLAG_INT
     if kind is bool:
@@ -127,6 +136,8 @@ def loads(data: bytes, flags: int) -> Any:
         return pickle.loads(data)
     if flags in (FLAG_QUOTED, FLAG_BOOL):
         return from_native(data.decode("utf-8"))
+    if flags == FLAG_QUOTED_PICKLE:
+        return from_native(pickle.loads(data))
     raise ValueError(f"unknown memcached flags {flags}")
 
 

@@ -20,6 +20,7 @@ from caching.serializer import (
     FLAG_INT,
     FLAG_PICKLE,
     FLAG_QUOTED,
+    FLAG_QUOTED_PICKLE,
     FLAG_STR,
     dumps,
     from_native,
@@ -71,6 +72,17 @@ def test_counted_items_read_as_ints(item: tuple[bytes, int], value: int) -> None
     got = loads(*item)
     assert got == value
     assert type(got) is int
+
+
+@pytest.mark.parametrize("value", ["_\ud800", "1\ud800", " \ud800"], ids=repr)
+def test_number_like_text_with_no_utf8_form_is_pickled_quoted(value: str) -> None:
+    # pylibmc's C decoder unpickles flags 33 as it does 1: the quote tells
+    # from_native that this str is quoted, whatever it starts with.
+    data, flags = dumps(value)
+    assert flags == FLAG_QUOTED_PICKLE
+    assert pickle.loads(data) == "_" + value
+    assert loads(data, flags) == value
+    assert from_native(pickle.loads(data)) == value
 
 
 def test_unknown_flags_raise() -> None:

@@ -35,6 +35,8 @@ VALUES: list[Any] = [
     "01",
     "\u00e9t\u00e9 \u2603",
     "\ud800",  # no UTF-8 form: pickled
+    "_\ud800",  # ... and quoted
+    "1\ud800",
     b"bytes",
     b"",
     b"12",
