@@ -6,7 +6,6 @@ library as they are, and with ``bytes`` keys), counters included."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -14,15 +13,10 @@ import pytest
 from caching.adapter import MemcachedAdapter
 from tests import servers
 from tests.adapters.conftest import MODULES, builder
+from tests.contract.test_values import Point
 from tests.test_serializer import FORMAT
 
 pytestmark = pytest.mark.memcached
-
-
-@dataclass(frozen=True)
-class Point:
-    x: int
-    y: float
 
 
 VALUES: list[Any] = [
