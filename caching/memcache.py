@@ -160,7 +160,7 @@ class MemcachedClient(MemcacheApi):
             if host.deaduntil > now:
                 self._report(name, "marked dead by python-memcached")
 
-    def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
+    def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:

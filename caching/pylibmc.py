@@ -129,29 +129,36 @@ class MemcachedClient(MemcacheApi):
             servers = ["pool"]
         super().__init__(pool, servers, key_encode, logger, retry_timeout)
         self.errors = (library.Error,)
+        # A value over the item size; in binary mode, replace of a missing key.
+        self.refusals = (library.TooBig, library.NotFound)
         self._client_get = library.Client.get
-        # pylibmc's C methods (they return True or False), looked up once.
+        # pylibmc's C methods (they return True or False) as the operations of
+        # set/add/replace, without a Python frame in between.
         self._stores = {mode: getattr(library.Client, mode) for mode in (SET, ADD, REPLACE)}
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
 
-    def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
+    def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
+        store = self._stores[mode]
         try:
-            return self._stores[mode](client, key, item, exptime)  # type: ignore[no-any-return]
-        except self._too_big:
-            # libmemcached refuses without sending; memcached would also have
-            # unlinked the old item on a refused ``set``.
-            if mode == SET:
-                client.delete(key)
+            return store(client, key, item, exptime)
+        except self.refusals as refusal:
+            self._refused(refusal, store, (key, item, exptime))
             return False
-        except self._not_found:
-            return False
+
+    def _refused(
+        self, refusal: BaseException, operation: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        # memcached unlinks the old item when it refuses a too large ``set``;
+        # libmemcached may refuse one without sending it.
+        if isinstance(refusal, self._too_big) and operation is self._stores[SET]:
+            self._run(self._delete, False, args[0])
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
         # As the base's, with pylibmc's C method as the operation (no Python
         # frame in between) and from_native's check inline.
-        value = self._run(self._client_get, None, self._key(key))
+        value = self._run(self._client_get, None, self._stored_keys[key])
         if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
             return from_native(value)
         return value

@@ -118,7 +118,7 @@ class MemcachedClient(MemcachedAdapter):
         self._server_error = exceptions.MemcacheServerError
         self._closed_error = exceptions.MemcacheUnexpectedCloseError
 
-    def _store(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
+    def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         try:
             return bool(getattr(client, mode)(key, item, exptime, noreply=False))
         except self._server_error as exc:

@@ -1,0 +1,48 @@
+"""A value the server refuses is no server failure: the call answers False,
+nothing is logged, and the adapter stays up."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests import servers
+from tests.adapters.conftest import Build
+
+pytestmark = pytest.mark.memcached
+
+BIG = b"x" * (2 * 1024 * 1024)
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_refused_value_is_not_logged_and_leaves_the_adapter_up(
+    build: Build, memcached_server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = build(memcached_server.address, timeout=5.0)
+    caplog.set_level(logging.WARNING)
+    assert adapter.set("held", 1) is True
+    assert adapter.replace("held", BIG) is False
+    assert adapter.add("refused", BIG) is False
+    assert adapter.set("refused", BIG) is False
+    assert adapter.set_multi({"refused": BIG, "small": 2}) == ["refused"]
+    assert warnings_of(caplog) == []
+    assert adapter.get_multi(["held", "refused", "small"]) == {"held": 1, "small": 2}
+
+
+def test_pylibmc_binary_replace_of_a_missing_key_is_false_not_a_failure(
+    memcached_server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    pylibmc = pytest.importorskip("caching.pylibmc")
+    # In binary mode libmemcached raises NotFound here (text mode answers False).
+    adapter = pylibmc.MemcachedClient(memcached_server.address, binary=True)
+    caplog.set_level(logging.WARNING)
+    assert adapter.replace("missing", 1) is False
+    assert adapter.replace_multi({"missing": 1}) == ["missing"]
+    assert warnings_of(caplog) == []
+    assert adapter.set("present", 1) is True
+    assert adapter.replace("present", 2) is True
+    assert adapter.get("present") == 2
