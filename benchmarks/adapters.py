@@ -1,7 +1,7 @@
 """Each memcached adapter against its raw client library, on one loopback memcached.
 
-Run: ``python -m benchmarks.adapters [--ops N] [--rounds N] [--library NAME]
-[--server HOST:PORT]``. Without ``--server`` a memcached is started on a free
+Run: ``python -m benchmarks.adapters [--ops N] [--rounds N] [--runs N]
+[--library NAME] [--server HOST:PORT]``. Without ``--server`` a memcached is started on a free
 127.0.0.1 port (via ``tests.servers``). For each library: ``get`` of a hit,
 ``set`` and ``get_multi`` of 100 keys, with 100-byte ``bytes`` values (which
 every raw client stores as they are). Each raw client gets the settings the
@@ -12,7 +12,9 @@ CPU in bursts, many short runs find undisturbed ones where a few long runs
 do not), twice: on the wall clock (what a caller waits) and on the
 thread's CPU clock (the client-side work, which the loopback round trip's
 scheduling noise on a busy machine does not inflate). The ratios are adapter
-time over raw time (target: at most 1.15).
+time over raw time (target: at most 1.15). ``--runs N`` repeats the whole
+comparison and prints the median run with the range of the ratios: single
+runs differ by several per cent on a loaded machine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 from benchmarks.harness import compare
 
 MULTI = 100
+#: ns/op of raw and caching on the wall clock, then on the CPU clock.
+Timings = tuple[dict[str, float], dict[str, float]]
 VALUE = b"v" * 100
 LIBRARIES = ("pylibmc", "pymemcache", "python-memcached")
 
@@ -109,8 +113,10 @@ def _workload(client: Any, library: str, keys: list[str]) -> dict[str, Callable[
     return {"get": get, "set": set_, f"get_multi {MULTI}": multi}
 
 
-def _render(title: str, rows: list[tuple[str, dict[str, float], dict[str, float]]]) -> str:
-    """A Markdown table: per operation, wall and CPU ns/op of both and the ratios."""
+def _render(title: str, rows: list[tuple[str, list[Timings]]]) -> str:
+    """A Markdown table: per operation, wall and CPU ns/op of both and the
+    ratios, from the run whose wall ratio is the median; with several runs
+    the ratio cells add the lowest and highest of all runs."""
     lines = [
         f"### {title}",
         "",
@@ -118,13 +124,24 @@ def _render(title: str, rows: list[tuple[str, dict[str, float], dict[str, float]
         "| raw CPU ns/op | caching CPU ns/op | CPU caching / raw |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for operation, wall, cpu in rows:
+    for operation, runs in rows:
+        ordered = sorted(runs, key=lambda run: _ratio(run[0]))
+        median = ordered[(len(ordered) - 1) // 2]
         cells = [operation]
-        for timings in (wall, cpu):
-            raw, ours = timings["raw"], timings["caching"]
-            cells += [f"{raw:,.0f}", f"{ours:,.0f}", f"{ours / raw:.2f}x"]
+        for clock, timings in enumerate(median):
+            ratios = sorted(_ratio(run[clock]) for run in runs)
+            spread = f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(runs) > 1 else ""
+            cells += [
+                f"{timings['raw']:,.0f}",
+                f"{timings['caching']:,.0f}",
+                f"{_ratio(timings):.2f}x{spread}",
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _ratio(timings: dict[str, float]) -> float:
+    return timings["caching"] / timings["raw"]
 
 
 def _fill(adapter: Any, keys: list[str]) -> None:
@@ -150,6 +167,12 @@ def main(argv: list[str] | None = None) -> None:
         "--rounds", type=int, default=40, help="runs of each, best kept (default 40)"
     )
     parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="repeat the whole comparison, print the median ratio and the range (default 1)",
+    )
+    parser.add_argument(
         "--library",
         action="append",
         choices=LIBRARIES,
@@ -162,15 +185,20 @@ def main(argv: list[str] | None = None) -> None:
             clients = {"raw": _raw(library, address), "caching": _adapter(library, address)}
             _fill(clients["caching"], keys)
             workloads = {name: _workload(c, library, keys) for name, c in clients.items()}
-            rows = []
+            rows: list[tuple[str, list[Timings]]] = []
             for operation in workloads["raw"]:
                 ops = len(keys)
                 if operation.startswith("get_multi"):
                     ops = len(keys) // MULTI * _multi_repeats(keys)
                 runs = {name: work[operation] for name, work in workloads.items()}
-                wall = compare(runs, ops, args.rounds, clock="wall")
-                cpu = compare(runs, ops, args.rounds, clock="cpu")
-                rows.append((operation, wall, cpu))
+                timings = [
+                    (
+                        compare(runs, ops, args.rounds, clock="wall"),
+                        compare(runs, ops, args.rounds, clock="cpu"),
+                    )
+                    for _ in range(args.runs)
+                ]
+                rows.append((operation, timings))
             print(_render(f"{library}: adapter vs raw client", rows))
             print(flush=True)
 
