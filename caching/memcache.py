@@ -115,7 +115,8 @@ class MemcachedClient(MemcacheApi):
     :param servers: ``"host:port"`` or a list of them (wheezy.caching passes
         the ``memcache.Client`` arguments: they are accepted as they are).
     :param args: more positional ``memcache.Client`` arguments.
-    :param key_encode: applied to every key before it is checked.
+    :param key_encode: applied to every key before it is checked (once per
+        distinct key: the checked keys are remembered).
     :param kwargs: ``memcache.Client`` arguments; ``socket_timeout``
         defaults to 1 s and ``dead_retry`` to 1 s (the period of the failure
         warnings too). ``server_max_value_length`` and ``check_keys`` are

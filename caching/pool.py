@@ -56,7 +56,8 @@ class Lease(Generic[C]):
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.give_back(self)
+        give_back = self.give_back  # an attribute load CPython specialises
+        give_back(self)
 
 
 def checkout(pool: PoolLike[C]) -> Lease[C]:

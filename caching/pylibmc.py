@@ -93,7 +93,8 @@ class MemcachedClient(MemcacheApi):
         :func:`client_factory` (anything with ``acquire``/``get_back``); or
         ``"host:port"`` or a list of servers, for which the adapter builds
         its own fork-safe pool.
-    :param key_encode: applied to every key before it is checked.
+    :param key_encode: applied to every key before it is checked (once per
+        distinct key: the checked keys are remembered).
     :param connect_timeout: seconds to wait for a connection.
     :param timeout: seconds to wait for an answer (libmemcached's poll
         timeout); a hung server costs this much per call.
@@ -153,12 +154,12 @@ class MemcachedClient(MemcacheApi):
         # memcached unlinks the old item when it refuses a too large ``set``;
         # libmemcached may refuse one without sending it.
         if isinstance(refusal, self._too_big) and operation is self._stores[SET]:
-            self._run(self._delete, False, args[0])
+            self._run(self._delete, False, args[:1])
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
         # As the base's, with pylibmc's C method as the operation (no Python
         # frame in between) and from_native's check inline.
-        value = self._run(self._client_get, None, self._stored_keys[key])
+        value = self._run(self._client_get, None, (self._stored_keys[key],))
         if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
             return from_native(value)
         return value

@@ -67,7 +67,8 @@ class MemcachedClient(MemcachedAdapter):
 
     :param servers: ``"host:port"`` or a list of them (``"unix:/path"`` for a
         socket); several servers are spread by consistent hashing.
-    :param key_encode: applied to every key before it is checked.
+    :param key_encode: applied to every key before it is checked (once per
+        distinct key: the checked keys are remembered).
     :param connect_timeout: seconds to wait for a connection.
     :param timeout: seconds to wait for an answer; a hung server costs this
         much per call.
