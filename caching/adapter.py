@@ -269,23 +269,29 @@ class MemcachedAdapter:
         lend = self._checkout
         try:
             with lend() as client:
-                result = operation(*(client,) + args)  # noqa: RUF005
+                try:
+                    result = operation(*(client,) + args)  # noqa: RUF005
+                except self.refusals as refusal:
+                    self._refused(client, refusal, operation, args)
+                    return default
                 if self._inspect is not None:
                     self._inspect(client)
                 return result
-        except self.refusals as refusal:
-            self._refused(refusal, operation, args)
-            return default
         except self.errors as exc:
             self._failed(exc)
             return default
 
     def _refused(
-        self, refusal: BaseException, operation: Callable[..., Any], args: tuple[Any, ...]
+        self,
+        client: Any,
+        refusal: BaseException,
+        operation: Callable[..., Any],
+        args: tuple[Any, ...],
     ) -> None:
-        """Called by ``_run`` when the server refused ``operation(client, *args)``
-        with one of :attr:`refusals` (the call then answers its default);
-        does nothing unless a subclass needs to tidy up."""
+        """Called, with the client still checked out, when the server refused
+        ``operation(client, *args)`` with one of :attr:`refusals` (the call
+        then answers its default); does nothing unless a subclass needs to
+        tidy up."""
 
     def _failed(self, error: BaseException) -> None:
         """Note a server failure (hold off, log at most once per period)."""

@@ -145,16 +145,21 @@ class MemcachedClient(MemcacheApi):
         try:
             return store(client, key, item, exptime)
         except self.refusals as refusal:
-            self._refused(refusal, store, (key, item, exptime))
+            self._refused(client, refusal, store, (key, item, exptime))
             return False
 
     def _refused(
-        self, refusal: BaseException, operation: Callable[..., Any], args: tuple[Any, ...]
+        self,
+        client: Any,
+        refusal: BaseException,
+        operation: Callable[..., Any],
+        args: tuple[Any, ...],
     ) -> None:
         # memcached unlinks the old item when it refuses a too large ``set``;
-        # libmemcached may refuse one without sending it.
+        # libmemcached may refuse one without sending it. (With the client in
+        # hand: a second checkout could wait forever on a full foreign pool.)
         if isinstance(refusal, self._too_big) and operation is self._stores[SET]:
-            self._run(self._delete, False, args[:1])
+            client.delete(args[0])
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
         # As the base's, with pylibmc's C method as the operation (no Python

@@ -46,3 +46,34 @@ def test_pylibmc_binary_replace_of_a_missing_key_is_false_not_a_failure(
     assert adapter.set("present", 1) is True
     assert adapter.replace("present", 2) is True
     assert adapter.get("present") == 2
+
+
+class PoolOfOne:
+    """A wheezy-style pool holding one client, which refuses a second
+    checkout while the first is out (a bounded pool would wait forever)."""
+
+    def __init__(self, client: object) -> None:
+        self.client = client
+        self.out = False
+
+    def acquire(self) -> object:
+        assert not self.out, "a second checkout while the first is out"
+        self.out = True
+        return self.client
+
+    def get_back(self, client: object) -> None:
+        self.out = False
+
+
+def test_pylibmc_refused_set_drops_the_old_item_with_the_client_in_hand(
+    memcached_server: servers.Server,
+) -> None:
+    pylibmc = pytest.importorskip("caching.pylibmc")
+    pool = PoolOfOne(pylibmc.client_factory([memcached_server.address]))
+    adapter = pylibmc.MemcachedClient(pool)
+    for key in ("k", "m"):
+        assert adapter.set(key, "old") is True
+    assert adapter.set("k", BIG) is False
+    assert adapter.set_multi({"m": BIG, "n": 1}) == ["m"]
+    assert adapter.get_multi(["k", "m", "n"]) == {"n": 1}
+    assert pool.out is False
