@@ -161,7 +161,7 @@ class MemcachedAdapter:
     checked ``str`` or ``bytes``) and values as serialised
     ``(bytes, flags)``. ``set``, ``add`` and ``replace`` call the operations
     of ``_stores``, by default ``_store`` with the mode bound; a subclass may
-    put the library's own methods there.
+    put the library's own methods there instead of implementing ``_store``.
 
     :param pool: where clients come from (``acquire``/``get_back``).
     :param servers: ``"host:port"`` of each server, for the log messages.
@@ -293,6 +293,16 @@ class MemcachedAdapter:
         then answers its default); does nothing unless a subclass needs to
         tidy up."""
 
+    def _stored(self, client: Any, mode: str, key: bytes, item: Item, exptime: int) -> bool:
+        """One item stored by ``_stores[mode]`` on ``client``, already checked
+        out; a refusal (see :attr:`refusals`) is ``False``, as in ``_run``."""
+        store = self._stores[mode]
+        try:
+            return store(client, key, item, exptime)
+        except self.refusals as refusal:
+            self._refused(client, refusal, store, (key, item, exptime))
+            return False
+
     def _failed(self, error: BaseException) -> None:
         """Note a server failure (hold off, log at most once per period)."""
         if self._hold_off:
@@ -317,7 +327,7 @@ class MemcachedAdapter:
         """Store many items; the keys not stored. One command at a time
         unless the library pipelines ``mode``."""
         return [
-            key for key, item in items.items() if not self._store(mode, client, key, item, exptime)
+            key for key, item in items.items() if not self._stored(client, mode, key, item, exptime)
         ]
 
     def _get(self, client: Any, key: bytes) -> Any:
@@ -382,7 +392,7 @@ class MemcachedAdapter:
         batch = {key: item for key, item in items.items() if len(item[0]) <= BATCH_LIMIT}
         failed = self._store_batch(client, mode, batch, exptime) if batch else []
         for key, item in items.items():
-            if key not in batch and not self._store(mode, client, key, item, exptime):
+            if key not in batch and not self._stored(client, mode, key, item, exptime):
                 failed.append(key)
         return failed
 
@@ -472,7 +482,7 @@ class MemcachedAdapter:
             if value is not None or initial is None:
                 return value
             start = counters.decr(initial, delta) if down else counters.incr(initial, delta)
-            if self._store(ADD, client, key, dumps(start), 0):
+            if self._stored(client, ADD, key, dumps(start), 0):
                 return start
         return None
 

@@ -34,7 +34,7 @@ from caching.adapter import (
 from caching.keys import Key
 from caching.options import as_servers
 from caching.pool import Pool, PoolLike
-from caching.serializer import MARKED_TEXT, Item, from_native
+from caching.serializer import MARKED_TEXT, from_native
 
 __all__ = ["MAX_DELTA", "MemcachedClient", "client_factory"]
 
@@ -139,14 +139,6 @@ class MemcachedClient(MemcacheApi):
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
-
-    def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
-        store = self._stores[mode]
-        try:
-            return store(client, key, item, exptime)
-        except self.refusals as refusal:
-            self._refused(client, refusal, store, (key, item, exptime))
-            return False
 
     def _refused(
         self,
