@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from benchmarks.harness import compare
+from caching.adapters import adapter_class
 
 MULTI = 100
 #: ns/op of raw and caching on the wall clock, then on the CPU clock.
@@ -76,11 +77,10 @@ def _raw(library: str, address: str) -> Any:
 
 
 def _adapter(library: str, address: str) -> Any:
-    module = {"pylibmc": "pylibmc", "pymemcache": "pymemcache", "python-memcached": "memcache"}
-    cls = importlib.import_module(f"caching.{module[library]}").MemcachedClient
-    if library == "python-memcached":
-        return cls(address, socket_timeout=TIMEOUT, dead_retry=1.0)
-    return cls(address, connect_timeout=CONNECT_TIMEOUT, timeout=TIMEOUT)
+    options = {"timeout": TIMEOUT, "retry_timeout": 1.0}
+    if library != "python-memcached":  # one socket timeout, for connecting too
+        options["connect_timeout"] = CONNECT_TIMEOUT
+    return adapter_class(library).build(address, **options)
 
 
 def _multi_repeats(keys: list[str]) -> int:

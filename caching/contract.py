@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from caching.expiry import Time
-from caching.keys import Key
+from caching.key_rules import Key
 
 __all__ = ["Cache"]
 

@@ -6,10 +6,34 @@ memcached keeps a counter as an unsigned 64-bit integer: ``incr`` wraps at
 
 from __future__ import annotations
 
-__all__ = ["MAX_COUNTER", "check_delta", "check_initial", "counter_value", "decr", "incr"]
+__all__ = [
+    "MAX_COUNTER",
+    "NON_NUMERIC",
+    "check_delta",
+    "check_initial",
+    "counter_value",
+    "decr",
+    "incr",
+    "non_numeric",
+]
 
 #: One past the largest counter value (memcached counters are uint64).
 MAX_COUNTER = 2**64
+
+#: The message of the ``ValueError`` raised by incr/decr on a non-counter
+#: (memcached's ``CLIENT_ERROR cannot increment or decrement non-numeric value``).
+NON_NUMERIC = "cannot increment or decrement a value that is not an int in 0 .. 2**64-1"
+
+
+def non_numeric(kind: type | None = None) -> ValueError:
+    """The error of incr/decr on a stored value that is not a counter.
+
+    :param kind: the value's type, when the backend knows it (named in the
+        message).
+    """
+    if kind is None:
+        return ValueError(NON_NUMERIC)
+    return ValueError(f"{NON_NUMERIC} (got {kind.__name__})")
 
 
 def _check_uint64(value: object, what: str) -> int:
@@ -49,10 +73,7 @@ def counter_value(value: object) -> int:
         value``).
     """
     if not isinstance(value, int) or not 0 <= value < MAX_COUNTER:
-        raise ValueError(
-            "cannot increment or decrement a value that is not an int in "
-            f"0 .. 2**64-1 (got {type(value).__name__})"
-        )
+        raise non_numeric(type(value))
     return int(value)
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from caching.keys import MAX_KEY_LENGTH, Key
+from caching.key_rules import MAX_KEY_LENGTH, Key
 
 __all__ = ["base64_encode", "encode_keys", "hash_encode", "string_encode"]
 

@@ -12,7 +12,15 @@ import math
 from datetime import timedelta
 from time import time as _wall_time
 
-__all__ = ["MAX_RELATIVE", "Time", "expires_at", "lifetime", "seconds", "to_exptime"]
+__all__ = [
+    "MAX_RELATIVE",
+    "Time",
+    "expires_at",
+    "lifetime",
+    "seconds",
+    "to_exptime",
+    "total_seconds",
+]
 
 #: Largest relative expiry memcached accepts, in seconds (30 days).
 MAX_RELATIVE = 2_592_000
@@ -94,3 +102,17 @@ def seconds(duration: float | timedelta) -> float:
     if isinstance(duration, bool) or not isinstance(duration, (int, float)):
         raise TypeError(f"expected seconds or timedelta, not {type(duration).__name__}")
     return float(duration)
+
+
+def total_seconds(delta: int | timedelta) -> int:
+    """Return ``delta`` in whole seconds (wheezy.caching's ``utils.total_seconds``).
+
+    :param delta: ``int`` seconds or ``datetime.timedelta`` (fractions of a
+        second are dropped, as in wheezy.caching).
+    :raises TypeError: any other type (``bool`` and ``float`` included).
+    """
+    if type(delta) is int:
+        return delta
+    if isinstance(delta, timedelta):
+        return delta.days * 86400 + delta.seconds
+    raise TypeError(f"expected int seconds or datetime.timedelta, not {type(delta).__name__}")

@@ -16,11 +16,20 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from time import time as _wall_time
 from time import time_ns as _wall_time_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from caching import counters
 from caching.expiry import MAX_RELATIVE, Time, expires_at, to_exptime
-from caching.keys import MAX_KEY_LENGTH, Key, canonical_key, check_keys
+from caching.key_rules import (
+    MAX_KEY_LENGTH,
+    Key,
+    canonical_key,
+    check_keys,
+    check_mapping,
+    reject_single_key,
+)
+from caching.store_rules import ADD, REPLACE, SET, Decision, store_decision
+from caching.values import pickled
 
 __all__ = ["DEFAULT_MAX_ITEM_SIZE", "MemoryCache"]
 
@@ -34,9 +43,7 @@ _ITEM_OVERHEAD = 59
 
 _MAX_OVERHEAD = _ITEM_OVERHEAD + MAX_KEY_LENGTH
 
-_MAX_COUNTER = counters.MAX_COUNTER
-
-_SET, _ADD, _REPLACE = 0, 1, 2
+_STORE = Decision.STORE
 
 _SCALARS = frozenset({int, float, bool, type(None), complex})
 
@@ -52,16 +59,9 @@ class _Pickled(bytes):
     """A value stored by ``copy_values``: unpickled afresh on every read."""
 
 
-def _pickle(value: Any) -> bytes:
-    try:
-        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # PicklingError, TypeError, AttributeError...
-        raise TypeError(f"cannot cache a {type(value).__name__}: {exc}") from exc
-
-
 def _copy(value: Any) -> Any:
     """What ``copy_values`` stores for ``value``."""
-    return value if value.__class__ in _IMMUTABLE else _Pickled(_pickle(value))
+    return value if value.__class__ in _IMMUTABLE else _Pickled(pickled(value))
 
 
 def _payload_size(value: Any) -> int:
@@ -73,7 +73,7 @@ def _payload_size(value: Any) -> int:
         return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
     if kind in _SCALARS:
         return 0
-    return len(_pickle(value))
+    return len(pickled(value))
 
 
 def _fits(key: Key, value: Any, limit: int) -> bool:
@@ -82,12 +82,13 @@ def _fits(key: Key, value: Any, limit: int) -> bool:
     return _payload_size(value) + _ITEM_OVERHEAD + key_size <= limit
 
 
-def _storer(mode: int) -> Callable[..., bool]:
-    """Build ``set``, ``add`` or ``replace``: one body, no extra call per use.
+def _storer(mode: str) -> Callable[..., bool]:
+    """Build ``set``, ``add`` or ``replace``: one body, no extra call per use
+    (see docs/PERFORMANCE.md, "Methods built once").
 
-    Decides as memcached does. The key may be unchecked at first: a key found
-    in the store is valid, any other is checked (and put in its canonical
-    form) before anything changes.
+    Decides by :func:`caching.store_rules.store_decision`. The key may be
+    unchecked at first: a key found in the store is valid, any other is
+    checked (and put in its canonical form) before anything changes.
     """
 
     def store(
@@ -98,7 +99,7 @@ def _storer(mode: int) -> Callable[..., bool]:
             if self._copy_values:
                 value = _copy(value)
         clock = self._clock
-        # whole seconds; time_ns() // 10**9 costs a third less than int(time())
+        # whole seconds (docs/PERFORMANCE.md, "The clock")
         now = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
         if time.__class__ is int and 0 <= time <= MAX_RELATIVE:
             expiry = now + time if time else 0
@@ -112,22 +113,18 @@ def _storer(mode: int) -> Callable[..., bool]:
             or _fits(canonical_key(key), value, self._max_item_size)
         )
         items = self._items
-        # acquire/release rather than ``with``: half the cost on this hot path
-        self._lock.acquire()
+        self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
             item = items.get(key)
             if item is None:
                 key = canonical_key(key)
                 item = items.get(key)
-            if not fits:
-                if mode == _SET:  # as memcached: a refused set unlinks the old item
+            live = item is not None and (not item[1] or item[1] > now)
+            decision = store_decision(mode, live, fits, expiry <= now and expiry != 0)
+            if decision is not _STORE:
+                if decision.drops_old:
                     self._drop(key)
-                return False
-            if mode and (item is not None and (not item[1] or item[1] > now)) != (mode == _REPLACE):
-                return False  # add over a live item, replace without one
-            if expiry <= now and expiry:
-                self._drop(key)  # stored already expired: never readable
-                return True
+                return decision.stored
             if item is not None and item[1] == expiry:
                 items[key] = [value, expiry]  # a rewrite: the index has the key already
             else:
@@ -147,7 +144,7 @@ def _storer(mode: int) -> Callable[..., bool]:
             self._lock.release()
         return True
 
-    store.__name__ = store.__qualname__ = ("set", "add", "replace")[mode]
+    store.__name__ = store.__qualname__ = mode
     return store
 
 
@@ -158,6 +155,8 @@ def _counter(up: bool) -> Callable[..., int | None]:
     stops at 0, the item keeps its expiry, a counter created from
     ``initial_value`` has none.
     """
+
+    step = counters.incr if up else counters.decr
 
     def count(
         self: MemoryCache,
@@ -175,7 +174,7 @@ def _counter(up: bool) -> Callable[..., int | None]:
         if not self._plain:
             key = self._key(key)
         items = self._items
-        self._lock.acquire()  # not ``with``: see _storer
+        self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
             item = items.get(key)
             if item is None:
@@ -192,12 +191,7 @@ def _counter(up: bool) -> Callable[..., int | None]:
             else:
                 value = initial_value
                 item = None  # created, with no expiry
-            if up:
-                value += delta
-                if value > _SMALL and value >= _MAX_COUNTER:
-                    value -= _MAX_COUNTER
-            else:
-                value = value - delta if value > delta else 0
+            value = step(value, delta)
             if item is None:
                 items[key] = [value, 0]
             else:
@@ -336,8 +330,7 @@ class MemoryCache:
         return value
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
-        if isinstance(keys, (str, bytes)):
-            raise TypeError("get_multi() takes an iterable of keys, not a single key")
+        reject_single_key(keys)
         if keys.__class__ is not list and keys.__class__ is not tuple:
             keys = list(keys)
         now = self._now()
@@ -410,9 +403,23 @@ class MemoryCache:
 
     # -- stores -----------------------------------------------------------
 
-    set = _storer(_SET)
-    add = _storer(_ADD)
-    replace = _storer(_REPLACE)
+    if TYPE_CHECKING:  # the signatures of the methods _storer builds
+
+        def set(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
+            """As :meth:`caching.contract.Cache.set`."""
+
+        def add(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
+            """As :meth:`caching.contract.Cache.add`."""
+
+        def replace(
+            self, key: Key, value: Any, time: Time = 0, namespace: str | None = None
+        ) -> bool:
+            """As :meth:`caching.contract.Cache.replace`."""
+
+    else:
+        set = _storer(SET)
+        add = _storer(ADD)
+        replace = _storer(REPLACE)
 
     def set_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
@@ -432,8 +439,7 @@ class MemoryCache:
     def _store_multi(
         self, mapping: Mapping[Key, Any], time: Time, store: Callable[[Key, Any, Time], bool]
     ) -> list[Key]:
-        if not isinstance(mapping, Mapping):
-            raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
+        check_mapping(mapping)
         to_exptime(time)  # a bad time raises before anything is stored
         for given in mapping:
             self._key(given)  # so does a bad key
@@ -524,5 +530,26 @@ class MemoryCache:
 
     # -- counters ---------------------------------------------------------
 
-    incr = _counter(up=True)
-    decr = _counter(up=False)
+    if TYPE_CHECKING:  # the signatures of the methods _counter builds
+
+        def incr(
+            self,
+            key: Key,
+            delta: int = 1,
+            namespace: str | None = None,
+            initial_value: int | None = None,
+        ) -> int | None:
+            """As :meth:`caching.contract.Cache.incr`."""
+
+        def decr(
+            self,
+            key: Key,
+            delta: int = 1,
+            namespace: str | None = None,
+            initial_value: int | None = None,
+        ) -> int | None:
+            """As :meth:`caching.contract.Cache.decr`."""
+
+    else:
+        incr = _counter(up=True)
+        decr = _counter(up=False)

@@ -13,15 +13,14 @@ from typing import Any
 
 from caching import counters
 from caching.expiry import Time, to_exptime
-from caching.keys import Key, canonical_key, check_keys
+from caching.key_rules import Key, canonical_key, check_keys, check_mapping
 
 __all__ = ["NullCache"]
 
 
 def _check_mapping(mapping: Mapping[Key, Any], time: Time) -> list[Key]:
     to_exptime(time)
-    if not isinstance(mapping, Mapping):
-        raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
+    check_mapping(mapping)
     check_keys(mapping)
     return []
 

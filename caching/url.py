@@ -16,21 +16,15 @@ Schemes:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from caching.adapters import ADAPTERS, adapter_class
 from caching.contract import Cache
 
-__all__ = ["MEMCACHED_CLIENTS", "from_url", "parse_options", "parse_servers"]
+__all__ = ["from_url", "parse_options", "parse_servers"]
 
-#: ``client=`` name -> module holding its ``MemcachedClient``.
-MEMCACHED_CLIENTS = {
-    "pylibmc": "caching.pylibmc",
-    "pymemcache": "caching.pymemcache",
-    "python-memcached": "caching.memcache",
-}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -124,13 +118,12 @@ def _memcached(url: str, netloc: str, path: str, query: str) -> Cache:
     pairs = parse_qsl(query, keep_blank_values=True)
     clients = [value for name, value in pairs if name == "client"]
     client = clients[-1] if clients else "pylibmc"
-    if client not in MEMCACHED_CLIENTS:
-        known = ", ".join(MEMCACHED_CLIENTS)
+    if client not in ADAPTERS:
+        known = ", ".join(ADAPTERS)
         raise ValueError(f"unknown memcached client {client!r} in {url!r} (known: {known})")
     servers = parse_servers(url, netloc)
     rest = "&".join(f"{name}={value}" for name, value in pairs if name != "client")
-    module = importlib.import_module(MEMCACHED_CLIENTS[client])
-    adapter: Cache = module.MemcachedClient.from_url(url, servers, rest)
+    adapter: Cache = adapter_class(client).from_url(url, servers, rest)
     return adapter
 
 

@@ -1,23 +1,10 @@
-"""Small helpers kept at wheezy.caching's module path."""
+"""Compatibility path: ``wheezy.caching.utils``'s helpers.
 
-from __future__ import annotations
-
-from datetime import timedelta
+``total_seconds`` lives in :mod:`caching.expiry`, ``encode_keys`` in
+:mod:`caching.encoding`.
+"""
 
 from caching.encoding import encode_keys
+from caching.expiry import total_seconds
 
 __all__ = ["encode_keys", "total_seconds"]
-
-
-def total_seconds(delta: int | timedelta) -> int:
-    """Return ``delta`` in whole seconds.
-
-    :param delta: ``int`` seconds or ``datetime.timedelta`` (fractions of a
-        second are dropped, as in wheezy.caching).
-    :raises TypeError: any other type (``bool`` and ``float`` included).
-    """
-    if type(delta) is int:
-        return delta
-    if isinstance(delta, timedelta):
-        return delta.days * 86400 + delta.seconds
-    raise TypeError(f"expected int seconds or datetime.timedelta, not {type(delta).__name__}")

@@ -7,7 +7,7 @@ import sys
 import uuid
 
 from caching import from_url
-from caching.logging import OnePassHandler
+from caching.patterns.onepass_handler import OnePassHandler
 
 cache = from_url(sys.argv[1] if len(sys.argv) > 1 else "memory://")
 

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from caching import from_url
-from caching.lockout import Counter, Locker
+from caching.patterns.lockout import Counter, Locker
 
 cache = from_url(sys.argv[1] if len(sys.argv) > 1 else "memory://")
 alerts: list[str] = []

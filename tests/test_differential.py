@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from caching import MemoryCache
+from caching.adapters import ADAPTERS
 from caching.contract import Cache
 from tests import servers
-from tests.adapters.conftest import MODULES, builder
+from tests.adapters.conftest import builder
 
 pytestmark = pytest.mark.memcached
 
@@ -96,7 +97,7 @@ def answer(call: Callable[[Cache], Any], cache: Cache) -> Any:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize("name", list(ADAPTERS))
 def test_same_calls_same_answers(name: str, seed: int, memcached_server: servers.Server) -> None:
     adapter = builder(name)(memcached_server.address, timeout=5.0)
     reference = MemoryCache()

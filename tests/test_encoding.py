@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caching.encoding import base64_encode, encode_keys, hash_encode, string_encode
-from caching.keys import key_bytes
+from caching.key_rules import key_bytes
 
 ANY_KEY = st.one_of(st.text(), st.binary())
 ENCODERS = [string_encode, base64_encode, hash_encode(hashlib.sha1), hash_encode(hashlib.sha256)]

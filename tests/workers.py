@@ -10,42 +10,19 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from caching import from_url
-from caching.lockout import Counter, Locker
-from caching.logging import OnePassHandler
 from caching.patterns import Cached
+from caching.patterns.lockout import Counter, Locker
+from caching.patterns.onepass_handler import OnePassHandler
+from caching.testing.threads import run_threads
 
 HERD_CREATOR_SECONDS = 0.2
 
 _SPAWN = multiprocessing.get_context("spawn")
-
-
-def run_threads(threads: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(index)`` in ``threads`` threads released together; their results."""
-    start = threading.Barrier(threads)
-    results: list[Any] = [None] * threads
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = work(index)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    workers = [threading.Thread(target=body, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    if errors:
-        raise errors[0]
-    return results
 
 
 def run_processes(target: Callable[..., Any], processes: int, *args: Any) -> list[Any]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import socket
 import time
-import uuid
 from urllib.parse import urlsplit
 
 from caching.cli.errors import EXIT_UNREACHABLE, EXIT_USAGE, CliError
 from caching.contract import Cache
+from caching.testing.probes import probe_key
 from caching.url import from_url, parse_servers
 
-__all__ = ["DEFAULT_URL", "open_cache", "probe_key", "server_addresses"]
+__all__ = ["DEFAULT_URL", "open_cache", "server_addresses"]
 
 #: The embedded default: an in-process ``MemoryCache``, no server needed.
 DEFAULT_URL = "memory://"
@@ -37,11 +37,6 @@ def _hint(address: str) -> str:
     if address.startswith("unix:"):
         return _HINT.format(where=f"-s {address[len('unix:') :]}")
     return _HINT.format(where=f"-l 127.0.0.1 -p {address.rpartition(':')[2]}")
-
-
-def probe_key(label: str) -> str:
-    """A key no service uses: ``caching-cli:<label>:<random hex>``."""
-    return f"caching-cli:{label}:{uuid.uuid4().hex}"
 
 
 def server_addresses(url: str) -> list[str]:

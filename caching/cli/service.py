@@ -24,9 +24,9 @@ from typing import Any
 
 from caching import CacheClient, CacheDependency, MemoryCache
 from caching.contract import Cache
-from caching.lockout import Counter, Locker
-from caching.logging import OnePassHandler
 from caching.patterns import Cached, key_builder
+from caching.patterns.lockout import Counter, Locker
+from caching.patterns.onepass_handler import OnePassHandler
 
 __all__ = ["Catalog", "Shop", "SignInRequest"]
 

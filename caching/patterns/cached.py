@@ -16,10 +16,10 @@ from typing import Any
 from caching.contract import Cache
 from caching.errors import InvalidKeyError
 from caching.expiry import Time, lifetime, seconds
-from caching.keys import Key
+from caching.key_rules import Key
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.dependency import CacheDependency
-from caching.patterns.keys import CONTEXT_NAMES, KeySpec, MakeKey, key_builder, safe_key
+from caching.patterns.key_builders import CONTEXT_NAMES, KeySpec, MakeKey, key_builder, safe_key
 from caching.patterns.onepass import OnePass
 
 __all__ = ["Cached"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from caching.contract import Cache
 from caching.expiry import Time, lifetime
-from caching.keys import Key
+from caching.key_rules import Key
 
 __all__ = ["CacheDependency"]
 

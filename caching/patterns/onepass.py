@@ -24,7 +24,7 @@ from types import TracebackType
 
 from caching.contract import Cache
 from caching.expiry import Time, lifetime, seconds
-from caching.keys import Key
+from caching.key_rules import Key
 
 __all__ = ["POLL_INTERVAL", "OnePass"]
 

@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from caching.adapter import MemcachedAdapter
+from caching.adapters import ADAPTERS, CONSISTENT_HASHING, adapter_class
+from caching.adapters.base import MemcachedAdapter
 
-#: adapter name -> module holding its ``MemcachedClient``
-MODULES = {
-    "pylibmc": "caching.pylibmc",
-    "pymemcache": "caching.pymemcache",
-    "python-memcached": "caching.memcache",
-}
+#: the adapters' names, as ``memcached://...?client=NAME`` gives them
+NAMES = list(ADAPTERS)
 
 #: adapters that spread keys by consistent hashing
-CONSISTENT = ["pylibmc", "pymemcache"]
+CONSISTENT = list(CONSISTENT_HASHING)
 
 Build = Callable[..., MemcachedAdapter]
 
 
 def builder(name: str) -> Build:
-    """``build(servers, **options)`` for adapter ``name``; ``timeout`` and
-    ``retry_timeout`` are understood by all three."""
-    cls: Any = importlib.import_module(MODULES[name]).MemcachedClient
+    """``build(servers, **options)`` for adapter ``name``, with the options
+    every adapter names alike (:meth:`MemcachedAdapter.build`)."""
+    cls = adapter_class(name)
 
     def build(servers: str | list[str], **options: Any) -> MemcachedAdapter:
-        if name == "python-memcached":
-            renamed = {"timeout": "socket_timeout", "retry_timeout": "dead_retry"}
-            options = {renamed.get(key, key): value for key, value in options.items()}
-        adapter: MemcachedAdapter = cls(servers, **options)
-        return adapter
+        return cls.build(servers, **options)
 
     return build
 
 
-@pytest.fixture(params=list(MODULES))
+@pytest.fixture(params=NAMES)
 def build(request: pytest.FixtureRequest) -> Build:
     """Each adapter in turn."""
     return builder(request.param)

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
+from caching.adapters.pool import Pool
 from caching.encoding import hash_encode
-from caching.pool import Pool
 from tests import servers
 from tests.adapters.conftest import Build
 

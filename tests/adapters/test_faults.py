@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from caching import InvalidKeyError
-from caching.adapter import MemcachedAdapter
+from caching.adapters.base import MemcachedAdapter
 from tests import servers
 from tests.adapters.conftest import Build
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from caching.adapter import MemcachedAdapter
-from caching.pool import Pool
+from caching.adapters.base import MemcachedAdapter
+from caching.adapters.pool import Pool
 from tests import servers
-from tests.adapters.conftest import MODULES, builder
+from tests.adapters.conftest import NAMES, builder
 
 pytestmark = pytest.mark.memcached
 
@@ -40,7 +40,7 @@ def _calls_including_raising_ones(adapter: MemcachedAdapter) -> None:
         adapter.incr("text")  # raises from inside the checked-out call
 
 
-@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize("name", NAMES)
 def test_one_client_serves_calls_in_turn(name: str, memcached_server: servers.Server) -> None:
     adapter = builder(name)(memcached_server.address, timeout=5.0)
     _calls_including_raising_ones(adapter)
@@ -50,7 +50,7 @@ def test_one_client_serves_calls_in_turn(name: str, memcached_server: servers.Se
     assert _idle(adapter) == idle
 
 
-@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize("name", NAMES)
 def test_client_comes_back_after_a_server_failure(name: str) -> None:
     down = servers.memcached()  # never started: connections are refused
     adapter = builder(name)(down.address, timeout=0.5)

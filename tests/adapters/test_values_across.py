@@ -1,4 +1,4 @@
-"""One value format for the three adapters (``caching.serializer``): an item
+"""One value format for the three adapters (``caching.adapters.serializer``): an item
 written through any adapter reads back equal, with its type, through every
 adapter, by ``get`` and by ``get_multi`` (with ``str`` keys, which go to the
 library as they are, and with ``bytes`` keys), counters included."""
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from caching.adapter import MemcachedAdapter
+from caching.adapters.base import MemcachedAdapter
+from caching.testing.values import Point
 from tests import servers
-from tests.adapters.conftest import MODULES, builder
-from tests.contract.test_values import Point
-from tests.test_serializer import FORMAT
+from tests.adapters.conftest import NAMES, builder
+from tests.adapters.test_serializer import FORMAT
 
 pytestmark = pytest.mark.memcached
 
@@ -60,14 +60,14 @@ VALUES: list[Any] = [
 
 @pytest.fixture(scope="module")
 def adapters(memcached_server: servers.Server) -> dict[str, MemcachedAdapter]:
-    return {name: builder(name)(memcached_server.address, timeout=5.0) for name in MODULES}
+    return {name: builder(name)(memcached_server.address, timeout=5.0) for name in NAMES}
 
 
 def _same(got: Any, value: Any) -> bool:
     return bool(got == value) and type(got) is type(value)
 
 
-@pytest.mark.parametrize("writer", list(MODULES))
+@pytest.mark.parametrize("writer", NAMES)
 def test_every_adapter_reads_what_any_adapter_wrote(
     writer: str, adapters: dict[str, MemcachedAdapter]
 ) -> None:
@@ -88,7 +88,7 @@ def test_every_adapter_reads_what_any_adapter_wrote(
             assert _same(by_bytes[key.encode()], value), (writer, reader, value)
 
 
-@pytest.mark.parametrize("writer", list(MODULES))
+@pytest.mark.parametrize("writer", NAMES)
 def test_counted_items_read_back_as_ints_everywhere(
     writer: str, adapters: dict[str, MemcachedAdapter]
 ) -> None:

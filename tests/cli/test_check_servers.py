@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from caching.adapters import ADAPTERS
 from caching.cli.check import RULES
-from caching.url import MEMCACHED_CLIENTS
 from tests import servers
 from tests.cli.runner import caching_cli, memcached_url
 
 pytestmark = pytest.mark.memcached
 
-CLIENTS = list(MEMCACHED_CLIENTS)
+CLIENTS = list(ADAPTERS)
 
 
 def _statuses(stdout: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 
 from caching import MemoryCache, NullCache
 from caching.contract import Cache
-from caching.keys import key_bytes
+from caching.key_rules import key_bytes
 from caching.patterns import Cached, key_builder
 from tests.shared import Clock, backend, cache, clock, timed_backends
 

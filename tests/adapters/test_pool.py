@@ -1,4 +1,4 @@
-"""caching.pool: one checkout context manager, fork safety."""
+"""caching.adapters.pool: one checkout context manager, fork safety."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from caching.pool import Pool, checkout
+from caching.adapters.pool import Pool, checkout
 
 
 class Client:

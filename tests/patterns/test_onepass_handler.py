@@ -11,8 +11,8 @@ import pytest
 
 from caching import NullCache
 from caching.contract import Cache
-from caching.keys import Key, key_bytes
-from caching.logging import OnePassHandler
+from caching.key_rules import Key, key_bytes
+from caching.patterns.onepass_handler import OnePassHandler
 from tests.shared import Clock, backend, cache, clock, memcached_url, timed_backends
 from tests.workers import ListHandler, log_same_message, run_processes, run_threads
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from caching import MemoryCache
-from caching.keys import key_bytes
+from caching.key_rules import key_bytes
 from caching.patterns import key_builder, key_format, key_formatter
-from caching.patterns.keys import safe_key
+from caching.patterns.key_builders import safe_key
 
 
 def list_items(self: Any, locale: str = "en", sort_order: int = 1) -> None:

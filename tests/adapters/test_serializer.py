@@ -1,4 +1,4 @@
-"""caching.serializer: the one value format of the memcached adapters.
+"""caching.adapters.serializer: the one value format of the memcached adapters.
 
 The bytes and flags are pinned here: they are what other processes (and other
 adapters, and older versions) find on the server.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caching.serializer import (
+from caching.adapters.serializer import (
     FLAG_BOOL,
     FLAG_BYTES,
     FLAG_INT,

@@ -9,8 +9,8 @@ import pytest
 
 from caching import MemoryCache, NullCache, from_url
 from caching.contract import Cache
-from caching.keys import Key
-from caching.lockout import Counter, Locker, Lockout, NullLocker, NullLockout
+from caching.key_rules import Key
+from caching.patterns.lockout import Counter, Locker, Lockout, NullLocker, NullLockout
 from tests.shared import Clock, backend, cache, clock, memcached_url, timed_backends
 from tests.workers import (
     Context,

@@ -1,4 +1,4 @@
-"""caching.keys and the adapters' inline key check: the fast paths accept
+"""caching.key_rules and the adapters' inline key check: the fast paths accept
 exactly the keys the full rules accept, and give the same bytes."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caching.adapter import StoredKeys
-from caching.keys import MAX_KEY_LENGTH, Key, key_bytes, plain_keys
+from caching.adapters.base import StoredKeys
+from caching.key_rules import MAX_KEY_LENGTH, Key, key_bytes, plain_keys
 
 keys = st.one_of(
     st.text(max_size=260),

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from caching.errors import InvalidKeyError
-from caching.keys import MAX_KEY_LENGTH, key_bytes
+from caching.key_rules import MAX_KEY_LENGTH, key_bytes
 
 __all__ = ["CONTEXT_NAMES", "key_builder", "key_format", "key_formatter", "safe_key"]
 

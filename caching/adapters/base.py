@@ -4,10 +4,10 @@
 over a few primitives that each adapter maps onto its client library. The
 base does everything the libraries disagree on: keys are checked (and
 ``key_encode`` applied) before any I/O, times normalised, values serialised
-by :mod:`caching.serializer`, results keyed by the caller's keys, counters
+by :mod:`caching.adapters.serializer`, results keyed by the caller's keys, counters
 created race-free with ``initial_value``, and server failures answered with
 the contract's "nothing happened" value and logged by
-:class:`~caching.failures.FailureLog`.
+:class:`~caching.adapters.failures.FailureLog`.
 """
 
 from __future__ import annotations
@@ -18,16 +18,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from time import monotonic
 from types import ModuleType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from caching import counters
+from caching.adapters.failures import FailureLog
+from caching.adapters.options import ADAPTER_OPTIONS
+from caching.adapters.pool import PoolLike, lender
+from caching.adapters.serializer import Item, dumps
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_RELATIVE, Time, to_exptime
-from caching.failures import FailureLog
-from caching.keys import MAX_KEY_LENGTH, Key, canonical_key, plain_keys
-from caching.options import ADAPTER_OPTIONS
-from caching.pool import PoolLike, lender
-from caching.serializer import Item, dumps
+from caching.key_rules import (
+    Key,
+    canonical_key,
+    check_mapping,
+    is_plain_key,
+    plain_keys,
+    reject_single_key,
+)
+from caching.store_rules import ADD, REPLACE, SET
 from caching.url import parse_options
 
 __all__ = [
@@ -42,13 +50,10 @@ __all__ = [
     "MemcacheApi",
     "MemcachedAdapter",
     "StoredKeys",
-    "NON_NUMERIC",
     "require",
 ]
 
 T = TypeVar("T")
-
-SET, ADD, REPLACE = "set", "add", "replace"
 
 #: Default seconds to wait for a TCP connection to a server.
 DEFAULT_CONNECT_TIMEOUT = 0.5
@@ -62,9 +67,6 @@ DEFAULT_RETRY_TIMEOUT = 1.0
 #: at a time in the ``_multi`` calls, so that a value the server refuses as
 #: too large cannot spoil a pipelined batch.
 BATCH_LIMIT = 512 * 1024
-
-#: The message of the ``ValueError`` raised by incr/decr on a non-counter.
-NON_NUMERIC = "cannot increment or decrement a value that is not an int in 0 .. 2**64-1"
 
 _INITIAL_TRIES = 10
 
@@ -109,7 +111,7 @@ def require(module: str, extra: str) -> ModuleType:
 class StoredKeys(dict[Key, bytes]):
     """``stored[key]``: the ``bytes`` key sent to memcached for the caller's
     ``key``, which ``key_encode`` (if any) and then the key rules of
-    :mod:`caching.keys` turn it into.
+    :mod:`caching.key_rules` turn it into.
 
     Keys are checked once and remembered, up to ``size`` of them (the memo
     then starts over): a key used again costs one dict lookup, in C, instead
@@ -132,19 +134,11 @@ class StoredKeys(dict[Key, bytes]):
 
     def __missing__(self, given: Key) -> bytes:
         key = given if self.key_encode is None else self.key_encode(given)
-        # The common key, printable ASCII without a space, checked inline
-        # (as the fast path of canonical_key, without its calls).
-        if (
-            type(key) is str
-            and key.isascii()
-            and key.isprintable()
-            and " " not in key
-            and 0 < len(key) <= MAX_KEY_LENGTH
-        ):
-            stored = key.encode()
+        if is_plain_key(key):
+            stored = key.encode()  # type: ignore[union-attr]
         else:
             checked = canonical_key(key)
-            stored = checked.encode("utf-8") if type(checked) is str else checked  # type: ignore[assignment]
+            stored = checked.encode("utf-8") if type(checked) is str else checked
         if len(self) >= self.size:
             self.clear()
         self[given] = stored
@@ -190,14 +184,28 @@ class MemcachedAdapter:
     #: raising (python-memcached); ``None`` for the others.
     _inspect: Callable[[Any], None] | None = None
 
+    #: The options of ``memcached://...?client=NAME`` (name -> converter).
+    url_options: dict[str, Callable[[str], Any]] = ADAPTER_OPTIONS
+
+    @classmethod
+    def build(cls, servers: str | Sequence[str], **options: Any) -> Self:
+        """Build over ``servers`` with the options every adapter names alike.
+
+        :param servers: ``"host:port"`` or a list of them.
+        :param options: ``connect_timeout``, ``timeout``, ``retry_timeout``
+            (seconds), ``pool_size`` and ``key_encode`` where the adapter
+            takes them (see :mod:`caching.adapters.options`), translated to
+            its own constructor's names.
+        """
+        construct: Callable[..., Self] = cls  # adapters take (servers, **options)
+        return construct(servers, **options)
+
     @classmethod
     def from_url(cls, url: str, servers: list[str], query: str) -> Self:
         """Build from ``memcached://...?client=NAME&...`` (see
-        :func:`caching.from_url`); options as
-        :data:`caching.options.ADAPTER_OPTIONS`.
+        :func:`caching.from_url`); options as :attr:`url_options`.
         """
-        build: Callable[..., Self] = cls  # adapters take (servers, **options)
-        return build(servers, **parse_options(url, query, ADAPTER_OPTIONS))
+        return cls.build(servers, **parse_options(url, query, cls.url_options))
 
     def __init__(
         self,
@@ -243,8 +251,7 @@ class MemcachedAdapter:
     def _keys(self, keys: Iterable[Key]) -> dict[bytes, list[Key]]:
         """Checked bytes key -> the caller's keys that name it (a ``str`` and
         its UTF-8 bytes name one item)."""
-        if isinstance(keys, (str, bytes)):
-            raise TypeError("expected an iterable of keys, got a single key")
+        reject_single_key(keys)
         by_key: dict[bytes, list[Key]] = {}
         for key in keys:
             stored = self._stored_keys[key]
@@ -356,9 +363,23 @@ class MemcachedAdapter:
 
     # -- stores -----------------------------------------------------------
 
-    set = _storer(SET)
-    add = _storer(ADD)
-    replace = _storer(REPLACE)
+    if TYPE_CHECKING:  # the signatures of the methods _storer builds
+
+        def set(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
+            """As :meth:`caching.contract.Cache.set`."""
+
+        def add(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
+            """As :meth:`caching.contract.Cache.add`."""
+
+        def replace(
+            self, key: Key, value: Any, time: Time = 0, namespace: str | None = None
+        ) -> bool:
+            """As :meth:`caching.contract.Cache.replace`."""
+
+    else:
+        set = _storer(SET)
+        add = _storer(ADD)
+        replace = _storer(REPLACE)
 
     def set_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
@@ -376,8 +397,7 @@ class MemcachedAdapter:
         return self._store_all(REPLACE, mapping, time)
 
     def _store_all(self, mode: str, mapping: Mapping[Key, Any], time: Time) -> list[Key]:
-        if not isinstance(mapping, Mapping):
-            raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
+        check_mapping(mapping)
         exptime = _exptime(time)
         by_key = self._keys(mapping)  # every key checked before anything is sent
         items = {key: dumps(mapping[given[-1]]) for key, given in by_key.items()}
@@ -402,8 +422,7 @@ class MemcachedAdapter:
         return self._run(self._get, None, (self._stored_keys[key],))
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
-        if isinstance(keys, (str, bytes)):
-            raise TypeError("expected an iterable of keys, got a single key")
+        reject_single_key(keys)
         listed = keys if type(keys) is list else list(keys)
         if self._stored_keys.key_encode is None and plain_keys(listed):
             # Valid as they are, and no two name one item unless equal: the

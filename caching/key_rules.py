@@ -8,11 +8,21 @@ must be 1 to 250 bytes with no ASCII control character and no space (bytes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from caching.errors import InvalidKeyError
 
-__all__ = ["MAX_KEY_LENGTH", "Key", "canonical_key", "check_keys", "key_bytes", "plain_keys"]
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "Key",
+    "canonical_key",
+    "check_keys",
+    "check_mapping",
+    "is_plain_key",
+    "key_bytes",
+    "plain_keys",
+    "reject_single_key",
+]
 
 #: Longest key memcached accepts, in bytes.
 MAX_KEY_LENGTH = 250
@@ -57,6 +67,21 @@ def key_bytes(key: Key) -> bytes:
     return data
 
 
+def is_plain_key(key: object) -> bool:
+    """Whether ``key`` is a ``str`` of 1 to 250 printable ASCII characters
+    other than space: the common key, valid as it is (its UTF-8 bytes are its
+    characters). ``False`` says only that the full check of :func:`key_bytes`
+    is needed.
+    """
+    return (
+        type(key) is str
+        and 0 < len(key) <= MAX_KEY_LENGTH
+        and key.isascii()
+        and key.isprintable()
+        and " " not in key
+    )
+
+
 def canonical_key(key: Key) -> Key:
     """Return the one form under which an in-process store keeps ``key``.
 
@@ -64,14 +89,7 @@ def canonical_key(key: Key) -> Key:
     canonical form is the ``str`` when the bytes decode as UTF-8, else the
     ``bytes``. Checks the key as :func:`key_bytes` does.
     """
-    # Fast path: printable ASCII without a space is valid as it is.
-    if (
-        type(key) is str
-        and 0 < len(key) <= MAX_KEY_LENGTH
-        and key.isascii()
-        and key.isprintable()
-        and " " not in key
-    ):
+    if is_plain_key(key):
         return key
     data = key_bytes(key)
     if isinstance(key, str):
@@ -104,6 +122,25 @@ def plain_keys(keys: list[Key]) -> bool:
     return not keys or ("" not in keys and max(map(len, keys)) <= MAX_KEY_LENGTH)
 
 
+def reject_single_key(keys: object) -> None:
+    """Refuse a single key where the call takes an iterable of keys (a ``str``
+    is an iterable of characters, ``bytes`` of ints).
+
+    :raises TypeError: ``keys`` is a ``str`` or ``bytes``.
+    """
+    if isinstance(keys, (str, bytes)):
+        raise TypeError(f"expected an iterable of keys, got a single key {keys!r:.60}")
+
+
+def check_mapping(mapping: object) -> None:
+    """Refuse anything but a mapping of keys to values (the ``_multi`` stores).
+
+    :raises TypeError: ``mapping`` is not a :class:`collections.abc.Mapping`.
+    """
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"expected a mapping of keys to values, not {type(mapping).__name__}")
+
+
 def check_keys(keys: Iterable[Key]) -> list[Key]:
     """Check every key of ``keys`` (before any I/O) and return them as a list.
 
@@ -111,8 +148,7 @@ def check_keys(keys: Iterable[Key]) -> list[Key]:
         iterable of keys, or one of them is not a key.
     :raises InvalidKeyError: one of them breaks the key rules.
     """
-    if isinstance(keys, (str, bytes)):
-        raise TypeError("expected an iterable of keys, got a single key")
+    reject_single_key(keys)
     listed = list(keys)
     for key in listed:
         canonical_key(key)

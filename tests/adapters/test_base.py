@@ -1,4 +1,4 @@
-"""caching.adapter.StoredKeys: the bytes key sent for each caller's key,
+"""caching.adapters.base.StoredKeys: the bytes key sent for each caller's key,
 checked once and remembered (no server needed)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from caching import InvalidKeyError
-from caching.adapter import StoredKeys
-from caching.keys import Key
+from caching.adapters.base import StoredKeys
+from caching.key_rules import Key
 
 
 def test_stored_key_is_the_utf8_bytes_of_a_str_and_a_bytes_key_as_it_is() -> None:

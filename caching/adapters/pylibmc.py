@@ -1,0 +1,194 @@
+"""``PylibmcAdapter`` over pylibmc (``pip install 'caching[pylibmc]'``).
+
+pylibmc wraps libmemcached. The adapter's clients use the text protocol
+(binary mode marks a server dead for seconds after an ``incr`` on a
+non-number, and raises on ``replace`` of a missing key), ketama consistent
+hashing (removing one of N servers moves about 1/N of the keys), TCP_NODELAY
+and finite timeouts. Values are stored in the format of
+:mod:`caching.adapters.serializer`; keys are checked by :mod:`caching.key_rules` before any
+I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
+
+Limitation: pylibmc's ``incr``/``decr`` take a C ``int``, so a ``delta``
+above ``2**31 - 1`` raises ``ValueError`` here (the other adapters take any
+delta up to ``2**64 - 1``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from caching.adapters.base import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_RETRY_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    MemcacheApi,
+    require,
+)
+from caching.adapters.options import as_servers
+from caching.adapters.pool import Pool, PoolLike
+from caching.adapters.serializer import MARKED_TEXT, from_native
+from caching.counters import non_numeric
+from caching.key_rules import Key
+from caching.store_rules import ADD, REPLACE, SET
+
+__all__ = ["MAX_DELTA", "PylibmcAdapter", "client_factory"]
+
+logger = logging.getLogger(__name__)
+
+#: Largest ``delta`` pylibmc passes to ``incr``/``decr`` (a C ``int``).
+MAX_DELTA = 2**31 - 1
+
+
+@cache
+def _client_class() -> Any:
+    """pylibmc's ``Client`` storing the items of :mod:`caching.adapters.serializer`.
+
+    Values arrive serialised by the adapter: ``serialize`` is the identity
+    (``tuple()`` of a tuple is that very tuple, returned in C without a
+    Python frame). ``deserialize`` is pylibmc's own, in C, which reads the
+    format's flags as :func:`~caching.adapters.serializer.loads` does but for quoted
+    and bool items, which it reads as str (the adapter's ``get`` and
+    ``get_multi`` finish them with :func:`~caching.adapters.serializer.from_native`).
+    """
+    library = require("pylibmc", "pylibmc")
+
+    class Client(library.Client):  # type: ignore[misc,name-defined]
+        serialize = staticmethod(tuple)
+
+    return Client
+
+
+def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
+    """Make a pylibmc client for :class:`PylibmcAdapter` (wheezy.caching's name).
+
+    :param servers: ``"host:port"`` or a list of them.
+    :param kwargs: ``pylibmc.Client`` arguments; ``binary`` defaults to
+        ``False`` and ``behaviors`` to ``tcp_nodelay``, ``ketama``,
+        ``connect_timeout`` 500 ms, ``_poll_timeout`` 1000 ms and
+        ``retry_timeout`` 1 s (each can be overridden).
+    :returns: a client that stores values in the adapter's format.
+    :raises MissingExtraError: pylibmc is not installed.
+    """
+    kwargs.setdefault("binary", False)
+    behaviors = kwargs.setdefault("behaviors", {})
+    behaviors.setdefault("tcp_nodelay", True)
+    behaviors.setdefault("ketama", True)
+    behaviors.setdefault("connect_timeout", int(DEFAULT_CONNECT_TIMEOUT * 1000))
+    behaviors.setdefault("_poll_timeout", int(DEFAULT_TIMEOUT * 1000))
+    behaviors.setdefault("retry_timeout", max(1, round(DEFAULT_RETRY_TIMEOUT)))
+    # libmemcached names a Unix socket by its bare path, not "unix:/path".
+    specs = [server.removeprefix("unix:") for server in as_servers(servers)]
+    return _client_class()(specs, **kwargs)
+
+
+class PylibmcAdapter(MemcacheApi):
+    """The contract over pylibmc.
+
+    :param pool: as in wheezy.caching, a pool of clients made by
+        :func:`client_factory` (anything with ``acquire``/``get_back``); or
+        ``"host:port"`` or a list of servers, for which the adapter builds
+        its own fork-safe pool.
+    :param key_encode: applied to every key before it is checked (once per
+        distinct key: the checked keys are remembered).
+    :param connect_timeout: seconds to wait for a connection.
+    :param timeout: seconds to wait for an answer (libmemcached's poll
+        timeout); a hung server costs this much per call.
+    :param retry_timeout: whole seconds a failed server is left alone, and
+        between two warnings about it.
+    :param pool_size: most idle clients kept for reuse.
+    :param client_options: more :func:`client_factory` arguments.
+    :raises MissingExtraError: pylibmc is not installed.
+    """
+
+    def __init__(
+        self,
+        pool: PoolLike[Any] | str | Sequence[str],
+        key_encode: Callable[[Key], Key] | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        pool_size: int = 16,
+        **client_options: Any,
+    ) -> None:
+        library = require("pylibmc", "pylibmc")
+        if isinstance(pool, (str, Sequence)):
+            servers = as_servers(pool)
+            behaviors = {
+                "connect_timeout": max(1, round(connect_timeout * 1000)),
+                "_poll_timeout": max(1, round(timeout * 1000)),
+                "retry_timeout": max(1, round(retry_timeout)),
+                **client_options.pop("behaviors", {}),
+            }
+            options = {**client_options, "behaviors": behaviors}
+            pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
+        else:
+            servers = ["pool"]
+        super().__init__(pool, servers, key_encode, logger, retry_timeout)
+        self.errors = (library.Error,)
+        # A value over the item size; in binary mode, replace of a missing key.
+        self.refusals = (library.TooBig, library.NotFound)
+        self._client_get = library.Client.get
+        # pylibmc's C methods (they return True or False) as the operations of
+        # set/add/replace, without a Python frame in between.
+        self._stores = {mode: getattr(library.Client, mode) for mode in (SET, ADD, REPLACE)}
+        self._not_found = library.NotFound
+        self._too_big = library.TooBig
+        self._client_error = library.ClientError
+
+    def _refused(
+        self,
+        client: Any,
+        refusal: BaseException,
+        operation: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> None:
+        # memcached unlinks the old item when it refuses a too large ``set``;
+        # libmemcached may refuse one without sending it. (With the client in
+        # hand: a second checkout could wait forever on a full foreign pool.)
+        if isinstance(refusal, self._too_big) and operation is self._stores[SET]:
+            client.delete(args[0])
+
+    def get(self, key: Key, namespace: str | None = None) -> Any:
+        # As the base's, with pylibmc's C method as the operation (no Python
+        # frame in between) and from_native's check inline.
+        value = self._run(self._client_get, None, (self._stored_keys[key],))
+        if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
+            return from_native(value)
+        return value
+
+    def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
+        # The base's scan for None, which also finds the quoted and bool items.
+        for value in found.values():
+            if value is None or (type(value) is str and value[:1] in MARKED_TEXT):
+                return {key: from_native(v) for key, v in found.items() if v is not None}
+        return found
+
+    def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
+        client.delete_multi(keys)  # False when one was missing: not a failure
+        return True
+
+    def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
+        return self._counted(client.incr, key, delta)
+
+    def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
+        return self._counted(client.decr, key, delta)
+
+    def _counted(self, call: Callable[[bytes, int], int], key: bytes, delta: int) -> int | None:
+        if delta > MAX_DELTA:
+            raise ValueError(f"pylibmc takes a delta of at most 2**31-1, got {delta}")
+        try:
+            return call(key, delta)
+        except self._not_found:
+            return None
+        except self._client_error:
+            raise non_numeric() from None
+
+    def _flush(self, client: Any) -> bool:
+        return bool(client.flush_all())
+
+
+def _close(client: Any) -> None:
+    client.disconnect_all()

@@ -1,0 +1,96 @@
+"""Expiry (CONTRACT.md, "Time").
+
+In-process backends run these on frozen time; servers sleep for real, so the
+waits stay whole seconds clear of memcached's one-second clock.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from caching.contract import Cache
+from caching.testing.clock import Clock
+
+THIRTY_DAYS = 2_592_000
+
+__all__ = ["ExpiryTests"]
+
+
+class ExpiryTests:
+    """The contract's rules on expiry (CONTRACT.md, "Time")."""
+
+    section = "Time"
+
+    def test_items_expire_by_the_contracts_rules(self, cache: Cache, clock: Clock) -> None:
+        now = int(clock.now())
+        assert cache.set("relative", 1, 2) is True
+        assert cache.set("delta", 2, timedelta(seconds=2)) is True
+        assert cache.set("subsecond", 3, timedelta(milliseconds=300)) is True
+        assert cache.set("absolute", 4, now + 2) is True
+        assert cache.set("never", 5, 0) is True
+        assert cache.set("month", 6, THIRTY_DAYS) is True
+        assert cache.set("long-delta", 7, timedelta(days=40)) is True
+        assert cache.get_multi(
+            ["relative", "delta", "absolute", "never", "month", "long-delta"]
+        ) == {
+            "relative": 1,
+            "delta": 2,
+            "absolute": 4,
+            "never": 5,
+            "month": 6,
+            "long-delta": 7,
+        }
+        clock.advance(3.1)
+        assert cache.get_multi(
+            ["relative", "delta", "subsecond", "absolute", "never", "month", "long-delta"]
+        ) == {"never": 5, "month": 6, "long-delta": 7}
+
+    @pytest.mark.parametrize("time", [-1, -3600, THIRTY_DAYS + 1, timedelta(seconds=-5)])
+    def test_time_in_the_past_stores_an_expired_item(
+        self, cache: Cache, time: int | timedelta
+    ) -> None:
+        cache.set("k", "old")
+        assert cache.set("k", "v", time) is True
+        assert cache.get("k") is None
+        assert cache.add("k", "fresh") is True
+        assert cache.get("k") == "fresh"
+
+    def test_absolute_timestamp_in_the_past(self, cache: Cache, clock: Clock) -> None:
+        assert cache.set("k", "v", int(clock.now()) - 60) is True
+        assert cache.get("k") is None
+
+    def test_expired_item_behaves_as_missing(self, cache: Cache, clock: Clock) -> None:
+        cache.set_multi({"add": 1, "replace": 1, "delete": 1, "incr": 1}, 2)
+        cache.set("counter", 10, 2)
+        assert cache.incr("counter") == 11  # incr keeps the expiry
+        clock.advance(3.1)
+        assert cache.add("add", 2) is True
+        assert cache.get("add") == 2
+        assert cache.replace("replace", 2) is False
+        assert cache.delete("delete") is False
+        assert cache.incr("incr") is None
+        assert cache.get("counter") is None
+        assert cache.incr("counter", initial_value=0) == 1
+
+    def test_counter_created_by_initial_value_never_expires(
+        self, cache: Cache, clock: Clock
+    ) -> None:
+        assert cache.incr("n", initial_value=0) == 1
+        clock.advance(3.1)
+        assert cache.incr("n") == 2
+
+    @pytest.mark.parametrize("time", [1.5, "10", None, True, [1]])
+    def test_time_of_another_type_raises_type_error(self, cache: Cache, time: object) -> None:
+        for call in (
+            lambda: cache.set("k", 1, time),  # type: ignore[arg-type]
+            lambda: cache.add("k", 1, time),  # type: ignore[arg-type]
+            lambda: cache.replace("k", 1, time),  # type: ignore[arg-type]
+            lambda: cache.set_multi({"k": 1}, time),  # type: ignore[arg-type]
+            lambda: cache.add_multi({"k": 1}, time),  # type: ignore[arg-type]
+            lambda: cache.replace_multi({"k": 1}, time),  # type: ignore[arg-type]
+        ):
+            with pytest.raises(TypeError):
+                call()
+        assert cache.get("k") is None
