@@ -14,12 +14,18 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from caching.contract import Cache
-from caching.errors import InvalidKeyError
 from caching.expiry import Time, lifetime, seconds
-from caching.key_rules import Key
+from caching.key_rules import Key, is_plain_key
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.dependency import CacheDependency
-from caching.patterns.key_builders import CONTEXT_NAMES, KeySpec, MakeKey, key_builder, safe_key
+from caching.patterns.key_builders import (
+    CONTEXT_NAMES,
+    KeySpec,
+    MakeKey,
+    is_valid,
+    key_builder,
+    safe_key,
+)
 from caching.patterns.onepass import OnePass
 
 __all__ = ["Cached"]
@@ -337,9 +343,9 @@ class Cached:
         fill: Callable[..., Any],
     ) -> Callable[..., Any]:
         """The wrapper of a function keyed by :func:`key_builder`, its hit path
-        made short: the key is formatted here (no call to ``make_key``) and its
-        check is left to the backend, which raises ``InvalidKeyError`` before
-        any I/O; the key is then hashed (:func:`safe_key`) and tried again."""
+        made short: the key is formatted here (no call to ``make_key``) and
+        checked here, whatever the backend checks: a key that breaks the key
+        rules is hashed (:func:`safe_key`), exactly as ``make_key`` does."""
         get = self.cache.get
         namespace = self.namespace
         format_of, skip, head = spec.formats.get, spec.skip, spec.head
@@ -347,11 +353,9 @@ class Cached:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             fmt = None if kwargs else format_of(len(args))
             key = bind(args, kwargs) if fmt is None else fmt % args[skip:]
-            try:
-                result = get(key, namespace)
-            except InvalidKeyError:
+            if not is_plain_key(key) and not is_valid(key):
                 key = safe_key(key, head)
-                result = get(key, namespace)
+            result = get(key, namespace)
             if result is None:
                 result = fill(key, functools.partial(func, *args, **kwargs))
             return result

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from caching.errors import InvalidKeyError
-from caching.key_rules import MAX_KEY_LENGTH, key_bytes
+from caching.key_rules import MAX_KEY_LENGTH, is_plain_key, key_bytes
 
 __all__ = ["CONTEXT_NAMES", "key_builder", "key_format", "key_formatter", "safe_key"]
 
@@ -118,10 +118,8 @@ _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None))
 
 
 def is_valid(key: str) -> bool:
-    """Whether ``key`` passes the key rules (printable ASCII checked first)."""
-    if key.isascii() and key.isprintable():
-        return " " not in key and 0 < len(key) <= MAX_KEY_LENGTH
-    return _is_valid(key)
+    """Whether ``key`` passes the key rules (the plain key checked first)."""
+    return is_plain_key(key) or _is_valid(key)
 
 
 def _formats(parameters: list[inspect.Parameter], skip: int, head: str) -> dict[int, str]:
@@ -182,7 +180,7 @@ def _make_key(func: Callable[..., Any], key_prefix: str) -> MakeKey:
     def make_key(*args: Any, **kwargs: Any) -> str:
         fmt = None if kwargs else formats.get(len(args))
         key = bind(args, kwargs) if fmt is None else fmt % args[skip:]
-        return key if is_valid(key) else safe_key(key, head)
+        return key if is_plain_key(key) or is_valid(key) else safe_key(key, head)
 
     make_key.__name__ = make_key.__qualname__ = f"key_{func.__name__}"
     make_key.__doc__ = f"Cache key of {func.__qualname__}: {key_format(func, key_prefix)!r}."

@@ -432,3 +432,47 @@ def test_a_sub_second_time_expires_rather_than_never() -> None:
     assert cached.get("k") == "v"
     now[0] += 1
     assert cached.get("k") is None
+
+
+class Trusting:
+    """A minimal wheezy-style backend over a dict that checks no key."""
+
+    def __init__(self) -> None:
+        self.items: dict[Any, Any] = {}
+
+    def get(self, key: Any, namespace: str | None = None) -> Any:
+        return self.items.get(key)
+
+    def set(self, key: Any, value: Any, time: Any = 0, namespace: str | None = None) -> bool:
+        self.items[key] = value
+        return True
+
+    def add(self, key: Any, value: Any, time: Any = 0, namespace: str | None = None) -> bool:
+        return self.items.setdefault(key, value) is value
+
+    def delete(self, key: Any, seconds: int = 0, namespace: str | None = None) -> bool:
+        return self.items.pop(key, None) is not None
+
+
+@pytest.mark.parametrize(
+    "decorator", ["wraps_get_or_set", "wraps_get_or_add", "wraps_get_or_create"]
+)
+@pytest.mark.parametrize("argument", ["a b", "tab\there", "x" * 300, "\u00e9t\u00e9 ok", "\x00"])
+def test_decorated_keys_are_valid_whatever_the_backend_checks(
+    decorator: str, argument: str
+) -> None:
+    backend = Trusting()
+    cached = Cached(backend, key_builder("fn"), time=60)  # type: ignore[arg-type]
+    calls = Calls()
+
+    @getattr(cached, decorator)
+    def find(name: str) -> Any:
+        return calls(name)
+
+    assert find(argument) == find(argument) == "value"
+    assert calls.count == 1
+    assert backend.items, "the value was stored"
+    for key in backend.items:
+        key_bytes(key)  # raises InvalidKeyError for a key memcached would refuse
+    (key,) = (key for key in backend.items if not key.startswith("one_pass"))
+    assert key == key_builder("fn")(find.__wrapped__)(argument)
