@@ -1,9 +1,7 @@
-"""``CacheDependency`` at wheezy.caching's module path (``wheezy.caching.dependency``).
+"""Compatibility path: ``wheezy.caching.dependency``'s ``CacheDependency``.
 
 The class lives in :mod:`caching.patterns.dependency`.
 """
-
-from __future__ import annotations
 
 from caching.patterns.dependency import CacheDependency
 

@@ -17,10 +17,13 @@ class Clock:
     :param advance: let ``seconds`` pass: a real sleep, or a tick of a
         frozen clock (e.g. ``freezegun``'s ``frozen.tick``) for an
         in-process backend.
+    :param frozen: time moves only through ``advance``, so the suite can
+        check expiry to the exact second (a server keeps its own clock).
     """
 
     now: Callable[[], float]
     advance: Callable[[float], None]
+    frozen: bool = False
 
 
 #: Real time: :func:`time.time` and :func:`time.sleep`, the only clock a

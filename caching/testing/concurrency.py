@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+
+import pytest
+
 from caching.contract import Cache
 from caching.testing.threads import run_threads
 
@@ -15,6 +20,15 @@ class ConcurrencyTests:
     """The contract's rules on atomic counters and ``add`` (CONTRACT.md, "Concurrency")."""
 
     section = "Concurrency"
+
+    @pytest.fixture(autouse=True)
+    def _switch_often(self) -> Iterator[None]:
+        """Threads switch every 10 µs (CPython's default is 5 ms, long enough
+        for a thread to finish its work unbroken and hide a missing lock)."""
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        yield
+        sys.setswitchinterval(interval)
 
     def test_concurrent_incr_loses_nothing_including_first_creation(self, cache: Cache) -> None:
         def work(index: int) -> None:

@@ -47,6 +47,18 @@ class ExpiryTests:
             ["relative", "delta", "subsecond", "absolute", "never", "month", "long-delta"]
         ) == {"never": 5, "month": 6, "long-delta": 7}
 
+    def test_relative_time_counts_whole_seconds(self, cache: Cache, clock: Clock) -> None:
+        start = clock.now()
+        assert cache.set("k", 1, 2) is True
+        if clock.frozen:  # exact: stored in second T, readable through T+1, gone at T+2
+            clock.advance(int(start) + 2 - start - 0.001)
+            assert cache.get("k") == 1
+            clock.advance(0.002)
+            assert cache.get("k") is None
+        else:  # a server's clock: only what it cannot miss by a second
+            clock.advance(0.9)
+            assert cache.get("k") == 1
+
     @pytest.mark.parametrize("time", [-1, -3600, THIRTY_DAYS + 1, timedelta(seconds=-5)])
     def test_time_in_the_past_stores_an_expired_item(
         self, cache: Cache, time: int | timedelta

@@ -72,3 +72,17 @@ class StoreTests:
         assert cache.flush_all() is True
         assert cache.get_multi(["a", "b", "n"]) == {}
         assert cache.add("a", 3) is True
+
+    def test_every_method_takes_the_contracts_keyword_arguments(self, cache: Cache) -> None:
+        assert cache.set("k", 1, time=0, namespace=None) is True
+        assert cache.add("a", 1, time=0, namespace=None) is True
+        assert cache.replace("k", 2, time=0, namespace=None) is True
+        assert cache.set_multi({"m": 1}, time=0, namespace=None) == []
+        assert cache.add_multi({"m": 1}, time=0, namespace=None) == ["m"]
+        assert cache.replace_multi({"m": 2}, time=0, namespace=None) == []
+        assert cache.get("k", namespace=None) == 2
+        assert cache.get_multi(["k", "m"], namespace=None) == {"k": 2, "m": 2}
+        assert cache.incr("n", delta=2, namespace=None, initial_value=0) == 2
+        assert cache.decr("n", delta=1, namespace=None, initial_value=0) == 1
+        assert cache.delete("k", seconds=0, namespace=None) is True
+        assert cache.delete_multi(["m"], seconds=0, namespace=None) is True

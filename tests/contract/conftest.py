@@ -41,7 +41,7 @@ def clock_of(backend: Backend) -> Iterator[Clock]:
     """Frozen, ticked time for in-process backends; real sleeps for servers."""
     if backend.fake_clock:
         with freeze_time("2026-11-21 12:00:00.25") as frozen:
-            yield Clock(now=time.time, advance=lambda seconds: frozen.tick(seconds))
+            yield Clock(now=time.time, advance=lambda seconds: frozen.tick(seconds), frozen=True)
     else:
         yield REAL_CLOCK
 
