@@ -3,17 +3,25 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The package alone (what the demo needs), and everything for development.
+PACKAGE := $(VENV)/.package
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test lint bench demo servers clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(PACKAGE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $(PACKAGE)
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install -q -e ".[all]" --group dev
-	touch $(STAMP)
+	touch $(STAMP) $(PACKAGE)
 
 servers:
 	scripts/install-servers
@@ -29,7 +37,7 @@ lint: venv
 bench: venv servers
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-demo: venv
+demo: $(PACKAGE)
 	$(BIN)/python -m caching demo
 
 clean:

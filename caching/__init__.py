@@ -2,23 +2,27 @@
 caching safe to use.
 
 Backends: :class:`MemoryCache` (in-process, the embedded default),
-:class:`NullCache`, memcached adapters (``caching.pylibmc``,
-``caching.pymemcache``, ``caching.memcache``), and :class:`CacheClient` to
+:class:`NullCache`, memcached adapters (:mod:`caching.adapters`: pylibmc,
+pymemcache, python-memcached), and :class:`CacheClient` to
 route by namespace. Build one from a URL with :func:`from_url`.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from caching.client import CacheClient
 from caching.contract import Cache
-from caching.errors import CacheError, InvalidKeyError, MissingExtraError
+from caching.errors import DISTRIBUTION, CacheError, InvalidKeyError, MissingExtraError
 from caching.memory import MemoryCache
 from caching.null import NullCache
 from caching.url import from_url
 
-__version__ = "0.1.0"
+try:
+    __version__ = version(DISTRIBUTION)
+except PackageNotFoundError:  # imported from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Cache",

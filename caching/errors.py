@@ -6,7 +6,7 @@ Programming errors raise; cache *server* failures never do (see CONTRACT.md,
 
 from __future__ import annotations
 
-__all__ = ["CacheError", "InvalidKeyError", "MissingExtraError"]
+__all__ = ["DISTRIBUTION", "CacheError", "InvalidKeyError", "MissingExtraError"]
 
 
 class CacheError(Exception):
@@ -22,17 +22,21 @@ class InvalidKeyError(CacheError, ValueError):
     """
 
 
+#: The distribution that installs the ``caching`` package (``pip install caching-toolkit``).
+DISTRIBUTION = "caching-toolkit"
+
+
 class MissingExtraError(CacheError, ImportError):
     """An optional client library is not installed.
 
     The message names the extra that installs it, e.g.
-    ``pip install caching[pylibmc]``.
+    ``pip install caching-toolkit[pylibmc]``.
     """
 
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
             f"the {module!r} module is not installed; "
-            f"install it with: pip install 'caching[{extra}]'"
+            f"install it with: pip install '{DISTRIBUTION}[{extra}]'"
         )
         self.name = module
         self.extra = extra

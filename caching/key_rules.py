@@ -106,8 +106,8 @@ def plain_keys(keys: list[Key]) -> bool:
     no key but itself (its UTF-8 bytes are its characters).
 
     The characters and lengths of all the keys are checked at once, in C
-    loops. ``False`` says only that some key
-    needs :func:`canonical_key`.
+    loops (docs/PERFORMANCE.md, "Batches of keys"). ``False`` says only that
+    some key needs :func:`canonical_key`.
     """
     try:
         joined = "".join(keys)  # type: ignore[arg-type]  # TypeError unless all are str

@@ -50,8 +50,8 @@ _SCALARS = frozenset({int, float, bool, type(None), complex})
 # Immutable values need no copy: copy_values stores them as they are.
 _IMMUTABLE = _SCALARS | {str, bytes}
 
-# Counters stay within compact ints in practice; comparing with these is the
-# fast path, the full range (to 2**64-1) takes the slower, complete check.
+# Counters stay within compact ints in practice: the full range (to 2**64-1)
+# takes the complete check (docs/PERFORMANCE.md, "Small counters").
 _SMALL = 2**30 - 1
 
 

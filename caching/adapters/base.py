@@ -100,7 +100,7 @@ def require(module: str, extra: str) -> ModuleType:
     """Import client library ``module`` on first use.
 
     :raises MissingExtraError: it is not installed; the message names the
-        extra (``pip install 'caching[extra]'``).
+        extra (``pip install 'caching-toolkit[extra]'``).
     """
     try:
         return importlib.import_module(module)
@@ -265,11 +265,7 @@ class MemcachedAdapter:
         """``operation(client, *args)`` on a pooled client; a server failure
         gives ``default``. Every call to the library goes through here.
 
-        (On the path of every cache call, written for CPython's specialising
-        interpreter: ``args`` is a tuple, not ``*args``, so that calls of
-        ``_run`` are inlined; the checkout is read into a local, an attribute
-        load it can specialise; and ``operation`` gets one tuple, which
-        ``operation(client, *args)`` would build as a list and copy.)
+        (Its shape is explained in docs/PERFORMANCE.md, "One call to the library".)
         """
         if self._down_until and monotonic() < self._down_until:
             return default

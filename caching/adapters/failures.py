@@ -19,7 +19,7 @@ class FailureLog:
     """Logs one WARNING per server per ``period`` seconds.
 
     :param logger: where the warnings go (each adapter passes its module's
-        logger, e.g. ``caching.pymemcache``).
+        logger, e.g. ``caching.adapters.pymemcache``).
     :param period: seconds during which further failures of the same server
         are not logged again; the adapters pass their retry period.
     :param clock: monotonic time in seconds; inject one in tests.

@@ -56,7 +56,7 @@ class Lease(Generic[C]):
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        give_back = self.give_back  # an attribute load CPython specialises
+        give_back = self.give_back  # a local (docs/PERFORMANCE.md, "Attribute loads")
         give_back(self)
 
 

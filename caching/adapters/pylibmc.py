@@ -1,4 +1,4 @@
-"""``PylibmcAdapter`` over pylibmc (``pip install 'caching[pylibmc]'``).
+"""``PylibmcAdapter`` over pylibmc (``pip install 'caching-toolkit[pylibmc]'``).
 
 pylibmc wraps libmemcached. The adapter's clients use the text protocol
 (binary mode marks a server dead for seconds after an ``incr`` on a
@@ -46,12 +46,12 @@ MAX_DELTA = 2**31 - 1
 def _client_class() -> Any:
     """pylibmc's ``Client`` storing the items of :mod:`caching.adapters.serializer`.
 
-    Values arrive serialised by the adapter: ``serialize`` is the identity
-    (``tuple()`` of a tuple is that very tuple, returned in C without a
-    Python frame). ``deserialize`` is pylibmc's own, in C, which reads the
-    format's flags as :func:`~caching.adapters.serializer.loads` does but for quoted
-    and bool items, which it reads as str (the adapter's ``get`` and
-    ``get_multi`` finish them with :func:`~caching.adapters.serializer.from_native`).
+    Values arrive serialised by the adapter: ``serialize`` is the identity,
+    ``tuple`` (docs/PERFORMANCE.md, "pylibmc in C"). ``deserialize`` is
+    pylibmc's own, in C, which reads the format's flags as
+    :func:`~caching.adapters.serializer.loads` does but for quoted and bool
+    items, which it reads as str (the adapter's ``get`` and ``get_multi``
+    finish them with :func:`~caching.adapters.serializer.from_native`).
     """
     library = require("pylibmc", "pylibmc")
 
@@ -132,7 +132,7 @@ class PylibmcAdapter(MemcacheApi):
         self.refusals = (library.TooBig, library.NotFound)
         self._client_get = library.Client.get
         # pylibmc's C methods (they return True or False) as the operations of
-        # set/add/replace, without a Python frame in between.
+        # set/add/replace (docs/PERFORMANCE.md, "pylibmc in C").
         self._stores = {mode: getattr(library.Client, mode) for mode in (SET, ADD, REPLACE)}
         self._not_found = library.NotFound
         self._too_big = library.TooBig
@@ -152,8 +152,8 @@ class PylibmcAdapter(MemcacheApi):
             client.delete(args[0])
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
-        # As the base's, with pylibmc's C method as the operation (no Python
-        # frame in between) and from_native's check inline.
+        # As the base's, with pylibmc's C method as the operation and
+        # from_native's check inline (docs/PERFORMANCE.md, "pylibmc in C").
         value = self._run(self._client_get, None, (self._stored_keys[key],))
         if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
             return from_native(value)

@@ -1,4 +1,4 @@
-"""``PymemcacheAdapter`` over pymemcache (``pip install 'caching[pymemcache]'``).
+"""``PymemcacheAdapter`` over pymemcache (``pip install 'caching-toolkit[pymemcache]'``).
 
 One server uses ``pymemcache.Client``; several use ``HashClient``, which
 spreads keys by rendezvous hashing (removing one of N servers moves about 1/N

@@ -1,4 +1,4 @@
-"""``PythonMemcachedAdapter`` over python-memcached (``pip install 'caching[memcache]'``).
+"""``PythonMemcachedAdapter`` over python-memcached (``pip install 'caching-toolkit[memcache]'``).
 
 python-memcached never raises on a server failure: it marks the server dead
 for ``dead_retry`` seconds and answers ``0``/``None``. The adapter reads that

@@ -1,6 +1,7 @@
 """Lockouts: count failures (or uses) per context and lock out when a term is passed.
 
-The names and signatures are wheezy.caching's (``wheezy.caching.patterns.lockout``)::
+The names and signatures are wheezy.caching's (``wheezy.caching.lockout``, kept
+at ``caching.lockout``)::
 
     locker = Locker(cache, forbid_action=lambda ctx: "locked",
                     by_ip=lambda count, period, duration: Counter(

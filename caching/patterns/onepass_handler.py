@@ -1,8 +1,9 @@
 """``OnePassHandler``: pass a log record on once per period per distinct message.
 
-At wheezy.caching's module path (``wheezy.caching.patterns.onepass_handler``). The period is
-kept in the cache with ``add``, so every process that shares the cache (a
-memcached) lets the same message through once per period between them.
+wheezy.caching's ``wheezy.caching.logging.OnePassHandler`` (kept at
+``caching.logging``). The period is kept in the cache with ``add``, so every
+process that shares the cache (a memcached) lets the same message through
+once per period between them.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def test_missing_library_names_the_extra(
         function.cache_clear()
     monkeypatch.setitem(sys.modules, library, None)  # import fails
     try:
-        with pytest.raises(MissingExtraError, match=rf"caching\[{extra}\]"):
+        with pytest.raises(MissingExtraError, match=rf"caching-toolkit\[{extra}\]"):
             from_url(f"memcached://127.0.0.1:1?client={client}")
     finally:
         for function in cached:
