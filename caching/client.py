@@ -108,6 +108,18 @@ class CacheClient:
         cache, namespace = self._route(namespace)
         return cache.decr(key, delta, namespace, initial_value)
 
+    def ping(self) -> dict[str, float | None]:
+        """Every namespace's servers: ``"namespace/server"`` -> round trip in
+        seconds or ``None`` (each backend pinged once, as in :meth:`flush_all`)."""
+        answers: dict[str, float | None] = {}
+        pinged: dict[int, dict[str, float | None]] = {}
+        for name, cache in self.namespaces.items():
+            if id(cache) not in pinged:
+                pinged[id(cache)] = cache.ping()
+            for server, seconds in pinged[id(cache)].items():
+                answers[f"{name}/{server}"] = seconds
+        return answers
+
     def flush_all(self) -> bool:
         """Flush each distinct backend once; ``True`` when every flush succeeded."""
         distinct = {id(cache): cache for cache in self.namespaces.values()}

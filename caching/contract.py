@@ -170,6 +170,16 @@ class Cache(Protocol):
         """
         ...
 
+    def ping(self) -> dict[str, float | None]:
+        """Ask every server of the backend for a round trip (a health check).
+
+        :returns: server (``"host:port"``, or the backend's name for an
+            in-process backend, e.g. ``"memory"``) -> its round trip in
+            seconds, or ``None`` when it does not answer within the backend's
+            timeout. Never raises for a server failure.
+        """
+        ...
+
     def flush_all(self) -> bool:
         """Drop every item.
 

@@ -79,3 +79,7 @@ class NullCache:
 
     def flush_all(self) -> bool:
         return True
+
+    def ping(self) -> dict[str, float | None]:
+        """``{"null": 0.0}``: nothing to reach, it always answers."""
+        return {"null": 0.0}

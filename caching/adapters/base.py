@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from caching import counters
 from caching.adapters.failures import FailureLog
+from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS
-from caching.adapters.pool import PoolLike, lender
+from caching.adapters.pool import PoolLike, checkout, lender
 from caching.adapters.serializer import Item, dumps
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_RELATIVE, Time, to_exptime
@@ -459,6 +460,29 @@ class MemcachedAdapter:
 
     def flush_all(self) -> bool:
         return self._run(self._flush, False)
+
+    # -- health -----------------------------------------------------------
+
+    #: Seconds a :meth:`ping` waits for each server (each adapter sets its
+    #: answer timeout).
+    ping_timeout: float = DEFAULT_TIMEOUT
+
+    def ping(self) -> dict[str, float | None]:
+        """As :meth:`caching.contract.Cache.ping`: each server's round trip
+        to memcached's ``version`` on a connection of its own
+        (:func:`caching.adapters.health.round_trip`). Over a pool of the
+        caller's (``servers == ["pool"]``) the servers are read off one of
+        its clients."""
+        servers = self.servers
+        if servers == ["pool"]:
+            with checkout(self.pool) as client:
+                servers = self._client_servers(client)
+        return {server: round_trip(server, self.ping_timeout) for server in servers}
+
+    def _client_servers(self, client: Any) -> list[str]:
+        """The ``"host:port"`` (or ``"unix:/path"``) of each server of a
+        client of the library."""
+        raise NotImplementedError
 
     # -- counters ---------------------------------------------------------
 

@@ -127,6 +127,7 @@ class PylibmcAdapter(MemcacheApi):
         else:
             servers = ["pool"]
         super().__init__(pool, servers, key_encode, logger, retry_timeout)
+        self.ping_timeout = timeout
         self.errors = (library.Error,)
         # A value over the item size; in binary mode, replace of a missing key.
         self.refusals = (library.TooBig, library.NotFound)
@@ -165,6 +166,18 @@ class PylibmcAdapter(MemcacheApi):
             if value is None or (type(value) is str and value[:1] in MARKED_TEXT):
                 return {key: from_native(v) for key, v in found.items() if v is not None}
         return found
+
+    def _client_servers(self, client: Any) -> list[str]:
+        # libmemcached names a Unix socket by its bare path and a host
+        # without a port has memcached's default port.
+        return [
+            f"unix:{address}"
+            if address.startswith("/")
+            else address
+            if ":" in address
+            else f"{address}:11211"
+            for address in client.addresses
+        ]
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         client.delete_multi(keys)  # False when one was missing: not a failure

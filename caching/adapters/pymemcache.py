@@ -113,6 +113,7 @@ class PymemcacheAdapter(MemcachedAdapter):
         # no such period, so the adapter holds off itself.
         hold_off = len(servers) == 1
         super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off)
+        self.ping_timeout = timeout
         exceptions = library.exceptions
         self.errors = (exceptions.MemcacheError, OSError)
         self._client_error = exceptions.MemcacheClientError

@@ -140,6 +140,7 @@ class PythonMemcachedAdapter(MemcacheApi):
         kwargs.update(server_max_value_length=0, check_keys=False)
         pool = Pool(lambda: library_client(servers, *args, **kwargs), shared=True, close=_close)
         super().__init__(pool, servers, key_encode, logger, kwargs["dead_retry"])
+        self.ping_timeout = kwargs["socket_timeout"]
 
     url_options = URL_OPTIONS
 

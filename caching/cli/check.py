@@ -14,15 +14,16 @@ import dataclasses
 import json
 from typing import Any
 
-from caching.cli.connect import open_cache
+from caching.cli.connect import open_reached
 from caching.cli.errors import EXIT_FAILED, EXIT_OK
 from caching.testing.probes import RULES, Outcome, run_rules
 
 __all__ = ["RULES", "add_parser", "run"]
 
 
-def _print_report(url: str, outcomes: list[Outcome]) -> None:
+def _print_report(url: str, reached: str, outcomes: list[Outcome]) -> None:
     print(f"caching check {url}")
+    print(f"ping: {reached}")
     for outcome in outcomes:
         print(f"  {outcome.status:<4}  {outcome.rule:<12} {outcome.detail}")
     failed = [outcome.rule for outcome in outcomes if outcome.status == "FAIL"]
@@ -36,13 +37,14 @@ def _print_report(url: str, outcomes: list[Outcome]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Probe ``args.url`` and print one line per rule (or JSON)."""
-    cache = open_cache(args.url)
+    cache, reached = open_reached(args.url)
     outcomes = run_rules(cache, flush=args.flush)
     if args.json:
         rules = [dataclasses.asdict(outcome) for outcome in outcomes]
-        print(json.dumps({"url": args.url, "rules": rules}, indent=2, ensure_ascii=False))
+        report = {"url": args.url, "ping": cache.ping(), "rules": rules}
+        print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_report(args.url, outcomes)
+        _print_report(args.url, reached, outcomes)
     return EXIT_FAILED if any(outcome.status == "FAIL" for outcome in outcomes) else EXIT_OK
 
 

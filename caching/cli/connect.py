@@ -1,13 +1,15 @@
 """Open the backend a command line ``--url`` names, and make sure it answers.
 
 Adapters never raise on a dead server (they answer ``False``/``None``), so a
-server that cannot be reached is found by probing: a plain socket connection
-to each server names the one that refuses, then a set/get round trip through
-the adapter shows that the server speaks memcached.
+server that cannot be reached is found by asking: ``ping()`` names each
+server that does not answer (a plain socket connection then tells a refused
+one from a silent one), and a set/get round trip through the adapter shows
+that it stores.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from urllib.parse import urlsplit
@@ -17,7 +19,7 @@ from caching.contract import Cache
 from caching.testing.probes import probe_key
 from caching.url import from_url, parse_servers
 
-__all__ = ["DEFAULT_URL", "open_cache", "server_addresses"]
+__all__ = ["DEFAULT_URL", "open_cache", "open_reached", "reachability", "server_addresses"]
 
 #: The embedded default: an in-process ``MemoryCache``, no server needed.
 DEFAULT_URL = "memory://"
@@ -34,9 +36,11 @@ _HINT = "start one with: memcached {where}  (Debian: apt-get install memcached)"
 
 
 def _hint(address: str) -> str:
+    # memcached refuses to run as root without -u: name a user then.
+    as_user = " -u nobody" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
     if address.startswith("unix:"):
-        return _HINT.format(where=f"-s {address[len('unix:') :]}")
-    return _HINT.format(where=f"-l 127.0.0.1 -p {address.rpartition(':')[2]}")
+        return _HINT.format(where=f"-s {address[len('unix:') :]}{as_user}")
+    return _HINT.format(where=f"-l 127.0.0.1 -p {address.rpartition(':')[2]}{as_user}")
 
 
 def server_addresses(url: str) -> list[str]:
@@ -58,20 +62,36 @@ def _connect(address: str) -> None:
         return
 
 
-def _check_connect(url: str) -> None:
+def _silent(address: str) -> CliError:
+    """Why ``address`` did not answer ``ping()``: refused, or silent."""
     try:
-        addresses = server_addresses(url)
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
-    for address in addresses:
-        try:
-            _connect(address)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise CliError(
-                f"cannot connect to memcached at {address}: {reason}; {_hint(address)}",
-                EXIT_UNREACHABLE,
-            ) from None
+        _connect(address)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return CliError(
+            f"cannot connect to memcached at {address}: {reason}; {_hint(address)}",
+            EXIT_UNREACHABLE,
+        )
+    return CliError(
+        f"{address} accepted the connection but did not answer memcached's version "
+        "command in time (is it a memcached server or proxy?)",
+        EXIT_UNREACHABLE,
+    )
+
+
+def reachability(cache: Cache) -> str:
+    """``ping()`` every server of ``cache``: one line naming each round trip.
+
+    :raises CliError: a server that does not answer (exit 3), with the
+        reason (refused or silent) and how to start a memcached.
+    """
+    answered = []
+    for address, seconds in cache.ping().items():
+        if seconds is None:
+            raise _silent(address)
+        shown = f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1000:.1f} ms"
+        answered.append(f"{address} {shown}")
+    return ", ".join(answered)
 
 
 def _round_trip(cache: Cache) -> bool:
@@ -92,29 +112,38 @@ def _check_round_trip(url: str, cache: Cache) -> None:
         if _round_trip(cache):
             return
     raise CliError(
-        f"{url} accepted the connection but {ROUND_TRIPS} set/get round trips failed "
-        "(is it a memcached server or proxy? see any warning above)",
+        f"{url} answered ping but {ROUND_TRIPS} set/get round trips failed (see any warning above)",
         EXIT_UNREACHABLE,
     )
 
 
-def open_cache(url: str, *, reachable: bool = True) -> Cache:
-    """Build the backend of ``url`` with :func:`~caching.url.from_url`.
+def open_reached(url: str) -> tuple[Cache, str]:
+    """Build the backend of ``url`` with :func:`~caching.url.from_url` and
+    prove that its servers answer: ``ping()`` of each (:func:`reachability`),
+    then a set/get round trip (skipped for ``null://``, which never stores
+    anything).
 
     :param url: a cache URL (``memory://``, ``memcached://host:port?...``).
-    :param reachable: also prove that its servers answer: a socket connection
-        to each, then a set/get round trip (skipped for ``null://``, which
-        never stores anything).
-    :returns: the backend.
+    :returns: the backend, and the line naming each server's round trip.
     :raises CliError: a bad URL or a missing client library (exit 2); a
         server that cannot be reached or does not answer (exit 3).
     """
+    cache = open_cache(url, reachable=False)
+    line = reachability(cache)
+    if not url.startswith("null:"):
+        _check_round_trip(url, cache)
+    return cache, line
+
+
+def open_cache(url: str, *, reachable: bool = True) -> Cache:
+    """Build the backend of ``url``; as :func:`open_reached` when
+    ``reachable``, else without contacting any server.
+
+    :raises CliError: as :func:`open_reached`.
+    """
     if reachable:
-        _check_connect(url)
+        return open_reached(url)[0]
     try:
-        cache = from_url(url)
+        return from_url(url)
     except (ValueError, ImportError) as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    if reachable and not url.startswith("null:"):
-        _check_round_trip(url, cache)
-    return cache

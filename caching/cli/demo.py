@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from caching.cli.connect import DEFAULT_URL, open_cache
+from caching.cli.connect import DEFAULT_URL, open_reached
 from caching.cli.errors import EXIT_FAILED, EXIT_OK
 from caching.cli.service import Catalog, Shop, SignInRequest
 
@@ -181,9 +181,10 @@ def run_scenario(shop: Shop) -> list[Step]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the scenario on ``args.url`` and print the report."""
-    shared = open_cache(args.url)
+    shared, reached = open_reached(args.url)
     shop = Shop(shared, Catalog(), prefix=f"demo:{uuid.uuid4().hex[:8]}:")
     print(f"caching demo: shared tier {args.url}, local tier memory:// (in-process)")
+    print(f"ping: {reached}")
     started = time.perf_counter()
     steps = run_scenario(shop)
     for number, step in enumerate(steps, 1):

@@ -10,6 +10,7 @@ from caching.testing.concurrency import ConcurrencyTests
 from caching.testing.counters import CounterTests
 from caching.testing.delete import DeleteTests
 from caching.testing.expiry import ExpiryTests
+from caching.testing.health import HealthTests
 from caching.testing.keys import KeyTests
 from caching.testing.read import ReadTests
 from caching.testing.rules import RuleTests
@@ -28,6 +29,7 @@ class ContractTests(
     KeyTests,
     ValueTests,
     ConcurrencyTests,
+    HealthTests,
     RuleTests,
 ):
     """The whole contract (CONTRACT.md) as pytest tests, for any backend.

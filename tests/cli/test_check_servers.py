@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -33,6 +34,7 @@ def test_real_memcached_honours_every_rule(memcached: servers.Server, client: st
     result = caching_cli("check", memcached_url(memcached.address, client), "--flush")
     assert result.returncode == 0, result.stdout + result.stderr
     assert _statuses(result.stdout) == {rule.name: "ok" for rule in RULES}
+    assert re.search(rf"^ping: {memcached.address} \d+(\.\d)? (µs|ms)$", result.stdout, re.M)
     assert result.stderr == ""
 
 

@@ -24,6 +24,7 @@ def test_demo_on_the_embedded_default() -> None:
     result = caching_cli("demo")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("caching demo: shared tier memory://")
+    assert result.stdout.splitlines()[1].startswith("ping: memory ")
     _assert_every_step_ok(result.stdout)
     assert result.stderr == ""
 

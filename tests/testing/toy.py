@@ -188,6 +188,9 @@ class ToyCache:
             self._items.clear()
         return True
 
+    def ping(self) -> dict[str, float | None]:
+        return {"toy": 0.0}
+
 
 # Broken toys: each overrides one method of ToyCache and breaks one rule.
 

@@ -1,0 +1,56 @@
+"""Round trips to memcached servers, for ``ping()`` (a health check).
+
+A ping opens a connection of its own to the server and sends memcached's
+``version`` command, so it answers for the server itself, whatever state the
+client library's pooled connections are in.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+__all__ = ["round_trip"]
+
+
+def _connect(address: str, timeout: float) -> socket.socket:
+    if address.startswith("unix:"):
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.settimeout(timeout)
+        try:
+            connection.connect(address[len("unix:") :])
+        except OSError:
+            connection.close()
+            raise
+        return connection
+    host, _, port = address.rpartition(":")
+    return socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+
+
+def round_trip(address: str, timeout: float) -> float | None:
+    """Seconds from connecting to ``address`` to its answer to ``version``.
+
+    :param address: ``"host:port"`` or ``"unix:/path"``.
+    :param timeout: seconds to wait for the connection, then for the answer.
+    :returns: the round trip in seconds (``float``), or ``None`` when the
+        server refuses the connection, does not answer within ``timeout``,
+        or answers something that is not memcached's ``VERSION ...``.
+        Never raises for a server failure.
+    """
+    started = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    try:
+        with _connect(address, timeout) as connection:
+            connection.sendall(b"version\r\n")
+            reply = b""
+            while not reply.endswith(b"\r\n"):
+                connection.settimeout(max(0.001, deadline - time.monotonic()))
+                chunk = connection.recv(256)
+                if not chunk or len(reply) > 1024:
+                    return None
+                reply += chunk
+    except (OSError, ValueError):
+        return None
+    if not reply.startswith(b"VERSION "):
+        return None
+    return time.perf_counter() - started
