@@ -139,8 +139,15 @@ def _all_threads_stopped(pid: int) -> bool:
     return True
 
 
-def memcached(port: int | None = None, memory_mb: int = 64) -> Server:
-    """A memcached 1.6 on 127.0.0.1 (not started yet)."""
+def memcached(port: int | None = None, memory_mb: int = 1024) -> Server:
+    """A memcached 1.6 on 127.0.0.1 (not started yet).
+
+    :param memory_mb: memcached's ``-m``. Ample by default: the suite stores
+        many values near the 1 MiB item size, and under a small ``-m``
+        memcached assigns its pages to the large slab classes and then evicts
+        small items (another test's keys) to store new ones. Memory is taken
+        only as items need it.
+    """
     binary = find_binary("memcached")
     port = port or free_port()
     argv = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", str(memory_mb)]
