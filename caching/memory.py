@@ -27,9 +27,10 @@ from caching.key_rules import (
     canonical_key,
     check_keys,
     check_mapping,
+    is_plain_key,
     reject_single_key,
 )
-from caching.store_rules import ADD, REPLACE, SET, Decision, store_decision
+from caching.store_rules import ADD, ANSWERS, DROPS_OLD, REPLACE, SET, Decision, store_decision
 from caching.values import pickled
 
 __all__ = ["DEFAULT_MAX_ITEM_SIZE", "MemoryCache"]
@@ -44,7 +45,7 @@ _ITEM_OVERHEAD = 59
 
 _MAX_OVERHEAD = _ITEM_OVERHEAD + MAX_KEY_LENGTH
 
-_STORE = Decision.STORE
+_KEEP = Decision.KEEP
 
 _SCALARS = frozenset({int, float, bool, type(None), complex})
 
@@ -106,6 +107,12 @@ def _storer(mode: str) -> Callable[..., bool]:
             expiry = now + time if time else 0
         else:
             expiry = expires_at(time, now)
+        if mode is not SET:  # an add over a live item measures nothing (lock-free read)
+            item = self._items.get(key)
+            if item is not None:
+                live = not item[1] or item[1] > now
+                if store_decision(mode, live, True, False) is _KEEP:
+                    return False
         kind = value.__class__
         fits = (
             ((kind is str or kind is bytes) and len(value) <= self._short_value)
@@ -120,12 +127,14 @@ def _storer(mode: str) -> Callable[..., bool]:
             if item is None:
                 key = canonical_key(key)
                 item = items.get(key)
-            live = item is not None and (not item[1] or item[1] > now)
-            decision = store_decision(mode, live, fits, expiry <= now and expiry != 0)
-            if decision is not _STORE:
-                if decision.drops_old:
-                    self._drop(key)
-                return decision.stored
+            expired = expiry <= now and expiry != 0
+            if mode is not SET or expired or not fits:  # else STORE (PERFORMANCE.md, "Stores")
+                live = item is not None and (not item[1] or item[1] > now)
+                decision = store_decision(mode, live, fits, expired)
+                if decision:  # all but STORE (0)
+                    if DROPS_OLD[decision]:
+                        self._drop(key)
+                    return ANSWERS[decision]
             if item is not None and item[1] == expiry:
                 items[key] = [value, expiry]  # a rewrite: the index has the key already
             else:
@@ -316,8 +325,10 @@ class MemoryCache:
             return self._lookup(key, None)
         # Only valid keys are ever stored, so a hit needs no key check.
         item = self._items.get(key)
-        if item is None:
-            canonical = canonical_key(key)  # a miss: check the key
+        if item is None:  # a miss: check the key
+            if is_plain_key(key):  # its own canonical form
+                return None
+            canonical = canonical_key(key)
             if canonical is key:
                 return None
             item = self._items.get(canonical)  # bytes given for a str key

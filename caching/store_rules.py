@@ -10,39 +10,48 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ADD", "REPLACE", "SET", "Decision", "store_decision"]
+__all__ = ["ADD", "ANSWERS", "DROPS_OLD", "REPLACE", "SET", "Decision", "store_decision"]
 
 #: The three storage commands (also the method names).
 SET, ADD, REPLACE = "set", "add", "replace"
 
 
-class Decision(enum.Enum):
+class Decision(enum.IntEnum):
     """The outcome of a storage command: what the call answers, and whether
-    the key's old item is dropped."""
+    the key's old item is dropped. ``STORE`` is ``0``, the only false one."""
 
     #: Stored: the call answers ``True``.
-    STORE = "store"
+    STORE = 0
     #: Not stored (``add`` over a live item, ``replace`` without one): ``False``,
     #: the old item stays.
-    KEEP = "keep"
+    KEEP = 1
     #: The value is over the item size: ``False``; memcached also unlinks the
     #: old item of a refused ``set`` (``SERVER_ERROR object too large``).
-    REFUSE = "refuse"
+    REFUSE = 2
     #: Refused as too large, the old item left alone (``add``, ``replace``).
-    REFUSE_KEEP = "refuse_keep"
+    REFUSE_KEEP = 3
     #: Stored already expired (a time in the past): ``True``, and nothing is
     #: readable afterwards, so the old item is dropped.
-    EXPIRE = "expire"
+    EXPIRE = 4
 
     @property
     def stored(self) -> bool:
         """What the storage call answers."""
-        return self is Decision.STORE or self is Decision.EXPIRE
+        return ANSWERS[self]
 
     @property
     def drops_old(self) -> bool:
         """Whether the key's old item is gone afterwards."""
-        return self is Decision.REFUSE or self is Decision.EXPIRE
+        return DROPS_OLD[self]
+
+
+#: Decision -> what the storage call answers (a tuple, for a hot path).
+ANSWERS = (True, False, False, False, True)
+#: Decision -> whether the key's old item is gone afterwards.
+DROPS_OLD = (False, False, True, False, True)
+
+# Module globals: a global load is cheaper than an enum member lookup.
+_STORE, _KEEP, _REFUSE, _REFUSE_KEEP, _EXPIRE = Decision
 
 
 def store_decision(mode: str, live: bool, fits: bool, expired: bool) -> Decision:
@@ -53,17 +62,20 @@ def store_decision(mode: str, live: bool, fits: bool, expired: bool) -> Decision
     :param fits: the item is within the item size limit.
     :param expired: the command's time is already past (a negative time or
         an absolute time before now).
-    :returns: the :class:`Decision`. The size is checked first (memcached
-        refuses an oversized value before it looks the key up), then
-        ``add``/``replace``'s condition, then the time.
+    :returns: the :class:`Decision`: ``add``/``replace``'s condition
+        first, then the size, then the time. (memcached measures first, but
+        an oversized ``add`` or ``replace`` answers ``False`` and keeps the
+        old item either way; deciding the condition first lets a refused
+        ``add`` cost no measuring: ``fits`` and ``expired`` do not matter
+        when the answer is ``KEEP``.)
 
     >>> store_decision(ADD, live=True, fits=True, expired=False)
-    <Decision.KEEP: 'keep'>
+    <Decision.KEEP: 1>
     >>> store_decision(SET, live=True, fits=False, expired=False).drops_old
     True
     """
-    if not fits:
-        return Decision.REFUSE if mode == SET else Decision.REFUSE_KEEP
     if mode != SET and live != (mode == REPLACE):
-        return Decision.KEEP
-    return Decision.EXPIRE if expired else Decision.STORE
+        return _KEEP
+    if not fits:
+        return _REFUSE if mode == SET else _REFUSE_KEEP
+    return _EXPIRE if expired else _STORE

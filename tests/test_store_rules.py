@@ -14,10 +14,12 @@ CASES = list(itertools.product((SET, ADD, REPLACE), (False, True), (False, True)
 @pytest.mark.parametrize(("mode", "live", "fits", "expired"), CASES)
 def test_store_decision_as_memcached(mode: str, live: bool, fits: bool, expired: bool) -> None:
     decision = store_decision(mode, live, fits, expired)
-    if not fits:  # SERVER_ERROR object too large: a set also unlinks the old item
-        assert decision is (Decision.REFUSE if mode == SET else Decision.REFUSE_KEEP)
-    elif (mode == ADD and live) or (mode == REPLACE and not live):  # NOT_STORED
+    if (mode == ADD and live) or (mode == REPLACE and not live):  # NOT_STORED
+        # (memcached answers SERVER_ERROR for an oversized one: False, the old
+        # item kept all the same)
         assert decision is Decision.KEEP
+    elif not fits:  # SERVER_ERROR object too large: a set also unlinks the old item
+        assert decision is (Decision.REFUSE if mode == SET else Decision.REFUSE_KEEP)
     else:  # STORED, unreadable at once when its time has passed
         assert decision is (Decision.EXPIRE if expired else Decision.STORE)
 

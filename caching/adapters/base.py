@@ -36,6 +36,7 @@ from caching.key_rules import (
     plain_keys,
     reject_single_key,
 )
+from caching.memo import Memo
 from caching.store_rules import ADD, REPLACE, SET
 from caching.url import parse_options
 
@@ -109,7 +110,15 @@ def require(module: str, extra: str) -> ModuleType:
         raise MissingExtraError(module, extra) from None
 
 
-class StoredKeys(dict[Key, bytes]):
+def _stored_key(key_encode: Callable[[Key], Key] | None, given: Key) -> bytes:
+    key = given if key_encode is None else key_encode(given)
+    if is_plain_key(key):
+        return key.encode()  # type: ignore[union-attr]
+    checked = canonical_key(key)
+    return checked.encode("utf-8") if type(checked) is str else checked  # type: ignore[return-value]
+
+
+class StoredKeys(Memo[Key, bytes]):
     """``stored[key]``: the ``bytes`` key sent to memcached for the caller's
     ``key``, which ``key_encode`` (if any) and then the key rules of
     :mod:`caching.key_rules` turn it into.
@@ -126,24 +135,11 @@ class StoredKeys(dict[Key, bytes]):
         (an unhashable one: "unhashable type").
     """
 
-    __slots__ = ("key_encode", "size")
+    __slots__ = ("key_encode",)
 
     def __init__(self, key_encode: Callable[[Key], Key] | None, size: int = 4096) -> None:
-        super().__init__()
+        super().__init__(partial(_stored_key, key_encode), size)
         self.key_encode = key_encode
-        self.size = size
-
-    def __missing__(self, given: Key) -> bytes:
-        key = given if self.key_encode is None else self.key_encode(given)
-        if is_plain_key(key):
-            stored = key.encode()  # type: ignore[union-attr]
-        else:
-            checked = canonical_key(key)
-            stored = checked.encode("utf-8") if type(checked) is str else checked
-        if len(self) >= self.size:
-            self.clear()
-        self[given] = stored
-        return stored
 
 
 class MemcachedAdapter:

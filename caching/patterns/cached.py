@@ -15,7 +15,8 @@ from typing import Any
 
 from caching.contract import Cache
 from caching.expiry import Time, lifetime, seconds
-from caching.key_rules import Key, is_plain_key
+from caching.key_rules import Key
+from caching.memo import Memo
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.dependency import CacheDependency
 from caching.patterns.key_builders import (
@@ -349,12 +350,12 @@ class Cached:
         get = self.cache.get
         namespace = self.namespace
         format_of, skip, head = spec.formats.get, spec.skip, spec.head
+        # formatted key -> that key, or its hashed stand-in (checked once per key)
+        valid: Memo[str, str] = Memo(lambda key: key if is_valid(key) else safe_key(key, head))
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             fmt = None if kwargs else format_of(len(args))
-            key = bind(args, kwargs) if fmt is None else fmt % args[skip:]
-            if not is_plain_key(key) and not is_valid(key):
-                key = safe_key(key, head)
+            key = valid[bind(args, kwargs) if fmt is None else fmt % args[skip:]]
             result = get(key, namespace)
             if result is None:
                 result = fill(key, functools.partial(func, *args, **kwargs))
