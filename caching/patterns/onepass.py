@@ -66,6 +66,7 @@ RELEASE_LOG_PERIOD = 60.0
 
 _FIRST_RETRY_DELAY = 0.01
 
+
 def pass_key(prefix: str, key: Key) -> str:
     """The key of the one-pass guard of the item ``key``; distinct items get
     distinct pass keys.
