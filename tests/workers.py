@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
 
 from caching import from_url
-from caching.patterns import Cached
+from caching.patterns import Cached, OnePass
 from caching.patterns.lockout import Counter, Locker
 from caching.patterns.onepass_handler import OnePassHandler
 from caching.testing.threads import run_threads
@@ -87,6 +89,49 @@ def herd(barrier: Any, index: int, url: str, key: str, threads: int) -> list[tup
     cache.get(key)  # connect before the start
     barrier.wait(30)
     return run_threads(threads, work)
+
+
+# -- a holder that dies -------------------------------------------------------
+
+
+def hold_pass(url: str, key: str, value: Any, life: int, holding: Any, seconds: float) -> None:
+    """Take ``get_or_create``'s one-pass guard of ``key`` (as ``Cached`` names
+    it) for ``life`` seconds and put ``"holding"`` on the queue ``holding``;
+    ``seconds`` later store ``value`` under ``key`` (unless it is ``None``)
+    and die by SIGKILL, leaving the pass behind: a holder killed before its
+    release (or before it stored the value)."""
+    cache = from_url(url)
+    guard = Cached(cache)._pass_key(key)
+    with OnePass(cache, guard, life) as one_pass:
+        if not one_pass.acquired:
+            holding.put("not acquired")
+            return
+        holding.put("holding")
+        time.sleep(seconds)
+        if value is not None:
+            cache.set(key, value, 60)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def start_holder(
+    url: str, key: str, value: Any, life: int, seconds: float
+) -> multiprocessing.process.BaseProcess:
+    """Spawn :func:`hold_pass`; return the process once it holds the pass.
+
+    :raises RuntimeError: it did not take the pass within 60 s.
+    """
+    holding = _SPAWN.Queue()
+    child = _SPAWN.Process(target=hold_pass, args=(url, key, value, life, holding, seconds))
+    child.start()
+    try:
+        answer = holding.get(timeout=60)
+    except queue.Empty:
+        answer = "no answer within 60 s"
+    if answer != "holding":
+        child.kill()
+        child.join(10)
+        raise RuntimeError(f"the holder did not take the pass: {answer}")
+    return child
 
 
 # -- the lockout ---------------------------------------------------------------

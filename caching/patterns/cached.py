@@ -27,7 +27,7 @@ from caching.patterns.key_builders import (
     key_builder,
     safe_key,
 )
-from caching.patterns.onepass import OnePass
+from caching.patterns.onepass import OnePass, pass_key
 
 __all__ = ["Cached"]
 
@@ -59,7 +59,9 @@ class Cached:
     :param timeout: life of a one-pass guard in ``get_or_create``, ``int``
         seconds or ``timedelta``: how long waiters wait for a creator, and how
         long a dead creator blocks others.
-    :param key_prefix: prepended to a key to name its one-pass guard.
+    :param key_prefix: prepended to a key to name its one-pass guard
+        (:func:`~caching.patterns.onepass.pass_key`: distinct items get
+        distinct guards).
     """
 
     def __init__(
@@ -216,8 +218,8 @@ class Cached:
         return self._get_or(key, self.one_pass_create, create_factory, dependency_key_factory)
 
     def _pass_key(self, key: Key) -> str:
-        text = key if isinstance(key, str) else key.decode("utf-8", "backslashreplace")
-        return safe_key(self.key_prefix + text, self.key_prefix.rstrip(":"))
+        """The key of the one-pass guard of ``key``; see :func:`pass_key`."""
+        return pass_key(self.key_prefix, key)
 
     def one_pass_create(
         self,
@@ -234,7 +236,10 @@ class Cached:
         that is not ``None`` with ``set`` (wired to
         ``dependency_key_factory()`` when given) and releases the guard;
         the others wait for it (in the creator's process without polling)
-        and read the value.
+        and read the value. A waiter in another process reads the value and
+        the guard in one ``get_multi`` every 5 ms and returns the value as
+        soon as it is stored, even if the guard is never released (a holder
+        killed after storing, or whose ``delete`` failed).
 
         Unlike wheezy.caching, a waiter never returns ``None`` for a value
         that could be made: if the creator fails (the guard is released at
@@ -242,15 +247,17 @@ class Cached:
         a waiter tries again to take the guard or read the value, up to
         :data:`ONE_PASS_ATTEMPTS` times; a waiter whose wait times out, or
         that runs out of attempts, calls ``create_factory()`` itself and
-        stores the result.
+        stores the result. So if the holder dies (SIGKILL) before storing,
+        every waiter has the value, stored by another or made itself, within
+        ``timeout`` seconds (docs/PATTERNS.md, "When the holder dies").
 
         :returns: the value (``None`` only if ``create_factory`` says so).
         :raises: whatever ``create_factory`` raises, to the caller that ran it.
         """
-        pass_key = self._pass_key(key)
+        guard = self._pass_key(key)
         deadline = _time.monotonic() + seconds(self.timeout)
         for _ in range(ONE_PASS_ATTEMPTS):
-            with OnePass(self.cache, pass_key, self.timeout, self.namespace) as one_pass:
+            with OnePass(self.cache, guard, self.timeout, self.namespace, guards=key) as one_pass:
                 if one_pass.acquired:
                     # A caller that missed just before the previous holder
                     # stored the value takes the pass after it: check again.
@@ -261,7 +268,9 @@ class Cached:
                 remaining = deadline - _time.monotonic()
                 if remaining <= 0 or not one_pass.wait(remaining):
                     break
-            result = self.cache.get(key, self.namespace)
+                result = one_pass.value
+            if result is None:
+                result = self.cache.get(key, self.namespace)
             if result is not None:
                 return result
         return self._set_missed(key, create_factory, dependency_key_factory)

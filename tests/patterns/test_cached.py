@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from caching import MemoryCache, NullCache
 from caching.contract import Cache
@@ -196,6 +199,116 @@ def test_get_or_create_long_and_bytes_keys_get_a_valid_pass_key(cache: Cache) ->
     assert cached.get_or_create("k" * 250, Calls()) == "value"
     assert cached.get_or_create(b"bytes-key", Calls()) == "value"
     key_bytes(cached._pass_key("k" * 250))
+
+
+def _item(key: str | bytes) -> tuple[str, str | bytes]:
+    """What names an item: a ``str`` and its UTF-8 bytes name the same one."""
+    if isinstance(key, bytes):
+        try:
+            return ("text", key.decode("utf-8"))
+        except UnicodeDecodeError:
+            return ("bytes", key)
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return ("unencodable", key)
+    return ("text", key)
+
+
+LOOKALIKES = [
+    b"k\xff",
+    "k\\xff",
+    "k\\\\xff",
+    "k\udcff",
+    b"k\xed\xb3\xbf",
+    "k",
+    b"k",
+    "k\u00e9",
+    "k\u00e9".encode(),
+    "#k",
+    "k" * 241,
+    "k" * 242,
+    b"k" * 242,
+    "#" + "0" * 40,
+    "a b",
+]
+
+
+def test_distinct_keys_get_distinct_pass_keys() -> None:
+    cached = Cached(MemoryCache())
+    assert cached._pass_key(b"k\xff") != cached._pass_key("k\\xff")
+    for first in LOOKALIKES:
+        key_bytes(cached._pass_key(first))  # valid
+        for second in LOOKALIKES:
+            same = _item(first) == _item(second)
+            assert (cached._pass_key(first) == cached._pass_key(second)) is same, (first, second)
+
+
+def test_plain_keys_keep_wheezys_pass_key() -> None:
+    """Processes of wheezy.caching and of this library share passes."""
+    cached = Cached(MemoryCache())
+    assert cached._pass_key("page:1") == "one_pass:page:1"
+    assert cached._pass_key(b"page:1") == "one_pass:page:1"
+    assert cached._pass_key("k\u00e9") == "one_pass:k\u00e9"
+
+
+KEYS = st.one_of(st.text(max_size=300), st.binary(max_size=300))
+PREFIXES = st.sampled_from(["one_pass:", "p", "", "#", "p#", "x" * 220, "a b", "k" * 209])
+
+
+@given(prefix=PREFIXES, first=KEYS, second=KEYS)
+def test_pass_keys_are_valid_and_distinct_for_distinct_items(
+    prefix: str, first: str | bytes, second: str | bytes
+) -> None:
+    cached = Cached(MemoryCache(), key_prefix=prefix)
+    one, other = cached._pass_key(first), cached._pass_key(second)
+    key_bytes(one)
+    assert (one == other) is (_item(first) == _item(second))
+
+
+@given(prefix=PREFIXES, data=st.binary(min_size=1, max_size=300))
+def test_bytes_keys_and_their_lookalikes_get_distinct_pass_keys(prefix: str, data: bytes) -> None:
+    """A bytes key beside the str keys that spell it in escapes or as text."""
+    cached = Cached(MemoryCache(), key_prefix=prefix)
+    keys: list[str | bytes] = [
+        data,
+        data.decode("utf-8", "backslashreplace"),
+        data.decode("utf-8", "surrogateescape"),
+        data.decode("latin-1"),
+        "#" + data.hex(),
+        data.hex(),
+    ]
+    for first in keys:
+        for second in keys:
+            same = _item(first) == _item(second)
+            assert (cached._pass_key(first) == cached._pass_key(second)) is same
+
+
+@given(first=KEYS)
+def test_a_key_and_its_utf8_bytes_share_a_pass_key(first: str | bytes) -> None:
+    cached = Cached(MemoryCache())
+    if isinstance(first, bytes):
+        try:
+            twin: str | bytes = first.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+    else:
+        try:
+            twin = first.encode("utf-8")
+        except UnicodeEncodeError:
+            return
+    assert cached._pass_key(first) == cached._pass_key(twin)
+
+
+def test_a_pass_on_a_bytes_key_does_not_hold_up_its_lookalike(cache: Cache) -> None:
+    cached = Cached(cache, time=60, timeout=20)
+    cache.add(cached._pass_key(b"k\xff"), "held by another process", 60)
+    create = Calls("v")
+    started = time.monotonic()
+    assert cached.get_or_create("k\\xff", create) == "v"
+    assert time.monotonic() - started < 10  # not held up for the 20 s timeout
+    assert create.count == 1
+    assert cache.get("k\\xff") == "v"
 
 
 def test_get_or_create_on_null_cache_always_creates() -> None:
