@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -430,3 +431,37 @@ def test_processes_failing_together_lock_once_after_exactly_count(memcached_url:
     assert lockouts[25].locked(Context("10.0.0.1")) is False
     assert cache.get("alerts:sign_in_24") == 1
     assert cache.get("alerts:sign_in_25") is None
+
+
+def test_a_forked_child_starts_with_an_empty_local_store() -> None:
+    """A child process counts on its own: it does not inherit the parent's
+    local counters and locks (nor a store whose lock another thread held)."""
+    cache, clock = Switch(), FakeClock()
+    locker = Locker(
+        cache,
+        forbid_action=lambda ctx: "forbidden",
+        clock=clock,
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, **t),
+    )
+    lockout = locker.define("sign in", by_ip={"count": 2, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+    cache.down = True
+    assert [sign_in(Service()), sign_in(Service()), sign_in(Service())] == [
+        False,
+        False,
+        "forbidden",
+    ]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            answers = [sign_in(Service()), sign_in(Service()), sign_in(Service())]
+            os.write(write, repr(answers).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read()
+    os.waitpid(pid, 0)
+    assert child == repr([False, False, "forbidden"])
+    assert sign_in(Service()) == "forbidden"  # the parent's lock is still set
