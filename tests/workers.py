@@ -219,3 +219,18 @@ def log_same_message(barrier: Any, index: int, url: str, threads: int, times: in
     barrier.wait(30)
     run_threads(threads, work)
     return inner.messages
+
+
+def log_while_down(barrier: Any, index: int, url: str, records: int, seconds: float) -> list[str]:
+    """Log one message ``records`` times over ``seconds`` through a
+    ``OnePassHandler`` on ``url`` (a server that is down); the messages that
+    reached the inner handler."""
+    inner = ListHandler()
+    logger = logging.getLogger(f"tests.workers.onepass_down.{index}")
+    logger.propagate = False
+    logger.addHandler(OnePassHandler(inner, from_url(url), 60))
+    barrier.wait(30)
+    for _ in range(records):
+        logger.error("disk full on %s", "db1")
+        time.sleep(seconds / records)
+    return inner.messages

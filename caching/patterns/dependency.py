@@ -1,8 +1,36 @@
 """``CacheDependency``: wire cache items to a master key, invalidate them at once.
 
-The master key is a counter of the dependent keys issued so far; dependent
-key ``i`` (``master_key + str(i)``) holds the key of one wired item. Round
-trips, each one contract call:
+The master key is a counter of the dependent keys issued so far (as in
+wheezy.caching); dependent key ``i`` holds the key of one wired item and is
+``"dep:" + sha1(master_key) + ":" + str(i)`` (the SHA-1 in hex of the master
+key's UTF-8 bytes), e.g. ``dep:5c0a...e1:3``:
+
+- valid for every valid master key, 250 bytes long included (at most 66
+  bytes; wheezy's ``master_key + str(i)`` is invalid from 249 bytes on, so
+  its ``add`` raises after the item is stored and its ``delete`` raises for
+  ever);
+- unambiguous: the digest has a fixed length, so no two groups share a
+  dependent key and none is another group's counter (wheezy's dependent key
+  #1 of ``product:1`` is ``product:11``, the counter of another group, and
+  ``delete("product:1")`` then raises ``TypeError``). Every character a
+  dependent key can hold can also be in a master or item key, so a readable
+  ``master + separator + number`` could always be spelled by some other key;
+  a digest cannot be, short of choosing a key to collide on purpose.
+
+A group can always be deleted: a counter whose value is not a count (a
+foreign or corrupt item), or a dependent key holding something other than a
+key, is skipped rather than raising, and at most the last
+:data:`MAX_DEPENDENTS` dependent keys of a group are read.
+
+Groups written in wheezy's format (by wheezy.caching, or by this package
+before 0.2: dependent key ``master_key + str(i)``) are read as well while
+``wheezy_keys`` is on (the default): their dependent keys are read in the same
+round trip, and only those holding a key (a ``str`` or ``bytes``: not a
+counter such as ``product:11``'s) are deleted with the keys they hold. Such
+wires live for the dependency's ``time``; one ``time`` after every process
+runs this version, none is left, and ``wheezy_keys=False`` stops reading them.
+
+Round trips, each one contract call:
 
 - ``next_key`` / ``next_keys``: 1 (``incr``);
 - ``add`` / ``add_multi``: 2 (``incr``, ``add``/``add_multi``);
@@ -15,14 +43,80 @@ trips, each one contract call:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from caching.contract import Cache
+from caching.errors import InvalidKeyError
 from caching.expiry import Time, lifetime
-from caching.key_rules import Key
+from caching.key_rules import MAX_KEY_LENGTH, Key, key_bytes
 
-__all__ = ["CacheDependency"]
+__all__ = ["DEPENDENT_PREFIX", "MAX_DEPENDENTS", "CacheDependency", "dependent_key"]
+
+#: Start of every dependent key.
+DEPENDENT_PREFIX = "dep:"
+
+#: Most dependent keys read for one group: a counter above this (a group
+#: that was never invalidated, or a corrupt value) reads only its last
+#: ``MAX_DEPENDENTS`` keys, so that a delete always ends.
+MAX_DEPENDENTS = 100_000
+
+
+def _digest(master_key: Key) -> str:
+    if isinstance(master_key, str):
+        data = master_key.encode("utf-8", "surrogatepass")
+    elif isinstance(master_key, bytes):
+        data = master_key
+    else:
+        raise TypeError(f"master key must be str or bytes, not {type(master_key).__name__}")
+    return hashlib.sha1(data).hexdigest()
+
+
+def dependent_key(master_key: Key, i: int) -> str:
+    """Dependent key ``i`` of ``master_key``: ``"dep:" + sha1 hex + ":" + str(i)``.
+
+    :param master_key: ``str`` (hashed as UTF-8) or ``bytes``; a ``str`` and
+        its UTF-8 bytes give the same keys.
+    :param i: the dependent key's number, from 1.
+    :returns: a valid key of at most 66 bytes.
+    :raises TypeError: ``master_key`` is neither ``str`` nor ``bytes``.
+    """
+    return f"{DEPENDENT_PREFIX}{_digest(master_key)}:{i}"
+
+
+def _count(value: Any) -> int:
+    """The number of dependent keys a counter's value says; 0 for anything
+    that is not an ``int >= 0`` (a foreign or corrupt item)."""
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, (str, bytes)) and len(value) > 0
+
+
+def _valid(key: Key) -> bool:
+    try:
+        key_bytes(key)
+    except InvalidKeyError:
+        return False
+    return True
+
+
+def _wheezy_keys(master_key: Key, first: int, last: int) -> list[Key]:
+    """wheezy's dependent keys ``first`` .. ``last`` of ``master_key``
+    (``master_key + str(i)``), those that are valid keys."""
+    if isinstance(master_key, bytes):
+        room = MAX_KEY_LENGTH - len(master_key)
+        if room < 1 or not _valid(master_key):
+            return []
+        return [master_key + b"%d" % i for i in range(first, min(last, 10**room - 1) + 1)]
+    if not _valid(master_key):
+        return []
+    room = MAX_KEY_LENGTH - len(master_key.encode("utf-8"))
+    if room < 1:
+        return []
+    return [master_key + str(i) for i in range(first, min(last, 10**room - 1) + 1)]
 
 
 class CacheDependency:
@@ -33,29 +127,44 @@ class CacheDependency:
         ``timedelta`` (``0``: no expiry). Should be at least the lifetime of
         the items they wire.
     :param namespace: passed to every cache call.
+    :param wheezy_keys: also read (and invalidate) groups written in
+        wheezy's format (``master_key + str(i)``); see the module docstring.
+        Keyword only.
     """
 
-    def __init__(self, cache: Cache, time: Time = 0, namespace: str | None = None) -> None:
+    def __init__(
+        self,
+        cache: Cache,
+        time: Time = 0,
+        namespace: str | None = None,
+        *,
+        wheezy_keys: bool = True,
+    ) -> None:
         self.cache = cache
         self.time = lifetime(time)
         self.namespace = namespace
+        self.wheezy_keys = wheezy_keys
 
     def next_key(self, master_key: str) -> str:
         """Issue the next dependent key of ``master_key`` (one ``incr``).
 
-        :returns: ``master_key + str(n)``; ``n`` counts from 1.
+        :returns: :func:`dependent_key` ``(master_key, n)``; ``n`` counts from 1.
+            ``""`` when the cache failed.
         """
-        return self.next_keys(master_key, 1)[0]
+        keys = self.next_keys(master_key, 1)
+        return keys[0] if keys else ""
 
     def next_keys(self, master_key: str, n: int) -> list[str]:
         """Issue ``n`` dependent keys of ``master_key`` with one ``incr``.
 
         :returns: the ``n`` new keys; ``[]`` when the cache failed.
+        :raises InvalidKeyError: ``master_key`` is not a valid key (the cache checks it).
         """
         last = self.cache.incr(master_key, n, self.namespace, 0)
         if last is None:
             return []
-        return [master_key + str(i) for i in range(last - n + 1, last + 1)]
+        digest = _digest(master_key)
+        return [f"{DEPENDENT_PREFIX}{digest}:{i}" for i in range(last - n + 1, last + 1)]
 
     def add(self, master_key: str, key: str) -> bool:
         """Wire ``key`` to ``master_key``.
@@ -88,18 +197,37 @@ class CacheDependency:
         return self.get_multi_keys([master_key])
 
     def get_multi_keys(self, master_keys: Iterable[str]) -> list[Any]:
-        """As :meth:`get_keys` for several master keys, in two round trips."""
+        """As :meth:`get_keys` for several master keys, in two round trips.
+
+        :returns: the dependent keys issued, the wheezy-format dependent keys
+            that hold a key, the keys they all hold, and the master keys;
+            ``[]`` when no master key holds a counter.
+        """
         master_keys = list(master_keys)
         counts = self.cache.get_multi(master_keys, self.namespace)
         if not counts:
             return []
-        keys: list[Any] = [
-            master_key + str(i)
-            for master_key in master_keys
-            for i in range(1, counts.get(master_key, 0) + 1)
-        ]
-        keys.extend(self.cache.get_multi(keys, self.namespace).values())
-        keys.extend(master_keys)
+        dependents: list[Key] = []
+        wheezy: list[Key] = []
+        for master_key in master_keys:
+            last = _count(counts.get(master_key))
+            if not last:
+                continue
+            first = max(1, last - MAX_DEPENDENTS + 1)
+            digest = _digest(master_key)
+            dependents += [f"{DEPENDENT_PREFIX}{digest}:{i}" for i in range(first, last + 1)]
+            if self.wheezy_keys:
+                wheezy += _wheezy_keys(master_key, first, last)
+        keys: list[Any] = list(dependents)
+        if dependents:
+            found = self.cache.get_multi(dependents + wheezy, self.namespace)
+            wires = [found[key] for key in dependents if _is_key(found.get(key))]
+            for key in wheezy:  # only those holding a key: not another group's counter
+                if _is_key(found.get(key)):
+                    keys.append(key)
+                    wires.append(found[key])
+            keys += wires
+        keys += master_keys
         return keys
 
     def delete(self, master_key: str) -> bool:
@@ -110,8 +238,18 @@ class CacheDependency:
         return self.delete_multi([master_key])
 
     def delete_multi(self, master_keys: Iterable[str]) -> bool:
-        """Delete every item wired to any of ``master_keys`` (three round trips)."""
+        """Delete every item wired to any of ``master_keys`` (three round trips).
+
+        A wire holding a key the cache refuses (a foreign item) is left out
+        rather than raising.
+
+        :returns: ``True`` when nothing is left, ``False`` on a cache failure.
+        :raises InvalidKeyError: a master key is not a valid key.
+        """
         keys = self.get_multi_keys(master_keys)
         if not keys:
             return True
-        return self.cache.delete_multi(keys, 0, self.namespace)
+        try:
+            return self.cache.delete_multi(keys, 0, self.namespace)
+        except InvalidKeyError:  # a wire holding a foreign value: drop the invalid ones
+            return self.cache.delete_multi([k for k in keys if _valid(k)], 0, self.namespace)

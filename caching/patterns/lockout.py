@@ -17,31 +17,95 @@ processes sharing a memcached:
   with ``TypeError``);
 - the lock is taken with ``add``, so it engages once and the alert fires once
   per lock however many callers cross the threshold together;
-- keys are always valid (a ``key_func`` value with spaces or of any length is
-  hashed), and a cache failure never raises out of a guarded call: counting
-  is skipped and ``forbid_locked`` lets the call through.
+- keys name the term (``c:sign_in:by_ip:10.0.0.7``, ``c:sign_in:by_user:10.0.0.7``),
+  so terms counting equal values never share a counter (wheezy keys both
+  ``c:sign_in:10.0.0.7``: failed sign-ins as the user "10.0.0.7" lock out
+  the address 10.0.0.7), and keys are always valid (a ``key_func`` value
+  with spaces or of any length is hashed);
+- a cache failure never raises out of a guarded call, and what a lockout
+  does while its shared cache fails is chosen with ``on_failure``:
+
+  ``"local"`` (default)
+      count and lock in this process (an in-process
+      :class:`~caching.memory.MemoryCache`), so a brute force against one
+      process still locks after ``count`` failures. With ``N`` processes,
+      each counts alone: up to ``N * count`` failures per ``period`` get
+      through while the shared cache is down, and each process fires its
+      own alert. Locks set locally are honoured until they expire, also
+      after the shared cache is back.
+  ``"open"``
+      wheezy's behaviour: nothing is counted and ``forbid_locked`` lets every
+      call through (an attacker who can take the cache down gets unlimited
+      tries).
+  ``"closed"``
+      ``forbid_locked`` forbids every call while the shared cache fails.
+
+How a lockout knows that its shared cache fails: the contract never raises,
+and ``get_multi`` answers ``{}`` both for "no lock" and for a failure, so a
+lockout learns it from the calls whose answer tells -- a counter that cannot
+be created or incremented in :data:`COUNT_ATTEMPTS` tries, a reset's
+``delete_multi`` answering ``False``. It then treats the shared cache as
+failing for ``retry_period`` seconds (1 s by default) and tries it again on
+the next call after that. In ``"closed"`` mode a lockout that saw a failure
+(and a new one, which knows nothing yet) first checks that the shared cache
+answers for the context's counters before trusting "no lock": so in each
+process only the one failed attempt whose counting reveals an outage goes
+through.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from caching.contract import Cache
-from caching.expiry import lifetime
+from caching.expiry import Time, lifetime
 from caching.key_rules import Key
 from caching.patterns.decorators import apply_decorator
+from caching.patterns.fallback import DEFAULT_RETRY_PERIOD, Fallback, local_time
 from caching.patterns.key_builders import safe_key
 
-__all__ = ["Counter", "Locker", "Lockout", "NullLocker", "NullLockout"]
+__all__ = [
+    "COUNT_ATTEMPTS",
+    "ON_FAILURE",
+    "Counter",
+    "Locker",
+    "Lockout",
+    "NullLocker",
+    "NullLockout",
+]
+
+logger = logging.getLogger(__name__)
 
 #: Tries of add-then-incr before a counting step is given up (cache failure).
 COUNT_ATTEMPTS = 3
 
+#: The values of ``on_failure``: what a lockout does while its shared cache fails.
+ON_FAILURE = ("local", "open", "closed")
+
+#: Most counters and locks a lockout keeps in its in-process store (least
+#: recently used dropped first).
+LOCAL_MAX_ITEMS = 100_000
+
 Action = Callable[[Any], Any]
 Alert = Callable[[Any, str, "Counter"], Any]
+
+
+def check_on_failure(on_failure: object) -> str:
+    """Return ``on_failure`` when it is one of :data:`ON_FAILURE`.
+
+    :raises TypeError: it is not a ``str``.
+    :raises ValueError: it is another ``str``; the message names the allowed values.
+    """
+    if not isinstance(on_failure, str):
+        raise TypeError(f"on_failure must be a str, not {type(on_failure).__name__}")
+    if on_failure not in ON_FAILURE:
+        allowed = ", ".join(repr(value) for value in ON_FAILURE)
+        raise ValueError(f"on_failure must be one of {allowed}, not {on_failure!r}")
+    return on_failure
 
 
 class Counter:
@@ -84,8 +148,18 @@ class Locker:
         function guarded by ``forbid_locked`` while a lock is set.
     :param namespace: passed to every cache call.
     :param key_prefix: start of every counter key.
+    :param on_failure: what the lockouts do while the cache fails:
+        ``"local"`` (default), ``"open"`` or ``"closed"`` (see the module
+        docstring). Keyword only.
+    :param retry_period: seconds (``float`` or ``timedelta``) a cache that
+        failed is treated as failing before it is tried again. Keyword only.
+    :param clock: monotonic time in seconds, for the retry period and the
+        in-process store (default :func:`time.monotonic`). Keyword only.
     :param terms: term name -> factory of a :class:`Counter`, called with the
         keyword arguments that :meth:`define` gives for that term.
+    :raises ValueError: ``on_failure`` is not one of :data:`ON_FAILURE`, or
+        ``retry_period`` is negative.
+    :raises TypeError: ``on_failure`` is not a ``str``.
     """
 
     def __init__(
@@ -94,31 +168,65 @@ class Locker:
         forbid_action: Action,
         namespace: str | None = None,
         key_prefix: str = "c",
+        *,
+        on_failure: str = "local",
+        retry_period: float | timedelta = DEFAULT_RETRY_PERIOD,
+        clock: Callable[[], float] | None = None,
         **terms: Callable[..., Counter],
     ) -> None:
         self.cache = cache
         self.forbid_action = forbid_action
         self.namespace = namespace
         self.key_prefix = key_prefix
+        self.on_failure = check_on_failure(on_failure)
+        Fallback(retry_period)  # checks it now rather than at define
+        self.retry_period = retry_period
+        self.clock = clock
         self.terms = terms
 
     def define(self, name: str, **terms: dict[str, Any]) -> Lockout:
         """Define a lockout named ``name`` from known terms.
 
+        :param name: the lockout's name, in its keys with spaces as ``_``
+            (distinct lockouts over one cache need distinct names).
         :param terms: term name (a keyword of the constructor) -> the keyword
             arguments of its factory, e.g. ``by_ip={"count": 5, ...}``.
+        :returns: a :class:`Lockout` keying counters ``<key_prefix>:<name>:<term>:<value>``.
         :raises KeyError: a term the locker does not know.
         """
         key_prefix = f"{self.key_prefix}:{name.replace(' ', '_')}:"
         counters = [self.terms[term](**arguments) for term, arguments in terms.items()]
-        return Lockout(name, counters, self.forbid_action, self.cache, self.namespace, key_prefix)
+        return Lockout(
+            name,
+            counters,
+            self.forbid_action,
+            self.cache,
+            self.namespace,
+            key_prefix,
+            terms=list(terms),
+            on_failure=self.on_failure,
+            retry_period=self.retry_period,
+            clock=self.clock,
+        )
 
 
 class Lockout:
     """Enforces the terms of one lockout; see the module docstring.
 
-    Made by :meth:`Locker.define`. Counter keys are ``key_prefix +
-    key_func(ctx)``; lock keys are ``"lock:" + counter key``.
+    Made by :meth:`Locker.define`. Counter keys are ``key_prefix + term +
+    ":" + str(key_func(ctx))`` (e.g. ``c:sign_in:by_ip:10.0.0.7``), lock keys
+    ``"lock:" + counter key``; a key that breaks the key rules is hashed
+    (:func:`~caching.patterns.key_builders.safe_key`), still distinct per
+    term.
+
+    :param terms: the term name of each counter, in order; without it (a
+        lockout built by hand) counters are named by their index (``"0"``,
+        ``"1"``...). Keyword only.
+    :param on_failure: ``"local"`` (default), ``"open"`` or ``"closed"``.
+    :param retry_period: as for :class:`Locker`.
+    :param clock: as for :class:`Locker`.
+    :raises ValueError: ``on_failure`` is not one of :data:`ON_FAILURE`, or
+        ``terms`` does not name every counter.
     """
 
     def __init__(
@@ -129,6 +237,11 @@ class Lockout:
         cache: Cache,
         namespace: str | None,
         key_prefix: str,
+        *,
+        terms: Sequence[str] | None = None,
+        on_failure: str = "local",
+        retry_period: float | timedelta = DEFAULT_RETRY_PERIOD,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.name = name
         self.counters = counters
@@ -136,10 +249,30 @@ class Lockout:
         self.cache = cache
         self.namespace = namespace
         self.key_prefix = key_prefix
+        self.on_failure = check_on_failure(on_failure)
+        names = [str(index) for index in range(len(counters))] if terms is None else list(terms)
+        if len(names) != len(counters):
+            raise ValueError(f"{len(names)} term names for {len(counters)} counters")
+        #: (counter, head of its keys, head of its lock keys)
+        self._heads = [
+            (counter, f"{key_prefix}{term}:", f"lock:{key_prefix}{term}:")
+            for counter, term in zip(counters, names, strict=True)
+        ]
+        self._fallback = Fallback(retry_period, clock, LOCAL_MAX_ITEMS)
+        # a new closed lockout knows nothing of the cache yet: it checks first
+        self._fallback.suspect = self.on_failure == "closed"
 
-    def _key(self, counter: Counter, ctx: Any, lock: bool = False) -> str:
-        head = "lock:" + self.key_prefix if lock else self.key_prefix
-        return safe_key(f"{head}{counter.key_func(ctx)}", head.rstrip(":"))
+    @staticmethod
+    def _key(head: str, ctx_value: Any) -> str:
+        return safe_key(f"{head}{ctx_value}", head.rstrip(":"))
+
+    def _keys(self, ctx: Any) -> list[tuple[Counter, str, str]]:
+        """(counter, counter key, lock key) of each counter for ``ctx``."""
+        keys = []
+        for counter, head, lock_head in self._heads:
+            value = counter.key_func(ctx)
+            keys.append((counter, self._key(head, value), self._key(lock_head, value)))
+        return keys
 
     def guard(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Decorate ``func(ctx, ...) -> bool``: a failure counts, a success
@@ -172,8 +305,8 @@ class Lockout:
         """Decorate ``func(ctx, ...)``: while any counter's lock is set, call
         ``action(ctx)`` (default: the locker's ``forbid_action``) instead.
 
-        One round trip per call (``get_multi`` of the lock keys); when the
-        cache fails, the call goes through.
+        One round trip per call (``get_multi`` of the lock keys) while the
+        cache works; while it fails, see :meth:`locked`.
         """
         forbid = action or self.forbid_action
 
@@ -188,49 +321,152 @@ class Lockout:
         return apply_decorator(wrapped, decorate)
 
     def locked(self, ctx: Any) -> bool:
-        """Whether a lock of ``ctx`` is set (one ``get_multi``)."""
-        keys = [self._key(counter, ctx, lock=True) for counter in self.counters]
-        return bool(self.cache.get_multi(keys, self.namespace))
+        """Whether a lock of ``ctx`` is set.
+
+        One ``get_multi`` while the cache works (in ``"local"`` mode the
+        in-process store is read too while it may hold a live lock). While
+        the cache fails: ``"local"`` reads the in-process store, then the
+        cache; ``"open"`` reads the cache (which answers "no lock");
+        ``"closed"`` answers ``True`` without a call. After a failure,
+        ``"closed"`` first checks that the cache answers (an ``add`` or an
+        ``incr`` by 0 of each counter) and answers ``True`` when it does not.
+        """
+        lock_keys: list[Key] = [
+            self._key(lock_head, counter.key_func(ctx)) for counter, _, lock_head in self._heads
+        ]
+        if not lock_keys:
+            return False
+        mode, fallback = self.on_failure, self._fallback
+        if mode == "open":
+            return bool(self.cache.get_multi(lock_keys, self.namespace))
+        if fallback.failing():
+            if mode == "closed":
+                return True
+            if fallback.local_live() and fallback.local().get_multi(lock_keys):
+                return True
+            return bool(self.cache.get_multi(lock_keys, self.namespace))
+        if mode == "closed" and fallback.suspect:
+            answers = all(
+                self._count(self.cache, key, counter.period, 0) is not None
+                for counter, key, _ in self._keys(ctx)
+            )
+            self._noted(answers)
+            if not answers:
+                return True
+        if self.cache.get_multi(lock_keys, self.namespace):
+            return True
+        return (
+            mode == "local"
+            and fallback.local_live()
+            and bool(fallback.local().get_multi(lock_keys))
+        )
+
+    def _noted(self, answered: bool) -> None:
+        """Note whether the shared cache answered a call that tells; log changes."""
+        if answered:
+            if self._fallback.succeed():
+                logger.info("lockout %r: the shared cache answers again", self.name)
+        elif self._fallback.fail():
+            logger.warning(
+                "lockout %r: the shared cache fails; on_failure=%r (%s) until it answers",
+                self.name,
+                self.on_failure,
+                {
+                    "local": "counting and locking in this process",
+                    "closed": "forbidding every guarded call",
+                }[self.on_failure],
+            )
 
     def _delete(self, ctx: Any, counters: list[Counter]) -> None:
-        keys: list[Key] = [self._key(counter, ctx) for counter in counters]
-        keys += [self._key(counter, ctx, lock=True) for counter in counters]
-        if keys:
-            self.cache.delete_multi(keys, 0, self.namespace)
+        chosen = {id(counter) for counter in counters}
+        keys: list[Key] = []
+        for counter, key, lock_key in self._keys(ctx):
+            if id(counter) in chosen:
+                keys += [key, lock_key]
+        if not keys:
+            return
+        deleted = self.cache.delete_multi(keys, 0, self.namespace)
+        if self.on_failure != "open":
+            self._noted(deleted)
+        if self.on_failure == "local" and self._fallback.local_live():
+            self._fallback.local().delete_multi(keys)
 
     def reset(self, ctx: Any) -> None:
-        """Remove the counters of ``ctx`` that support reset, and their locks."""
+        """Remove the counters of ``ctx`` that support reset, and their locks
+        (in the cache and, in ``"local"`` mode, in this process)."""
         self._delete(ctx, [counter for counter in self.counters if counter.reset])
 
     def force_reset(self, ctx: Any) -> None:
         """Remove every counter of ``ctx`` and its lock."""
         self._delete(ctx, self.counters)
 
-    def _count(self, key: str, counter: Counter) -> int | None:
-        """Count one event: the counter's new value, ``None`` if the cache failed."""
+    def _count(self, store: Cache, key: str, time: Time, delta: int = 1) -> int | None:
+        """Count ``delta`` events on ``store``: the counter's new value, ``None``
+        if the store failed. A counter is created with ``add`` (its period
+        starts then); ``delta=0`` only checks that the store answers."""
+        namespace = None if store is not self.cache else self.namespace
         for _ in range(COUNT_ATTEMPTS):
-            if self.cache.add(key, 1, counter.period, self.namespace):
-                return 1
-            value = self.cache.incr(key, 1, self.namespace)
+            if store.add(key, delta, time, namespace):
+                return delta
+            value = store.incr(key, delta, namespace)
             if value is not None:
                 return value
             # The counter expired or was reset between add and incr: again.
         return None
 
+    def _engage(self, store: Cache, key: str, lock_key: str, duration: Time) -> bool:
+        """Take the lock (``add``); the winner deletes the counter. Whether it won."""
+        namespace = None if store is not self.cache else self.namespace
+        if store.add(lock_key, 1, duration, namespace):
+            store.delete(key, 0, namespace)
+            return True
+        return False
+
     def incr(self, ctx: Any) -> None:
         """Count one event of ``ctx`` on every counter; lock those that reach
         their ``count`` (the one caller whose lock ``add`` wins deletes the
-        counter and fires the alert)."""
-        for counter in self.counters:
-            key = self._key(counter, ctx)
-            value = self._count(key, counter)
-            if value is None or value < counter.count:
-                continue
-            lock_key = self._key(counter, ctx, lock=True)
-            if self.cache.add(lock_key, 1, counter.duration, self.namespace):
-                self.cache.delete(key, 0, self.namespace)
-                if counter.alert is not None:
-                    counter.alert(ctx, self.name, counter)
+        counter and fires the alert).
+
+        While the cache fails, ``"local"`` counts in this process (and, once
+        the cache is back, keeps counting there too on the counters it made,
+        until they expire), ``"open"`` and ``"closed"`` count nothing.
+        """
+        mode, fallback = self.on_failure, self._fallback
+        for counter, key, lock_key in self._keys(ctx):
+            value = None
+            if mode == "open" or not fallback.failing():
+                value = self._count(self.cache, key, counter.period)
+                if mode != "open":
+                    self._noted(value is not None)
+            engaged = (
+                value is not None
+                and value >= counter.count
+                and self._engage(self.cache, key, lock_key, counter.duration)
+            )
+            if mode == "local" and (value is None or fallback.local_live()):
+                engaged = self._incr_locally(counter, key, lock_key, value is None) or engaged
+            if engaged and counter.alert is not None:
+                counter.alert(ctx, self.name, counter)
+
+    def _incr_locally(self, counter: Counter, key: str, lock_key: str, create: bool) -> bool:
+        """Count on this process's store: from scratch while the cache fails
+        (``create``), else only on a counter made during the outage. Whether
+        a lock engaged here."""
+        fallback = self._fallback
+        local = fallback.local()
+        if create:
+            period = local_time(counter.period)
+            value = self._count(local, key, period)
+            fallback.used_local(period)
+        else:
+            value = local.incr(key)
+        if value is None or value < counter.count:
+            return False
+        duration = local_time(counter.duration)
+        if self._engage(local, key, lock_key, duration):
+            fallback.used_local(duration)
+            return True
+        return False
 
 
 class NullLocker:
@@ -242,9 +478,13 @@ class NullLocker:
         forbid_action: Action | None = None,
         namespace: str | None = None,
         key_prefix: str = "c",
+        *,
+        on_failure: str = "local",
+        retry_period: float | timedelta = DEFAULT_RETRY_PERIOD,
+        clock: Callable[[], float] | None = None,
         **terms: Callable[..., Counter],
     ) -> None:
-        pass
+        check_on_failure(on_failure)
 
     def define(self, name: str, **terms: dict[str, Any]) -> NullLockout:
         """Return a :class:`NullLockout`."""

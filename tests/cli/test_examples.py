@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +12,22 @@ import pytest
 from tests import servers
 from tests.cli.runner import memcached_url
 
-EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.py"))
+ROOT = Path(__file__).parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
 def _run(example: Path, url: str) -> subprocess.CompletedProcess[str]:
+    # A script's own directory, not the current one, starts sys.path: put
+    # this checkout first, so the examples run against the code under test
+    # (not another checkout installed in editable mode).
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, str(example), url],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, "PYTHONPATH": path},
     )
 
 

@@ -15,6 +15,7 @@ from caching import MemoryCache, NullCache
 from caching.contract import Cache
 from caching.key_rules import key_bytes
 from caching.patterns import Cached, key_builder
+from caching.patterns.dependency import dependent_key
 from tests.shared import Clock, backend, cache, clock, timed_backends
 
 __all__ = ["backend", "cache", "clock"]
@@ -116,7 +117,7 @@ def test_set_and_add_with_dependency_key(cache: Cache) -> None:
     assert cached.add("b", 2, dependency_key="group") is True
     assert cached.add("b", 3, dependency_key="group") is False  # not wired again
     assert sorted(cached.dependency.get_keys("group")) == sorted(
-        ["group1", "group2", "a", "b", "group"]
+        [dependent_key("group", 1), dependent_key("group", 2), "a", "b", "group"]
     )
     cached.dependency.delete("group")
     assert cached.get_multi(["a", "b"]) == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -199,16 +200,184 @@ class DownCache(NullCache):
         super().add(key, value, time, namespace)
         return False
 
+    def delete_multi(self, keys: Any, seconds: Any = 0, namespace: str | None = None) -> bool:
+        super().delete_multi(keys, seconds, namespace)
+        return False
 
-def test_a_cache_failure_never_breaks_a_guarded_call() -> None:
+
+class Switch(MemoryCache):
+    """A MemoryCache that can be taken down: it then answers "nothing
+    happened" (as an adapter does) and counts the calls it got meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.calls_while_down = 0
+
+    def add(self, key: Key, value: Any, time: Any = 0, namespace: str | None = None) -> bool:
+        if self.down:
+            self.calls_while_down += 1
+            return False
+        return super().add(key, value, time, namespace)
+
+    def incr(
+        self, key: Key, delta: int = 1, namespace: str | None = None, initial_value: Any = None
+    ) -> Any:
+        if self.down:
+            self.calls_while_down += 1
+            return None
+        return super().incr(key, delta, namespace, initial_value)
+
+    def get_multi(self, keys: Any, namespace: str | None = None) -> dict[Key, Any]:
+        if self.down:
+            self.calls_while_down += 1
+            return {}
+        return super().get_multi(keys, namespace)
+
+    def delete_multi(self, keys: Any, seconds: Any = 0, namespace: str | None = None) -> bool:
+        if self.down:
+            self.calls_while_down += 1
+            return False
+        return super().delete_multi(keys, seconds, namespace)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("on_failure", "answers"),
+    [
+        ("local", [False, "forbidden", "forbidden"]),
+        ("open", [False, False, False]),
+        ("closed", ["forbidden", "forbidden", "forbidden"]),
+    ],
+)
+def test_a_cache_failure_never_breaks_a_guarded_call(on_failure: str, answers: list[Any]) -> None:
     alerts: list[str] = []
-    lockout = make_lockout(DownCache(), alerts, by_ip={"count": 1, "period": 60, "duration": 60})
-    sign_in = guarded_sign_in(lockout)
+    locker = Locker(
+        DownCache(),
+        forbid_action=lambda ctx: "forbidden",
+        on_failure=on_failure,
+        by_ip=lambda **t: Counter(
+            key_func=lambda ctx: ctx.ip, alert=lambda *a: alerts.append("!"), **t
+        ),
+    )
+    sign_in = guarded_sign_in(
+        locker.define("sign in", by_ip={"count": 1, "period": 60, "duration": 60})
+    )
     service = Service()
-    assert [sign_in(service) for _ in range(3)] == [False, False, False]  # never locked
+    assert [sign_in(service) for _ in range(3)] == answers
+    assert alerts == (["!"] if on_failure == "local" else [])
+    service = Service(ip="10.0.0.9")
     service.succeed = True
-    assert sign_in(service) is True
-    assert alerts == []
+    assert sign_in(service) == ("forbidden" if on_failure == "closed" else True)
+
+
+def test_on_failure_is_checked() -> None:
+    with pytest.raises(ValueError, match="'local', 'open', 'closed'"):
+        Locker(MemoryCache(), lambda ctx: None, on_failure="fail-open")
+    with pytest.raises(TypeError):
+        Locker(MemoryCache(), lambda ctx: None, on_failure=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'local', 'open', 'closed'"):
+        NullLocker(MemoryCache(), lambda ctx: None, on_failure="closed ")
+    with pytest.raises(ValueError, match="retry_period"):
+        Locker(MemoryCache(), lambda ctx: None, retry_period=-1)
+    assert Locker(MemoryCache(), lambda ctx: None).on_failure == "local"
+    # wheezy's positional arguments still work
+    locker = Locker(MemoryCache(), lambda ctx: "no", None, "x", by_ip=lambda **t: Counter(**t))
+    assert locker.key_prefix == "x"
+
+
+def test_a_failing_cache_is_left_alone_for_the_retry_period() -> None:
+    cache, clock = Switch(), FakeClock()
+    locker = Locker(
+        cache,
+        forbid_action=lambda ctx: "forbidden",
+        retry_period=5,
+        clock=clock,
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, **t),
+    )
+    lockout = locker.define("sign in", by_ip={"count": 10, "period": 60, "duration": 60})
+    sign_in = lockout.guard(lambda ctx: False)
+    cache.down = True
+    sign_in(Service())  # the failure: 3 tries of add + incr
+    assert cache.calls_while_down == 6
+    for _ in range(5):
+        sign_in(Service())  # counted in this process only
+    assert cache.calls_while_down == 6
+    clock.now += 5
+    sign_in(Service())  # tried again
+    assert cache.calls_while_down == 12
+    cache.down = False
+    clock.now += 5
+    sign_in(Service())
+    assert cache.get("c:sign_in:by_ip:10.0.0.1") == 1  # back in the shared cache
+    sign_in(Service())
+    sign_in(Service())  # the 10th failure in this process: locked here
+    assert lockout.locked(Service()) is True
+    assert cache.get("lock:c:sign_in:by_ip:10.0.0.1") is None
+    clock.now += 61  # the local lock expires
+    assert lockout.locked(Service()) is False
+
+
+def test_a_reset_reaches_both_stores() -> None:
+    cache, clock = Switch(), FakeClock()
+    locker = Locker(
+        cache,
+        forbid_action=lambda ctx: "forbidden",
+        clock=clock,
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, **t),
+    )
+    sign_in = guarded_sign_in(
+        locker.define("sign in", by_ip={"count": 2, "period": 60, "duration": 60})
+    )
+    service = Service()
+    cache.down = True
+    sign_in(service)  # counted here: 1
+    cache.down = False
+    clock.now += 2
+    service.succeed = True
+    assert sign_in(service) is True  # resets the local counter too
+    service.succeed = False
+    assert sign_in(service) is False  # 1 in the shared cache, none here
+    assert sign_in(service) is False
+    assert sign_in(service) == "forbidden"
+
+
+def test_terms_on_equal_values_do_not_share_counters(cache: Cache) -> None:
+    """Three failed sign-ins as the user "10.0.0.7" do not lock out a real
+    user signing in from the address 10.0.0.7 (wheezy keys both terms
+    c:sign_in:10.0.0.7)."""
+    lockout = make_lockout(
+        cache,
+        by_ip={"count": 3, "period": 60, "duration": 60},
+        by_user={"count": 3, "period": 60, "duration": 60},
+    )
+    sign_in = guarded_sign_in(lockout)
+    attacker = Service(ip="192.0.2.1", user="10.0.0.7")
+    assert [sign_in(attacker) for _ in range(4)] == [False, False, False, "forbidden"]
+    user = Service(ip="10.0.0.7", user="alice")
+    assert sign_in(user) is False  # not locked: the attacker's lock is by_user
+    user.succeed = True
+    assert sign_in(user) is True
+    assert cache.get("lock:c:sign_in:by_user:10.0.0.7") == 1
+    assert cache.get("lock:c:sign_in:by_ip:192.0.2.1") == 1
+    assert cache.get_multi(["lock:c:sign_in:by_ip:10.0.0.7", "c:sign_in:by_ip:10.0.0.7"]) == {}
+
+
+def test_a_lockout_built_by_hand_names_counters_by_index(cache: Cache) -> None:
+    counters = [Counter(lambda ctx: ctx.ip, 2, 60, 60), Counter(lambda ctx: ctx.ip, 3, 60, 60)]
+    lockout = Lockout("api", counters, lambda ctx: "forbidden", cache, None, "c:api:")
+    lockout.incr(Service())
+    assert cache.get_multi(["c:api:0:10.0.0.1", "c:api:1:10.0.0.1"]) == {
+        "c:api:0:10.0.0.1": 1,
+        "c:api:1:10.0.0.1": 1,
+    }
 
 
 @pytest.mark.parametrize(("count", "locked"), [(40, True), (41, False)])
@@ -262,3 +431,37 @@ def test_processes_failing_together_lock_once_after_exactly_count(memcached_url:
     assert lockouts[25].locked(Context("10.0.0.1")) is False
     assert cache.get("alerts:sign_in_24") == 1
     assert cache.get("alerts:sign_in_25") is None
+
+
+def test_a_forked_child_starts_with_an_empty_local_store() -> None:
+    """A child process counts on its own: it does not inherit the parent's
+    local counters and locks (nor a store whose lock another thread held)."""
+    cache, clock = Switch(), FakeClock()
+    locker = Locker(
+        cache,
+        forbid_action=lambda ctx: "forbidden",
+        clock=clock,
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, **t),
+    )
+    lockout = locker.define("sign in", by_ip={"count": 2, "period": 60, "duration": 60})
+    sign_in = guarded_sign_in(lockout)
+    cache.down = True
+    assert [sign_in(Service()), sign_in(Service()), sign_in(Service())] == [
+        False,
+        False,
+        "forbidden",
+    ]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            answers = [sign_in(Service()), sign_in(Service()), sign_in(Service())]
+            os.write(write, repr(answers).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read()
+    os.waitpid(pid, 0)
+    assert child == repr([False, False, "forbidden"])
+    assert sign_in(Service()) == "forbidden"  # the parent's lock is still set

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from caching import NullCache
+from caching import MemoryCache, NullCache
 from caching.contract import Cache
 from caching.key_rules import Key, key_bytes
 from caching.patterns.onepass_handler import OnePassHandler
@@ -105,12 +105,89 @@ class RaisingCache(NullCache):
         raise ConnectionError("down")
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.mark.parametrize("broken", [DownCache, RaisingCache])
-def test_a_cache_failure_never_loses_a_record(inner: ListHandler, broken: type[Cache]) -> None:
-    for logger in make_logger(broken.__name__, OnePassHandler(inner, broken(), 60)):
+def test_a_cache_failure_passes_a_message_once_per_period(
+    inner: ListHandler, broken: type[Cache]
+) -> None:
+    """Never zero times (a failure loses no message), at most once per
+    period in this process (wheezy and this package before 0.2 passed every
+    record while the cache was down)."""
+    clock = FakeClock()
+    handler = OnePassHandler(inner, broken(), 60, clock=clock)
+    for logger in make_logger(broken.__name__, handler):
+        for _ in range(100):
+            logger.error("first")
+        logger.error("second")
+        clock.now += 30
+        logger.error("first")
+        clock.now += 31  # the period of "first" is over
         logger.error("first")
         logger.error("first")
-    assert inner.messages == ["first", "first"]
+    assert inner.messages == ["first", "second", "first"]
+
+
+class Switch(MemoryCache):
+    """A MemoryCache that can be taken down (add fails, get misses), counting
+    the calls it gets meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.calls_while_down = 0
+
+    def add(self, key: Key, value: Any, time: Any = 0, namespace: str | None = None) -> bool:
+        if self.down:
+            self.calls_while_down += 1
+            return False
+        return super().add(key, value, time, namespace)
+
+    def get(self, key: Key, namespace: str | None = None) -> Any:
+        if self.down:
+            self.calls_while_down += 1
+            return None
+        return super().get(key, namespace)
+
+
+def test_a_failing_cache_is_left_alone_for_the_retry_period(inner: ListHandler) -> None:
+    cache, clock = Switch(), FakeClock()
+    handler = OnePassHandler(inner, cache, 60, retry_period=5, clock=clock)
+    for logger in make_logger("retry", handler):
+        cache.down = True
+        logger.error("a")  # add fails, get misses: the cache failed
+        assert cache.calls_while_down == 2
+        for message in "bcde":
+            logger.error(message)
+        assert cache.calls_while_down == 2  # the filter of this process decides
+        clock.now += 5
+        logger.error("f")  # tried again
+        assert cache.calls_while_down == 4
+    assert inner.messages == list("abcdef")
+
+
+def test_a_message_passes_once_per_process_across_a_failure_and_back(
+    inner: ListHandler,
+) -> None:
+    cache, clock = Switch(), FakeClock()
+    handler = OnePassHandler(inner, cache, 60, retry_period=1, clock=clock)
+    for logger in make_logger("across", handler):
+        logger.error("passed while the cache worked")
+        cache.down = True
+        logger.error("passed while the cache worked")  # remembered here
+        logger.error("passed while the cache was down")
+        cache.down = False
+        clock.now += 2
+        logger.error("passed while the cache was down")  # the cache is back: still once
+        logger.error("passed while the cache worked")
+        assert cache.get(handler.key_encode("passed while the cache worked")) is not None
+    assert inner.messages == ["passed while the cache worked", "passed while the cache was down"]
 
 
 @pytest.mark.memcached
