@@ -11,11 +11,27 @@ I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
 Limitation: pylibmc's ``incr``/``decr`` take a C ``int``, so a ``delta``
 above ``2**31 - 1`` raises ``ValueError`` here (the other adapters take any
 delta up to ``2**64 - 1``).
+
+Each pylibmc client keeps its own failure state of each server
+(libmemcached's retry wait). With one server, the adapter keeps the one
+state instead (docs/FAILURES.md, "Recovery"): it holds off for
+``retry_timeout`` after a failure, tries the server on a reset client
+(``disconnect_all``), and retires every pooled client when it answers.
+
+A foreign pool (anything with ``acquire``/``get_back`` but the adapter's
+own :class:`~caching.adapters.pool.Pool`, e.g. wheezy's ``EagerPool`` of
+:func:`client_factory` clients) is fork-safe too: in a process other than
+the one a client was made in, the adapter never uses that client (its
+sockets are the parent's) but a ``clone()`` of it, made once per client and
+process, and keeps the parent's clients from ever being freed there
+(:func:`~caching.adapters.pool.keep_forever`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -28,7 +44,7 @@ from caching.adapters.base import (
     require,
 )
 from caching.adapters.options import as_servers
-from caching.adapters.pool import Pool, PoolLike
+from caching.adapters.pool import Lease, Pool, PoolLike, keep_forever, process_id
 from caching.adapters.serializer import MARKED_TEXT, from_native
 from caching.counters import non_numeric
 from caching.key_rules import Key
@@ -81,7 +97,37 @@ def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
     behaviors.setdefault("retry_timeout", max(1, round(DEFAULT_RETRY_TIMEOUT)))
     # libmemcached names a Unix socket by its bare path, not "unix:/path".
     specs = [server.removeprefix("unix:") for server in as_servers(servers)]
-    return _client_class()(specs, **kwargs)
+    client = _client_class()(specs, **kwargs)
+    client._caching_pid = os.getpid()  # the process its sockets will belong to
+    return client
+
+
+class _Own:
+    """What this process uses for one client of a foreign pool: the client
+    itself in the process that made it, a clone of it elsewhere; and the
+    adapter's generation it was last reset for."""
+
+    __slots__ = ("client", "generation", "pid")
+
+    def __init__(self, pid: int, generation: int, client: Any) -> None:
+        self.pid = pid
+        self.generation = generation
+        self.client = client
+
+
+#: The attribute of a foreign pool's client that holds its :class:`_Own`.
+_OWN = "_caching_own"
+
+# Adapters over foreign pools, told when this process is a fork's child.
+_FOREIGN: weakref.WeakSet[PylibmcAdapter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for adapter in list(_FOREIGN):
+        adapter._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class PylibmcAdapter(MemcacheApi):
@@ -125,8 +171,18 @@ class PylibmcAdapter(MemcacheApi):
             options = {**client_options, "behaviors": behaviors}
             pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
         else:
-            servers = ["pool"]
-        super().__init__(pool, servers, key_encode, logger, retry_timeout)
+            servers = ["pool"]  # until its first client names them
+        # One server: the adapter's hold-off is its one failure state.
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, len(servers) == 1)
+        if not isinstance(pool, Pool):
+            self._hold_off = self._recovers = False  # until the servers are known
+            self._generation = 0
+            self._built_pid = os.getpid()
+            # Every client this process used (the pool's, or clones): a
+            # fork's child keeps them, never freed (keep_forever).
+            self._used: list[Any] = []
+            self._checkout = self._foreign_lender(pool)
+            _FOREIGN.add(self)
         self.errors = (library.Error,)
         # A value over the item size; in binary mode, replace of a missing key.
         self.refusals = (library.TooBig, library.NotFound)
@@ -137,6 +193,71 @@ class PylibmcAdapter(MemcacheApi):
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
+
+    # -- a foreign pool ---------------------------------------------------
+
+    def _foreign_lender(self, pool: PoolLike[Any]) -> Callable[[], Lease[Any]]:
+        """The checkout of a foreign pool: the client of this process for
+        each client the pool hands out (see :meth:`_adopt`)."""
+
+        def lend() -> Lease[Any]:
+            original = pool.acquire()
+            own = getattr(original, _OWN, None)
+            if own is None or own.pid != process_id() or own.generation != self._generation:
+                try:
+                    own = self._adopt(original, own)
+                except BaseException:
+                    pool.get_back(original)
+                    raise
+            return Lease(own.client, lambda lease: pool.get_back(original))
+
+        return lend
+
+    def _adopt(self, original: Any, own: _Own | None) -> _Own:
+        """This process's client for ``original``, checked out of a foreign
+        pool: ``original`` itself if it was made here, else a clone made
+        once (a parent's client is never used, closed or freed here). A
+        client used before a server came back is reset first."""
+        pid = process_id()
+        if own is not None and own.pid == pid:  # a server is back since its last use
+            own.client.disconnect_all()
+            own.generation = self._generation
+            return own
+        if own is None and getattr(original, "_caching_pid", self._built_pid) == pid:
+            client = original
+        else:
+            client = original.clone()
+            client._caching_pid = pid
+        own = _Own(pid, self._generation, client)
+        setattr(original, _OWN, own)
+        self._used.append(original)
+        if client is not original:
+            self._used.append(client)
+        if self.servers == ["pool"]:
+            self._learn_servers(getattr(original, "addresses", None))
+        return own
+
+    def _learn_servers(self, addresses: Any) -> None:
+        """Name the foreign pool's servers (for the log), from its first client;
+        with one server, keep its health (the hold-off)."""
+        if isinstance(addresses, list) and addresses:
+            self.servers = [str(address) for address in addresses]
+            self._hold_off = self._recovers = len(self.servers) == 1
+
+    def _forked(self) -> None:
+        """In a fork's child: the clients used so far are the parent's."""
+        used, self._used = self._used, []
+        keep_forever(used)
+
+    def _renew(self) -> None:
+        if isinstance(self.pool, Pool):
+            super()._renew()
+        else:  # each client is reset when next checked out (_adopt)
+            self._generation += 1
+
+    def _reset(self, client: Any) -> None:
+        # libmemcached's own retry wait and connections: NEW state again.
+        client.disconnect_all()
 
     def _refused(
         self,
