@@ -9,6 +9,7 @@ that a spawned child imports it quickly.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import queue
 import random
@@ -132,6 +133,9 @@ def _process(
     barrier: Any, results: Any, url: str, prefix: str, threads: int, keys: int, seconds: float
 ) -> None:
     try:
+        # The adapters' warnings go nowhere (not to logging's last resort,
+        # which would print each child's to the test run's stderr).
+        logging.getLogger("caching").addHandler(logging.NullHandler())
         cache = from_url(url)
         cache.get(f"{prefix}:warm")  # connect before the start
         barrier.wait(60)

@@ -66,7 +66,7 @@ class FailureLog:
         self.logger.warning(
             "memcached server %s failed (%s); calls answer as misses until it is back",
             server,
-            error,
+            str(error) or type(error).__name__,  # some errors have no message
         )
         return True
 

@@ -44,7 +44,7 @@ from caching.adapters.base import (
     require,
 )
 from caching.adapters.options import as_servers
-from caching.adapters.pool import Lease, Pool, PoolLike, keep_forever, process_id
+from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
 from caching.adapters.serializer import MARKED_TEXT, from_native
 from caching.counters import non_numeric
 from caching.key_rules import Key
@@ -134,9 +134,14 @@ class PylibmcAdapter(MemcacheApi):
     """The contract over pylibmc.
 
     :param pool: as in wheezy.caching, a pool of clients made by
-        :func:`client_factory` (anything with ``acquire``/``get_back``); or
-        ``"host:port"`` or a list of servers, for which the adapter builds
-        its own fork-safe pool.
+        :func:`client_factory` (anything with ``acquire``/``get_back``: a
+        :class:`~caching.adapters.pool.Pool`, or a foreign pool such as
+        wheezy's ``EagerPool``, whose clients a forked child replaces by clones);
+        or ``"host:port"`` or a list of servers, for which the adapter
+        builds its own fork-safe pool. The servers' names (for the log, and
+        to know whether there is one) are read from a client: of a ``Pool``
+        when the adapter is built (making a client, which does no I/O), of a
+        foreign pool at its first checkout.
     :param key_encode: applied to every key before it is checked (once per
         distinct key: the checked keys are remembered).
     :param connect_timeout: seconds to wait for a connection.
@@ -170,12 +175,15 @@ class PylibmcAdapter(MemcacheApi):
             }
             options = {**client_options, "behaviors": behaviors}
             pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
+        elif isinstance(pool, Pool):
+            with checkout(pool) as client:  # makes a client if none is idle; no I/O
+                servers = _addresses(client) or ["pool"]
         else:
-            servers = ["pool"]  # until its first client names them
+            servers = ["pool"]  # until its first client names them (_adopt)
         # One server: the adapter's hold-off is its one failure state.
-        super().__init__(pool, servers, key_encode, logger, retry_timeout, len(servers) == 1)
+        single = len(servers) == 1 and servers != ["pool"]
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, single)
         if not isinstance(pool, Pool):
-            self._hold_off = self._recovers = False  # until the servers are known
             self._generation = 0
             self._built_pid = os.getpid()
             # Every client this process used (the pool's, or clones): a
@@ -234,15 +242,16 @@ class PylibmcAdapter(MemcacheApi):
         if client is not original:
             self._used.append(client)
         if self.servers == ["pool"]:
-            self._learn_servers(getattr(original, "addresses", None))
+            self._learn_servers(original)
         return own
 
-    def _learn_servers(self, addresses: Any) -> None:
+    def _learn_servers(self, client: Any) -> None:
         """Name the foreign pool's servers (for the log), from its first client;
         with one server, keep its health (the hold-off)."""
-        if isinstance(addresses, list) and addresses:
-            self.servers = [str(address) for address in addresses]
-            self._hold_off = self._recovers = len(self.servers) == 1
+        servers = _addresses(client)
+        if servers:
+            self.servers = servers
+            self._hold_off = self._recovers = len(servers) == 1
 
     def _forked(self) -> None:
         """In a fork's child: the clients used so far are the parent's."""
@@ -313,3 +322,11 @@ class PylibmcAdapter(MemcacheApi):
 
 def _close(client: Any) -> None:
     client.disconnect_all()
+
+
+def _addresses(client: Any) -> list[str]:
+    """The servers of a pylibmc client (``[]`` if it does not say)."""
+    addresses = getattr(client, "addresses", None)
+    if not isinstance(addresses, list):
+        return []
+    return [str(address) for address in addresses]

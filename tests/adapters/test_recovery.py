@@ -140,6 +140,30 @@ def test_every_pooled_connection_recovers_with_the_first(kind: str, server: serv
         connections.close()
 
 
+@pytest.mark.parametrize("pool_kind", ["Pool", "EagerPool"])
+def test_pylibmc_over_a_pool_of_two_servers_keeps_serving_the_live_one(
+    pool_kind: str, server: servers.Server
+) -> None:
+    # The one-state hold-off is for one server only: with several, a dead
+    # one must not make the adapter answer nothing for the live one.
+    from caching.adapters.pylibmc import PylibmcAdapter, client_factory
+
+    dead = servers.memcached()  # never started
+    addresses = [server.address, dead.address]
+    pool = (
+        Pool(lambda: client_factory(addresses))
+        if pool_kind == "Pool"
+        else EagerPool(lambda: client_factory(addresses), 2)
+    )
+    adapter = PylibmcAdapter(pool)
+    keys = [f"two-{i}" for i in range(60)]
+    stored = [key for key in keys if adapter.set(key, key)]
+    assert len(stored) >= 10, "the live server's keys should be stored"
+    assert len(stored) < len(keys), "the dead server's keys cannot be"
+    assert adapter.get_multi(stored) == {key: key for key in stored}
+    assert [key for key in keys if adapter.set(key, 1)] == stored
+
+
 class Worker:
     """A thread that runs what it is given, one call at a time (so that it
     keeps its own python-memcached thread state)."""
