@@ -117,11 +117,13 @@ def keep_forever(objects: list[Any]) -> None:
     """
     try:
         import ctypes
-    except ImportError:  # pragma: no cover - CPython always has it
+
+        incref = ctypes.pythonapi.Py_IncRef
+    except (ImportError, AttributeError):  # pragma: no cover - CPython has both
         _INHERITED.extend(objects)
         return
     for item in objects:
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(item))
+        incref(ctypes.py_object(item))
 
 
 def _after_fork_in_child() -> None:
