@@ -65,7 +65,7 @@ def _client_class() -> Any:
         buffer: bytes
         flush_on_next_connect: int
         deaduntil: float
-        #: monotonic time the socket was connected (this thread's)
+        #: time.time() the socket was connected (this thread's)
         connected_at = 0.0
 
         def __del__(self) -> None:
@@ -86,7 +86,7 @@ def _client_class() -> Any:
                 self.mark_dead(f"connect: {exc}")
                 return None
             self.socket, self.buffer = connection, b""
-            self.connected_at = time.monotonic()
+            self.connected_at = time.time()  # the clock of deaduntil
             if self.flush_on_next_connect:
                 self.flush()
                 self.flush_on_next_connect = 0
@@ -148,7 +148,7 @@ class PythonMemcachedAdapter(MemcacheApi):
         kwargs.update(server_max_value_length=0, check_keys=False)
         pool = Pool(lambda: library_client(servers, *args, **kwargs), shared=True, close=_close)
         super().__init__(pool, servers, key_encode, logger, kwargs["dead_retry"], recovers=True)
-        #: server -> monotonic time of its last failure
+        #: server -> time.time() of its last failure
         self._failed_at: dict[str, float] = {}
 
     url_options = URL_OPTIONS
@@ -168,15 +168,21 @@ class PythonMemcachedAdapter(MemcacheApi):
                 self._note_dead(client)
                 return
 
-    def _report(self, server: str, error: object) -> None:
-        self._failed_at[server] = time.monotonic()
+    def _report(self, server: str, error: object, failed_at: float | None = None) -> None:
+        """As the base's; ``failed_at`` (``time.time()``, default now) is when
+        the server failed: a thread's dead state can be older than its report."""
+        at = time.time() if failed_at is None else failed_at
+        if at > self._failed_at.get(server, 0.0):
+            self._failed_at[server] = at
         super()._report(server, error)
 
     def _answered(self, client: Any) -> list[str]:
         # A server is back when this thread holds a connection to it made
-        # since its last failure, and no call marked it dead since.
+        # since its last failure, and no call marked it dead since. A failure
+        # reported under all the servers' names (an exception, server
+        # unknown) is over when any of them answers.
         down = self.failures.down
-        return [
+        back = [
             name
             for name, host in zip(self.servers, client.servers, strict=False)
             if name in down
@@ -184,12 +190,18 @@ class PythonMemcachedAdapter(MemcacheApi):
             and not host.deaduntil
             and host.connected_at > self._failed_at.get(name, 0.0)
         ]
+        everyone = ",".join(self.servers)
+        if back and everyone in down and everyone not in back:
+            back.append(everyone)
+        return back
 
     def _note_dead(self, client: Any) -> None:
         now = time.time()
         for name, host in zip(self.servers, client.servers, strict=False):
             if host.deaduntil > now:
-                self._report(name, "marked dead by python-memcached")
+                # Marked dead at deaduntil - dead_retry, perhaps well before.
+                marked = host.deaduntil - host.dead_retry
+                self._report(name, "marked dead by python-memcached", marked)
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
