@@ -161,11 +161,20 @@ class MemcachedAdapter:
         adapter remembers the checked keys (:class:`StoredKeys`), so it must
         give one answer per key.
     :param logger: the adapter's logger.
-    :param retry_timeout: seconds between two warnings about one server.
+    :param retry_timeout: seconds between two warnings about one server,
+        and of the hold-off.
     :param hold_off: after a failure, answer "nothing happened" at once for
-        ``retry_timeout`` seconds instead of trying again (for a library that
-        has no dead-server period of its own, so that a hung server does not
-        cost a timeout on every call).
+        ``retry_timeout`` seconds instead of trying again, then let one call
+        through to try the server (on a client reset first by
+        :meth:`_reset`, so that its own failure state does not answer for the
+        server). The server's one state for every pooled client: a hung
+        server costs one timeout per period, not one per client.
+    :param recovers: keep one health state per server (implied by
+        ``hold_off``): after a failure, calls go through a slower path until
+        one is answered (:meth:`_answered`); the server is then back, which
+        is logged at INFO once, and every client pooled before is retired
+        (:meth:`_renew`), so that no later call fails only because another
+        pooled connection still holds the old failure.
     """
 
     #: Exceptions of the client library that mean "the server failed".
@@ -212,6 +221,7 @@ class MemcachedAdapter:
         logger: logging.Logger,
         retry_timeout: float,
         hold_off: bool = False,
+        recovers: bool = False,
     ) -> None:
         if not hasattr(pool, "acquire") or not hasattr(pool, "get_back"):
             raise TypeError("pool must have acquire() and get_back()")
@@ -222,6 +232,10 @@ class MemcachedAdapter:
         self.failures = FailureLog(logger, retry_timeout)
         self.retry_timeout = retry_timeout
         self._hold_off = hold_off
+        self._recovers = recovers or hold_off
+        #: A server failed and has not answered since: calls take _run_troubled.
+        self._troubled = False
+        #: With hold_off: monotonic time until which calls answer at once.
         self._down_until = 0.0
         #: ``set``/``add``/``replace`` as operations of ``_run``:
         #: ``(client, key, item, exptime) -> stored``.
@@ -264,8 +278,8 @@ class MemcachedAdapter:
 
         (Its shape is explained in docs/PERFORMANCE.md, "One call to the library".)
         """
-        if self._down_until and monotonic() < self._down_until:
-            return default
+        if self._troubled:  # one test, as the hold-off's was before
+            return self._run_troubled(operation, default, args)
         lend = self._checkout
         try:
             with lend() as client:
@@ -280,6 +294,67 @@ class MemcachedAdapter:
         except self.errors as exc:
             self._failed(exc)
             return default
+
+    def _run_troubled(self, operation: Callable[..., T], default: T, args: tuple[Any, ...]) -> T:
+        """:meth:`_run` while a server is down (docs/FAILURES.md, "Recovery"):
+        within the hold-off, ``default`` at once; after it, this call tries
+        the server on a reset client while the others still answer
+        ``default``; a call answered marks the server back."""
+        if self._hold_off:
+            now = monotonic()
+            if now < self._down_until:
+                return default
+            self._down_until = now + self.retry_timeout  # this call tries
+        lend = self._checkout
+        try:
+            with lend() as client:
+                if self._hold_off:
+                    self._reset(client)
+                try:
+                    result = operation(*(client,) + args)  # noqa: RUF005
+                except self.refusals as refusal:
+                    # No proof that the server answered (pylibmc refuses a
+                    # too large value before sending it).
+                    self._refused(client, refusal, operation, args)
+                    return default
+                if self._inspect is not None:
+                    self._inspect(client)
+                answered = self._answered(client)
+        except self.errors as exc:
+            self._failed(exc)
+            return default
+        for server in answered:
+            self._recovered(server)
+        return result
+
+    def _answered(self, client: Any) -> list[str]:
+        """The servers known to have answered the call just made on
+        ``client`` (no server failure was raised): with one server, that one;
+        with several, none unless the library tells (python-memcached)."""
+        return self.servers if len(self.servers) == 1 else []
+
+    def _reset(self, client: Any) -> None:
+        """Drop ``client``'s connections and failure state before it tries a
+        server after the hold-off (the client is checked out: no other
+        thread uses it)."""
+
+    def _recovered(self, server: str) -> None:
+        """``server`` answered after a failure: log it once, retire the clients
+        pooled before (:meth:`_renew`), end the hold-off."""
+        if server not in self.failures.down:
+            return
+        self._renew()
+        self.failures.recovered(server)
+        self._down_until = 0.0
+        self._troubled = bool(self.failures.down)
+
+    def _renew(self) -> None:
+        """Retire every pooled client (:meth:`Pool.renew`) when a server is
+        back; a foreign pool without ``renew`` is left as it is, unless the
+        adapter knows how to refresh its clients (pylibmc)."""
+        renew = getattr(self.pool, "renew", None)
+        if renew is not None:
+            renew()
 
     def _refused(
         self,
@@ -310,7 +385,11 @@ class MemcachedAdapter:
         self._report(self._failed_server(error), error)
 
     def _report(self, server: str, error: object) -> None:
+        """Note that ``server`` failed: log it (at most once per period) and,
+        when the adapter keeps the servers' health, take the troubled path."""
         self.failures.report(server, error)
+        if self._recovers:
+            self._troubled = True
 
     def _failed_server(self, error: BaseException) -> str:
         """The server an exception came from (all of them when unknown)."""

@@ -2,7 +2,8 @@
 
 A server failure never raises out of a contract call; it is logged at WARNING
 on the adapter's logger at most once per server per period, never once per
-call.
+call. When a failed server answers again, that is logged at INFO, once per
+recovery ("memcached server HOST:PORT is back").
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ __all__ = ["FailureLog"]
 
 
 class FailureLog:
-    """Logs one WARNING per server per ``period`` seconds.
+    """Logs one WARNING per server per ``period`` seconds, and one INFO when
+    a failed server is back.
+
+    It also keeps which servers have failed and not answered since
+    (:attr:`down`): the adapters' one health state per server, shared by
+    every pooled connection.
 
     :param logger: where the warnings go (each adapter passes its module's
         logger, e.g. ``caching.adapters.pymemcache``).
@@ -35,7 +41,13 @@ class FailureLog:
         self.period = period
         self._clock = clock
         self._last: dict[str, float] = {}
+        self._down: set[str] = set()
         self._lock = threading.Lock()
+
+    @property
+    def down(self) -> frozenset[str]:
+        """The servers reported failed that have not been :meth:`recovered` since."""
+        return frozenset(self._down)
 
     def report(self, server: str, error: object) -> bool:
         """Note a failure of ``server``; log it unless logged within the period.
@@ -46,6 +58,7 @@ class FailureLog:
         """
         now = self._clock()
         with self._lock:
+            self._down.add(server)
             last = self._last.get(server)
             if last is not None and now - last < self.period:
                 return False
@@ -53,6 +66,20 @@ class FailureLog:
         self.logger.warning(
             "memcached server %s failed (%s); calls answer as misses until it is back",
             server,
-            error,
+            str(error) or type(error).__name__,  # some errors have no message
         )
+        return True
+
+    def recovered(self, server: str) -> bool:
+        """Note that ``server`` answered; log it at INFO if it was down.
+
+        :param server: the server's address, as given to :meth:`report`.
+        :returns: whether it was down (and the INFO was logged): once per
+            recovery, however many calls then answer.
+        """
+        with self._lock:
+            if server not in self._down:
+                return False
+            self._down.discard(server)
+        self.logger.info("memcached server %s is back", server)
         return True

@@ -7,19 +7,27 @@ again and again, so the uncontended checkout makes no object: one list
 ``pop`` and, after the block, one ``append`` (both atomic under the GIL).
 After ``os.fork()`` the child never touches its parent's clients (nor closes
 them, which could send ``quit`` on the parent's sockets): an
-``os.register_at_fork`` hook moves them aside, kept referenced, and the
-child builds its own.
+``os.register_at_fork`` hook moves them aside, kept alive for the child's
+whole life (:func:`keep_forever`: not even the child's interpreter
+finalization frees them, which in libmemcached sends ``quit`` and shuts the
+shared socket down), and the child builds its own.
+
+:meth:`Pool.renew` retires every client made so far (the idle ones at once,
+those checked out when they come back): the adapters call it when a failed
+server answers again, so that no pooled client still carrying the old
+failure, or a socket from before it, is used again.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["Lease", "Pool", "PoolLike", "checkout"]
+__all__ = ["Lease", "Pool", "PoolLike", "checkout", "keep_forever", "process_id"]
 
 C = TypeVar("C")
 
@@ -82,12 +90,45 @@ def lender(pool: PoolLike[C]) -> Callable[[], Lease[C]]:
     return lend
 
 
-# Clients inherited across a fork: kept alive, never used, never closed.
+# Clients inherited across a fork where ctypes is missing (keep_forever).
 _INHERITED: list[Any] = []
 _POOLS: weakref.WeakSet[Pool[Any]] = weakref.WeakSet()
+_PID = os.getpid()
+
+
+def process_id() -> int:
+    """``os.getpid()`` without a system call: kept up to date across forks
+    by an ``os.register_at_fork`` hook (which runs before any other code of
+    the child that could ask)."""
+    return _PID
+
+
+def keep_forever(objects: list[Any]) -> None:
+    """Never free ``objects`` in this process, not even when the interpreter
+    finalizes: they are a parent's clients, inherited across a fork.
+
+    Freeing a pylibmc client runs libmemcached's ``memcached_free``, which
+    sends ``quit`` and shuts the socket down: on a socket shared with the
+    parent, that closes the parent's connection (measured: a child that
+    exits with ``sys.exit`` made its parent's next call fail). A list in a
+    module is cleared at finalization, so each object gets one reference
+    that nothing owns (``Py_IncRef``). Where ``ctypes`` is missing they are
+    only kept in a list, which holds them until finalization.
+    """
+    try:
+        import ctypes
+
+        incref = ctypes.pythonapi.Py_IncRef
+    except (ImportError, AttributeError):  # pragma: no cover - CPython has both
+        _INHERITED.extend(objects)
+        return
+    for item in objects:
+        incref(ctypes.py_object(item))
 
 
 def _after_fork_in_child() -> None:
+    global _PID
+    _PID = os.getpid()
     for pool in list(_POOLS):
         pool._forked()
 
@@ -124,15 +165,67 @@ class Pool(Generic[C]):
         self.max_idle = max_idle
         self.shared = shared
         self._close = close
-        # Idle leases; always this one list, so that a lease's give_back (its
-        # bound append) stays right across close() and fork.
+        # Idle leases. A lease's give_back is the bound append of the list it
+        # was made for: one list across close() and fork, a new one after
+        # renew() (the leases of the old one give back to _retire instead).
         self._idle: list[Lease[C]] = []
+        # Every lease not closed yet, idle or checked out (the shared lease
+        # excepted); touched only when a lease is made or closed.
+        self._leases: set[Lease[C]] = set()
+        # Leases of the clients that acquire() handed out, by id(client).
+        self._acquired: dict[int, Lease[C]] = {}
+        self._renewing = threading.Lock()
         _POOLS.add(self)
 
     def _forked(self) -> None:
-        """In a fork's child: set the parent's clients aside, untouched."""
-        _INHERITED.extend(self._idle)
+        """In a fork's child: set the parent's clients aside, untouched, for good."""
+        inherited = [lease.client for lease in self._leases | set(self._idle)]
+        self._leases.clear()
+        self._acquired.clear()
         self._idle.clear()
+        self._renewing = threading.Lock()  # a parent's thread may have held it
+        keep_forever(inherited)
+
+    def _new_lease(self) -> Lease[C]:
+        """A lease around a new client (under the lock of :meth:`renew`, so
+        that it gives back to the idle list of its time)."""
+        client = self.factory()
+        with self._renewing:
+            lease = Lease(client, self._idle.append)
+            self._leases.add(lease)
+        return lease
+
+    def _retire(self, lease: Lease[C]) -> None:
+        """give_back of a lease checked out before :meth:`renew`: close it."""
+        self._leases.discard(lease)
+        if self._close is not None:
+            self._close(lease.client)
+
+    def renew(self) -> None:
+        """Retire every client made so far: close the idle ones now and those
+        checked out when they come back; later checkouts get new clients.
+
+        For a failed server that answers again: a pooled client may still
+        hold the failure (libmemcached's per-client retry wait) or a socket
+        opened before it, and must not answer for the server any more.
+        Costs nothing on the checkout path. With ``shared``, the one client
+        is replaced.
+        """
+        with self._renewing:
+            if self.shared:
+                if self._idle:
+                    old = self._idle[0]
+                    self._idle[0] = Lease(self.factory(), _keep)  # one atomic store
+                    if self._close is not None:
+                        self._close(old.client)
+                return
+            retired, self._idle = self._idle, []
+            for lease in list(self._leases):
+                lease.give_back = self._retire
+            # A lease given back while this ran went to the old list, which
+            # nothing checks out of any more.
+            while retired:
+                self._retire(retired.pop())
 
     def checkout(self) -> Lease[C]:
         """An idle lease, or a new one around a new client (see :func:`checkout`)."""
@@ -144,7 +237,7 @@ class Pool(Generic[C]):
         try:
             lease = idle.pop()  # atomic under the GIL
         except IndexError:
-            return Lease(self.factory(), idle.append)
+            return self._new_lease()
         if len(idle) >= self.max_idle:  # more came back than are kept
             self._drop(self.max_idle - 1)
         return lease
@@ -157,18 +250,26 @@ class Pool(Generic[C]):
                 lease = idle.pop(0)
             except IndexError:
                 return
-            if self._close is not None:
-                self._close(lease.client)
+            self._retire(lease)
 
     def acquire(self) -> C:
         """Check a client out (make one when none is idle)."""
-        return self.checkout().client
+        lease = self.checkout()
+        if not self.shared:
+            self._acquired[id(lease.client)] = lease
+        return lease.client
 
     def get_back(self, client: C) -> None:
-        """Return a client checked out by :meth:`acquire`."""
-        if not self.shared:
-            self._idle.append(Lease(client, self._idle.append))
-            self._drop(self.max_idle)
+        """Return a client checked out by :meth:`acquire` (or any client of
+        the pool's kind, which it then keeps)."""
+        if self.shared:
+            return
+        lease = self._acquired.pop(id(client), None)
+        if lease is None or lease.client is not client:
+            lease = Lease(client, self._idle.append)
+            self._leases.add(lease)
+        lease.give_back(lease)
+        self._drop(self.max_idle)
 
     def close(self) -> None:
         """Close the idle clients (the pool stays usable)."""

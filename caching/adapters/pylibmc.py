@@ -11,11 +11,27 @@ I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
 Limitation: pylibmc's ``incr``/``decr`` take a C ``int``, so a ``delta``
 above ``2**31 - 1`` raises ``ValueError`` here (the other adapters take any
 delta up to ``2**64 - 1``).
+
+Each pylibmc client keeps its own failure state of each server
+(libmemcached's retry wait). With one server, the adapter keeps the one
+state instead (docs/FAILURES.md, "Recovery"): it holds off for
+``retry_timeout`` after a failure, tries the server on a reset client
+(``disconnect_all``), and retires every pooled client when it answers.
+
+A foreign pool (anything with ``acquire``/``get_back`` but the adapter's
+own :class:`~caching.adapters.pool.Pool`, e.g. wheezy's ``EagerPool`` of
+:func:`client_factory` clients) is fork-safe too: in a process other than
+the one a client was made in, the adapter never uses that client (its
+sockets are the parent's) but a ``clone()`` of it, made once per client and
+process, and keeps the parent's clients from ever being freed there
+(:func:`~caching.adapters.pool.keep_forever`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -28,7 +44,7 @@ from caching.adapters.base import (
     require,
 )
 from caching.adapters.options import as_servers
-from caching.adapters.pool import Pool, PoolLike
+from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
 from caching.adapters.serializer import MARKED_TEXT, from_native
 from caching.counters import non_numeric
 from caching.key_rules import Key
@@ -81,16 +97,51 @@ def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
     behaviors.setdefault("retry_timeout", max(1, round(DEFAULT_RETRY_TIMEOUT)))
     # libmemcached names a Unix socket by its bare path, not "unix:/path".
     specs = [server.removeprefix("unix:") for server in as_servers(servers)]
-    return _client_class()(specs, **kwargs)
+    client = _client_class()(specs, **kwargs)
+    client._caching_pid = os.getpid()  # the process its sockets will belong to
+    return client
+
+
+class _Own:
+    """What this process uses for one client of a foreign pool: the client
+    itself in the process that made it, a clone of it elsewhere; and the
+    adapter's generation it was last reset for."""
+
+    __slots__ = ("client", "generation", "pid")
+
+    def __init__(self, pid: int, generation: int, client: Any) -> None:
+        self.pid = pid
+        self.generation = generation
+        self.client = client
+
+
+#: The attribute of a foreign pool's client that holds its :class:`_Own`.
+_OWN = "_caching_own"
+
+# Adapters over foreign pools, told when this process is a fork's child.
+_FOREIGN: weakref.WeakSet[PylibmcAdapter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for adapter in list(_FOREIGN):
+        adapter._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class PylibmcAdapter(MemcacheApi):
     """The contract over pylibmc.
 
     :param pool: as in wheezy.caching, a pool of clients made by
-        :func:`client_factory` (anything with ``acquire``/``get_back``); or
-        ``"host:port"`` or a list of servers, for which the adapter builds
-        its own fork-safe pool.
+        :func:`client_factory` (anything with ``acquire``/``get_back``: a
+        :class:`~caching.adapters.pool.Pool`, or a foreign pool such as
+        wheezy's ``EagerPool``, whose clients a forked child replaces by clones);
+        or ``"host:port"`` or a list of servers, for which the adapter
+        builds its own fork-safe pool. The servers' names (for the log, and
+        to know whether there is one) are read from a client: of a ``Pool``
+        when the adapter is built (making a client, which does no I/O), of a
+        foreign pool at its first checkout.
     :param key_encode: applied to every key before it is checked (once per
         distinct key: the checked keys are remembered).
     :param connect_timeout: seconds to wait for a connection.
@@ -124,9 +175,22 @@ class PylibmcAdapter(MemcacheApi):
             }
             options = {**client_options, "behaviors": behaviors}
             pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
+        elif isinstance(pool, Pool):
+            with checkout(pool) as client:  # makes a client if none is idle; no I/O
+                servers = _addresses(client) or ["pool"]
         else:
-            servers = ["pool"]
-        super().__init__(pool, servers, key_encode, logger, retry_timeout)
+            servers = ["pool"]  # until its first client names them (_adopt)
+        # One server: the adapter's hold-off is its one failure state.
+        single = len(servers) == 1 and servers != ["pool"]
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, single)
+        if not isinstance(pool, Pool):
+            self._generation = 0
+            self._built_pid = os.getpid()
+            # Every client this process used (the pool's, or clones): a
+            # fork's child keeps them, never freed (keep_forever).
+            self._used: list[Any] = []
+            self._checkout = self._foreign_lender(pool)
+            _FOREIGN.add(self)
         self.ping_timeout = timeout
         self.errors = (library.Error,)
         # A value over the item size; in binary mode, replace of a missing key.
@@ -138,6 +202,72 @@ class PylibmcAdapter(MemcacheApi):
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
+
+    # -- a foreign pool ---------------------------------------------------
+
+    def _foreign_lender(self, pool: PoolLike[Any]) -> Callable[[], Lease[Any]]:
+        """The checkout of a foreign pool: the client of this process for
+        each client the pool hands out (see :meth:`_adopt`)."""
+
+        def lend() -> Lease[Any]:
+            original = pool.acquire()
+            own = getattr(original, _OWN, None)
+            if own is None or own.pid != process_id() or own.generation != self._generation:
+                try:
+                    own = self._adopt(original, own)
+                except BaseException:
+                    pool.get_back(original)
+                    raise
+            return Lease(own.client, lambda lease: pool.get_back(original))
+
+        return lend
+
+    def _adopt(self, original: Any, own: _Own | None) -> _Own:
+        """This process's client for ``original``, checked out of a foreign
+        pool: ``original`` itself if it was made here, else a clone made
+        once (a parent's client is never used, closed or freed here). A
+        client used before a server came back is reset first."""
+        pid = process_id()
+        if own is not None and own.pid == pid:  # a server is back since its last use
+            own.client.disconnect_all()
+            own.generation = self._generation
+            return own
+        if own is None and getattr(original, "_caching_pid", self._built_pid) == pid:
+            client = original
+        else:
+            client = original.clone()
+            client._caching_pid = pid
+        own = _Own(pid, self._generation, client)
+        setattr(original, _OWN, own)
+        self._used.append(original)
+        if client is not original:
+            self._used.append(client)
+        if self.servers == ["pool"]:
+            self._learn_servers(original)
+        return own
+
+    def _learn_servers(self, client: Any) -> None:
+        """Name the foreign pool's servers (for the log), from its first client;
+        with one server, keep its health (the hold-off)."""
+        servers = _addresses(client)
+        if servers:
+            self.servers = servers
+            self._hold_off = self._recovers = len(servers) == 1
+
+    def _forked(self) -> None:
+        """In a fork's child: the clients used so far are the parent's."""
+        used, self._used = self._used, []
+        keep_forever(used)
+
+    def _renew(self) -> None:
+        if isinstance(self.pool, Pool):
+            super()._renew()
+        else:  # each client is reset when next checked out (_adopt)
+            self._generation += 1
+
+    def _reset(self, client: Any) -> None:
+        # libmemcached's own retry wait and connections: NEW state again.
+        client.disconnect_all()
 
     def _refused(
         self,
@@ -168,16 +298,7 @@ class PylibmcAdapter(MemcacheApi):
         return found
 
     def _client_servers(self, client: Any) -> list[str]:
-        # libmemcached names a Unix socket by its bare path and a host
-        # without a port has memcached's default port.
-        return [
-            f"unix:{address}"
-            if address.startswith("/")
-            else address
-            if ":" in address
-            else f"{address}:11211"
-            for address in client.addresses
-        ]
+        return _addresses(client)
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         client.delete_multi(keys)  # False when one was missing: not a failure
@@ -205,3 +326,19 @@ class PylibmcAdapter(MemcacheApi):
 
 def _close(client: Any) -> None:
     client.disconnect_all()
+
+
+def _addresses(client: Any) -> list[str]:
+    """The servers of a pylibmc client as ``"host:port"`` or ``"unix:/path"``
+    (``[]`` if it does not say): libmemcached names a Unix socket by its bare
+    path, and a host without a port has memcached's default port."""
+    addresses = getattr(client, "addresses", None)
+    if not isinstance(addresses, list):
+        return []
+    return [_address(str(address)) for address in addresses]
+
+
+def _address(address: str) -> str:
+    if address.startswith("/"):
+        return f"unix:{address}"
+    return address if ":" in address else f"{address}:11211"

@@ -110,7 +110,8 @@ class PymemcacheAdapter(MemcachedAdapter):
             factory = lambda: library.HashClient(servers, **options)  # noqa: E731
         pool = Pool(factory, pool_size, close=_close)
         # HashClient leaves a failed server alone for dead_timeout; Client has
-        # no such period, so the adapter holds off itself.
+        # no such period, so the adapter holds off itself (the one failure
+        # state of its server for every pooled client: docs/FAILURES.md).
         hold_off = len(servers) == 1
         super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off)
         self.ping_timeout = timeout
@@ -119,6 +120,11 @@ class PymemcacheAdapter(MemcachedAdapter):
         self._client_error = exceptions.MemcacheClientError
         self._server_error = exceptions.MemcacheServerError
         self._closed_error = exceptions.MemcacheUnexpectedCloseError
+
+    def _reset(self, client: Any) -> None:
+        # A socket opened before the failure may be dead (a restarted
+        # server): the call that tries the server connects anew.
+        client.close()
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         try:

@@ -5,7 +5,11 @@ for ``dead_retry`` seconds and answers ``0``/``None``. The adapter reads that
 state after each call to log the failure, and sets finite defaults
 (``socket_timeout`` 1 s, ``dead_retry`` 1 s; the library's are 3 s and 30 s).
 Its ``Client`` is a ``threading.local``, so threads share one client object
-per process and each has its own sockets; a forked child builds its own.
+per process and each has its own sockets and its own dead state of each
+server; a forked child builds its own. When a server that failed answers
+again in one thread, the adapter replaces the client, so that the other
+threads do not wait out their own ``dead_retry`` (docs/FAILURES.md,
+"Recovery").
 
 Values use the format of :mod:`caching.adapters.serializer`, and the size limit is
 left to the server (``server_max_value_length=0``), so a refused ``set``
@@ -60,6 +64,9 @@ def _client_class() -> Any:
         socket: Any
         buffer: bytes
         flush_on_next_connect: int
+        deaduntil: float
+        #: time.time() the socket was connected (this thread's)
+        connected_at = 0.0
 
         def __del__(self) -> None:
             self.close_socket()  # a thread's sockets go with its local state
@@ -79,6 +86,7 @@ def _client_class() -> Any:
                 self.mark_dead(f"connect: {exc}")
                 return None
             self.socket, self.buffer = connection, b""
+            self.connected_at = time.time()  # the clock of deaduntil
             if self.flush_on_next_connect:
                 self.flush()
                 self.flush_on_next_connect = 0
@@ -139,7 +147,9 @@ class PythonMemcachedAdapter(MemcacheApi):
         kwargs.setdefault("dead_retry", DEFAULT_RETRY_TIMEOUT)
         kwargs.update(server_max_value_length=0, check_keys=False)
         pool = Pool(lambda: library_client(servers, *args, **kwargs), shared=True, close=_close)
-        super().__init__(pool, servers, key_encode, logger, kwargs["dead_retry"])
+        super().__init__(pool, servers, key_encode, logger, kwargs["dead_retry"], recovers=True)
+        #: server -> time.time() of its last failure
+        self._failed_at: dict[str, float] = {}
         self.ping_timeout = kwargs["socket_timeout"]
 
     url_options = URL_OPTIONS
@@ -159,11 +169,40 @@ class PythonMemcachedAdapter(MemcacheApi):
                 self._note_dead(client)
                 return
 
+    def _report(self, server: str, error: object, failed_at: float | None = None) -> None:
+        """As the base's; ``failed_at`` (``time.time()``, default now) is when
+        the server failed: a thread's dead state can be older than its report."""
+        at = time.time() if failed_at is None else failed_at
+        if at > self._failed_at.get(server, 0.0):
+            self._failed_at[server] = at
+        super()._report(server, error)
+
+    def _answered(self, client: Any) -> list[str]:
+        # A server is back when this thread holds a connection to it made
+        # since its last failure, and no call marked it dead since. A failure
+        # reported under all the servers' names (an exception, server
+        # unknown) is over when any of them answers.
+        down = self.failures.down
+        back = [
+            name
+            for name, host in zip(self.servers, client.servers, strict=False)
+            if name in down
+            and host.socket
+            and not host.deaduntil
+            and host.connected_at > self._failed_at.get(name, 0.0)
+        ]
+        everyone = ",".join(self.servers)
+        if back and everyone in down and everyone not in back:
+            back.append(everyone)
+        return back
+
     def _note_dead(self, client: Any) -> None:
         now = time.time()
         for name, host in zip(self.servers, client.servers, strict=False):
             if host.deaduntil > now:
-                self._report(name, "marked dead by python-memcached")
+                # Marked dead at deaduntil - dead_retry, perhaps well before.
+                marked = host.deaduntil - host.dead_retry
+                self._report(name, "marked dead by python-memcached", marked)
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))

@@ -63,3 +63,39 @@ def test_forked_child_gets_its_own_client_and_leaves_the_parents_open(shared: bo
 def test_max_idle_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_idle"):
         Pool(Client, max_idle=0)
+
+
+def test_renew_closes_the_idle_clients_now_and_the_checked_out_ones_on_return() -> None:
+    pool = Pool(Client, close=Client.close)
+    with checkout(pool) as first, checkout(pool) as second:
+        pass
+    with checkout(pool) as held:  # one of the two; the other is idle
+        idle = second if held is first else first
+        pool.renew()
+        assert idle.closed is True
+        assert held.closed is False  # in use: closed when it comes back
+    assert held.closed is True
+    with checkout(pool) as fresh:
+        assert fresh not in (first, second)
+    with checkout(pool) as again:
+        assert again is fresh
+    assert fresh.closed is False
+
+
+def test_renew_also_retires_what_acquire_handed_out() -> None:
+    pool = Pool(Client, close=Client.close)
+    client = pool.acquire()
+    pool.renew()
+    pool.get_back(client)
+    assert client.closed is True
+    assert pool.acquire() is not client
+
+
+def test_renew_of_a_shared_pool_replaces_its_client() -> None:
+    pool = Pool(Client, shared=True, close=Client.close)
+    old = pool.acquire()
+    pool.renew()
+    new = pool.acquire()
+    assert new is not old
+    assert old.closed is True
+    assert pool.acquire() is new
