@@ -26,7 +26,7 @@ from caching.adapters.options import ADAPTER_OPTIONS
 from caching.adapters.pool import PoolLike, lender
 from caching.adapters.serializer import Item, dumps
 from caching.errors import MissingExtraError
-from caching.expiry import MAX_RELATIVE, Time, to_exptime
+from caching.expiry import MAX_EXPTIME, MAX_RELATIVE, Time, to_exptime
 from caching.key_rules import (
     Key,
     canonical_key,
@@ -83,13 +83,17 @@ def _exptime(time: Time) -> int:
 
 def _storer(mode: str) -> Callable[..., bool]:
     """Build ``set``, ``add`` or ``replace`` of :class:`MemcachedAdapter`:
-    one body, no extra call per use (key checked, then time, then value)."""
+    one body, no extra call per use (key checked, then time, then value).
+    An ``int`` time memcached keeps as it is passes one chained comparison;
+    any other goes through :func:`caching.expiry.to_exptime`, which refuses
+    the times memcached cannot keep."""
+    latest = MAX_EXPTIME
 
     def store(
         self: MemcachedAdapter, key: Key, value: Any, time: Time = 0, namespace: str | None = None
     ) -> bool:
         stored_key = self._stored_keys[key]
-        exptime = time if type(time) is int and time >= 0 else _exptime(time)
+        exptime = time if type(time) is int and 0 <= time <= latest else _exptime(time)
         return self._run(self._stores[mode], False, (stored_key, dumps(value), exptime))
 
     store.__name__ = store.__qualname__ = mode
