@@ -18,7 +18,9 @@ Common arguments:
     ``1`` .. ``2592000`` (30 days) is relative; larger is an absolute Unix
     timestamp; negative means already expired. An item stored at second ``T``
     with relative time ``N`` is readable through ``T+N-1`` and gone at ``T+N``.
-    Any other type raises ``TypeError``.
+    Any other type raises ``TypeError``; an expiry past ``2**31 - 1``
+    (January 2038), which memcached stores and never returns, raises
+    ``ValueError`` before any I/O (:data:`caching.expiry.MAX_EXPTIME`).
 ``namespace``
     Accepted everywhere and ignored by all but ``CacheClient``, which uses it to
     choose the backend (an unknown one raises ``KeyError``).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from caching import InvalidKeyError, NullCache
@@ -58,3 +60,21 @@ def test_checks_times_and_counter_arguments() -> None:
         cache.decr("k", initial_value=-1)
     with pytest.raises(TypeError):
         cache.get_multi("ab")
+
+
+@pytest.mark.parametrize(
+    "time", [2**31, 2**64, timedelta(days=365 * 100)], ids=["2**31", "2**64", "100-years"]
+)
+def test_refuses_a_time_memcached_cannot_keep(time: int | timedelta) -> None:
+    cache = NullCache()
+    for call in (
+        lambda: cache.set("k", 1, time),
+        lambda: cache.add("k", 1, time),
+        lambda: cache.replace("k", 1, time),
+        lambda: cache.set_multi({"k": 1}, time),
+        lambda: cache.add_multi({"k": 1}, time),
+        lambda: cache.replace_multi({"k": 1}, time),
+    ):
+        with pytest.raises(ValueError, match="2038"):
+            call()
+    assert cache.set("k", 1, 2**31 - 1) is True

@@ -8,6 +8,12 @@ by :mod:`caching.adapters.serializer`, results keyed by the caller's keys, count
 created race-free with ``initial_value``, and server failures answered with
 the contract's "nothing happened" value and logged by
 :class:`~caching.adapters.failures.FailureLog`.
+
+A reply the library cannot read, or one it did not ask for, is a server
+failure too: whatever the library raises on it, the client's connections are
+closed before the client goes back to the pool (it may hold the rest of that
+reply, which would be read as the answer to a later call), and the call
+answers "nothing happened" (docs/FAILURES.md, "Misbehaving servers").
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from caching.adapters.options import ADAPTER_OPTIONS
 from caching.adapters.pool import PoolLike, checkout, lender
 from caching.adapters.serializer import Item, dumps
 from caching.errors import MissingExtraError
-from caching.expiry import MAX_RELATIVE, Time, to_exptime
+from caching.expiry import MAX_EXPTIME, MAX_RELATIVE, Time, to_exptime
 from caching.key_rules import (
     Key,
     canonical_key,
@@ -47,6 +53,7 @@ __all__ = [
     "DEFAULT_RETRY_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "EXPIRED",
+    "NON_NUMERIC",
     "REPLACE",
     "SET",
     "MemcacheApi",
@@ -72,6 +79,13 @@ BATCH_LIMIT = 512 * 1024
 
 _INITIAL_TRIES = 10
 
+#: What the ``_incr``/``_decr`` primitives answer for memcached's
+#: ``CLIENT_ERROR cannot increment or decrement non-numeric value``: no
+#: counter is negative, and the call raises the contract's ``ValueError``
+#: once the client is back in the pool, outside the failure guard (a
+#: programming error is never taken for a server failure, nor one for it).
+NON_NUMERIC = -1
+
 #: Sent for a negative ``time``: an absolute timestamp in 1970, which
 #: memcached also treats as "already expired" and which, unlike a negative
 #: number, twemproxy forwards (it closes the connection on a negative one).
@@ -85,13 +99,17 @@ def _exptime(time: Time) -> int:
 
 def _storer(mode: str) -> Callable[..., bool]:
     """Build ``set``, ``add`` or ``replace`` of :class:`MemcachedAdapter`:
-    one body, no extra call per use (key checked, then time, then value)."""
+    one body, no extra call per use (key checked, then time, then value).
+    An ``int`` time memcached keeps as it is passes one chained comparison;
+    any other goes through :func:`caching.expiry.to_exptime`, which refuses
+    the times memcached cannot keep."""
+    latest = MAX_EXPTIME
 
     def store(
         self: MemcachedAdapter, key: Key, value: Any, time: Time = 0, namespace: str | None = None
     ) -> bool:
         stored_key = self._stored_keys[key]
-        exptime = time if type(time) is int and time >= 0 else _exptime(time)
+        exptime = time if type(time) is int and 0 <= time <= latest else _exptime(time)
         return self._run(self._stores[mode], False, (stored_key, dumps(value), exptime))
 
     store.__name__ = store.__qualname__ = mode
@@ -185,6 +203,16 @@ class MemcachedAdapter:
     #: answers its default after :meth:`_refused`.
     refusals: tuple[type[BaseException], ...] = ()
 
+    #: Those of :attr:`errors` that mean "the server answered something the
+    #: library could not read or did not ask for" (a server that answers is
+    #: not down: no hold-off). ``_run`` treats any other exception raised
+    #: while the library works (``ValueError``, ``KeyError``...) the same way.
+    bad_replies: tuple[type[BaseException], ...] = ()
+
+    #: Largest ``delta`` the library passes to ``incr``/``decr``; a larger
+    #: one raises ``ValueError`` before any I/O.
+    max_delta: int = counters.MAX_COUNTER - 1
+
     #: Called with the client after each operation, before the client goes
     #: back to the pool, for a library that reports failures other than by
     #: raising (python-memcached); ``None`` for the others.
@@ -276,6 +304,10 @@ class MemcachedAdapter:
         """``operation(client, *args)`` on a pooled client; a server failure
         gives ``default``. Every call to the library goes through here.
 
+        A reply the library could not read (one of :attr:`bad_replies`, or
+        any other exception but :attr:`errors` raised by the library) also
+        gives ``default``, after :meth:`_bad_reply`.
+
         (Its shape is explained in docs/PERFORMANCE.md, "One call to the library".)
         """
         if self._troubled:  # one test, as the hold-off's was before
@@ -287,6 +319,14 @@ class MemcachedAdapter:
                     result = operation(*(client,) + args)  # noqa: RUF005
                 except self.refusals as refusal:
                     self._refused(client, refusal, operation, args)
+                    return default
+                except self.bad_replies as exc:
+                    self._bad_reply(client, exc)
+                    return default
+                except self.errors:
+                    raise
+                except Exception as exc:  # the library could not read a reply
+                    self._bad_reply(client, exc)
                     return default
                 if self._inspect is not None:
                     self._inspect(client)
@@ -317,6 +357,14 @@ class MemcachedAdapter:
                     # too large value before sending it).
                     self._refused(client, refusal, operation, args)
                     return default
+                except self.bad_replies as exc:
+                    self._bad_reply(client, exc)
+                    return default
+                except self.errors:
+                    raise
+                except Exception as exc:  # the library could not read a reply
+                    self._bad_reply(client, exc)
+                    return default
                 if self._inspect is not None:
                     self._inspect(client)
                 answered = self._answered(client)
@@ -332,11 +380,6 @@ class MemcachedAdapter:
         ``client`` (no server failure was raised): with one server, that one;
         with several, none unless the library tells (python-memcached)."""
         return self.servers if len(self.servers) == 1 else []
-
-    def _reset(self, client: Any) -> None:
-        """Drop ``client``'s connections and failure state before it tries a
-        server after the hold-off (the client is checked out: no other
-        thread uses it)."""
 
     def _recovered(self, server: str) -> None:
         """``server`` answered after a failure: log it once, retire the clients
@@ -355,6 +398,27 @@ class MemcachedAdapter:
         renew = getattr(self.pool, "renew", None)
         if renew is not None:
             renew()
+
+    def _bad_reply(self, client: Any, error: BaseException) -> None:
+        """The server's reply could not be read (or was not asked for):
+        close ``client``'s connections before it goes back to the pool, so
+        that no later call reads what is left of that reply, and report the
+        failure (logged at most once per period). No hold-off: the server
+        answers, and the next call gets a fresh connection."""
+        self._reset(client)
+        reason = f"unexpected reply: {type(error).__name__}: {error}"
+        self._report(self._failed_server(error), reason)
+
+    def _reset(self, client: Any) -> None:
+        """Close every connection of ``client`` and drop its failure state
+        (libmemcached's retry wait goes with pylibmc's connections); it
+        reconnects when used again. Called with the client checked out: after
+        a reply that could not be read, and before a client tries a server
+        again after the hold-off. (``disconnect_all`` or ``close``, whichever
+        the client has.)"""
+        close = getattr(client, "disconnect_all", None) or getattr(client, "close", None)
+        if close is not None:
+            close()
 
     def _refused(
         self,
@@ -424,7 +488,8 @@ class MemcachedAdapter:
         raise NotImplementedError
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
-        """The new value, ``None`` on a miss; ``ValueError`` on a non-counter."""
+        """The new value, ``None`` on a miss, :data:`NON_NUMERIC` when the
+        server says the item is not a counter."""
         raise NotImplementedError
 
     def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
@@ -582,8 +647,14 @@ class MemcachedAdapter:
     def _count(self, key: Key, delta: int, initial_value: int | None, down: bool) -> int | None:
         stored_key = self._stored_keys[key]
         delta = counters.check_delta(delta)
+        if delta > self.max_delta:
+            name = type(self).__name__
+            raise ValueError(f"{name} takes a delta of at most {self.max_delta}, got {delta}")
         initial = counters.check_initial(initial_value)
-        return self._run(self._counter, None, (stored_key, delta, initial, down))
+        value = self._run(self._counter, None, (stored_key, delta, initial, down))
+        if value is not None and value < 0:  # NON_NUMERIC
+            raise counters.non_numeric()
+        return value
 
     def _counter(
         self, client: Any, key: bytes, delta: int, initial: int | None, down: bool

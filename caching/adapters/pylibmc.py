@@ -40,13 +40,14 @@ from caching.adapters.base import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_RETRY_TIMEOUT,
     DEFAULT_TIMEOUT,
+    NON_NUMERIC,
     MemcacheApi,
     require,
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
 from caching.adapters.serializer import MARKED_TEXT, from_native
-from caching.counters import non_numeric
+from caching.counters import MAX_COUNTER
 from caching.key_rules import Key
 from caching.store_rules import ADD, REPLACE, SET
 
@@ -154,6 +155,8 @@ class PylibmcAdapter(MemcacheApi):
     :raises MissingExtraError: pylibmc is not installed.
     """
 
+    max_delta = MAX_DELTA
+
     def __init__(
         self,
         pool: PoolLike[Any] | str | Sequence[str],
@@ -195,6 +198,15 @@ class PylibmcAdapter(MemcacheApi):
         self.errors = (library.Error,)
         # A value over the item size; in binary mode, replace of a missing key.
         self.refusals = (library.TooBig, library.NotFound)
+        # Replies libmemcached could not read, or error lines it read but may
+        # have left more of (memcached answers some commands with two lines):
+        # its connections are closed too.
+        self.bad_replies = (
+            library.UnknownReadFailure,
+            library.ProtocolError,
+            library.ClientError,
+            library.ServerError,
+        )
         self._client_get = library.Client.get
         # pylibmc's C methods (they return True or False) as the operations of
         # set/add/replace (docs/PERFORMANCE.md, "pylibmc in C").
@@ -265,10 +277,6 @@ class PylibmcAdapter(MemcacheApi):
         else:  # each client is reset when next checked out (_adopt)
             self._generation += 1
 
-    def _reset(self, client: Any) -> None:
-        # libmemcached's own retry wait and connections: NEW state again.
-        client.disconnect_all()
-
     def _refused(
         self,
         client: Any,
@@ -287,41 +295,76 @@ class PylibmcAdapter(MemcacheApi):
         # from_native's check inline (docs/PERFORMANCE.md, "pylibmc in C").
         value = self._run(self._client_get, None, (self._stored_keys[key],))
         if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
-            return from_native(value)
+            return self._native(value)
         return value
 
     def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
         # The base's scan for None, which also finds the quoted and bool items.
         for value in found.values():
             if value is None or (type(value) is str and value[:1] in MARKED_TEXT):
-                return {key: from_native(v) for key, v in found.items() if v is not None}
+                read = {key: self._native(v) for key, v in found.items() if v is not None}
+                return {key: v for key, v in read.items() if v is not None}
         return found
 
     def _client_servers(self, client: Any) -> list[str]:
         return _addresses(client)
+
+    def _native(self, value: str) -> Any:
+        """:func:`from_native` of a value pylibmc read; ``None`` (a miss, the
+        failure reported) for a bool item whose text is not a number, which
+        no client of this format wrote."""
+        try:
+            return from_native(value)
+        except ValueError as exc:
+            self._report(",".join(self.servers), f"unexpected reply: {exc}")
+            return None
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         client.delete_multi(keys)  # False when one was missing: not a failure
         return True
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
-        return self._counted(client.incr, key, delta)
+        return self._counted(client, client.incr, key, delta)
 
     def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
-        return self._counted(client.decr, key, delta)
+        return self._counted(client, client.decr, key, delta)
 
-    def _counted(self, call: Callable[[bytes, int], int], key: bytes, delta: int) -> int | None:
-        if delta > MAX_DELTA:
-            raise ValueError(f"pylibmc takes a delta of at most 2**31-1, got {delta}")
+    def _counted(
+        self, client: Any, call: Callable[[bytes, int], int], key: bytes, delta: int
+    ) -> int | None:
         try:
             return call(key, delta)
         except self._not_found:
             return None
         except self._client_error:
-            raise non_numeric() from None
+            # pylibmc does not say which CLIENT_ERROR the server answered:
+            # the item itself, read on a new connection (the old one may
+            # hold more of a reply), tells "not a counter" from a reply
+            # that does not belong here.
+            client.disconnect_all()
+            if _is_counter(client, key):
+                raise
+            return NON_NUMERIC
 
     def _flush(self, client: Any) -> bool:
         return bool(client.flush_all())
+
+
+_MISSING = object()
+
+
+def _is_counter(client: Any, key: bytes) -> bool:
+    """Whether ``key``'s item is one memcached counts (or is missing): read
+    after a ``CLIENT_ERROR`` to ``incr``/``decr``. (A stored ``None`` is an
+    item that is not a counter.)"""
+    value = client.get(key, _MISSING)
+    if value is _MISSING:
+        return True  # gone, or not readable: not the non-numeric answer
+    try:
+        value = from_native(value)
+    except ValueError:
+        return False
+    return isinstance(value, int) and 0 <= value < MAX_COUNTER
 
 
 def _close(client: Any) -> None:

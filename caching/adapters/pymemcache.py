@@ -11,11 +11,23 @@ library's default waits forever on a hung server), the values format of
 :mod:`caching.adapters.serializer`, and keys checked by :mod:`caching.key_rules` before any
 I/O. Clients are pooled (a pymemcache ``Client`` is not thread-safe) and
 never shared with a forked child.
+
+pymemcache closes a connection when it cannot read a reply, but not always:
+an ``incr``/``decr``/``delete``/``flush_all`` reply it does not expect is
+read as a value (``ValueError`` out of ``int()``) or as "not deleted", with
+the connection left as it is, and bytes that arrive after a reply (a reply
+not asked for, the rest of one given up on) are read as the answer to the
+next command. The adapter's clients check those replies too, and, before
+each command, that nothing is waiting on the connection: one holding unread
+bytes (logged) or closed by the server is replaced by a new one before the
+command is sent (docs/FAILURES.md, "Misbehaving servers").
 """
 
 from __future__ import annotations
 
 import logging
+import select
+import socket
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -24,13 +36,13 @@ from caching.adapters.base import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_RETRY_TIMEOUT,
     DEFAULT_TIMEOUT,
+    NON_NUMERIC,
     MemcachedAdapter,
     require,
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Pool
 from caching.adapters.serializer import Item, loads
-from caching.counters import non_numeric
 from caching.key_rules import Key
 from caching.store_rules import SET
 
@@ -60,6 +72,114 @@ def _close(client: Any) -> None:
 @cache
 def _library() -> Any:
     return require("pymemcache", "pymemcache")
+
+
+#: memcached's ``CLIENT_ERROR cannot increment or decrement non-numeric
+#: value``, as pymemcache's ``MemcacheClientError`` carries it.
+NON_NUMERIC_ERROR = b"cannot increment or decrement non-numeric value"
+
+
+def _counter_reply(line: bytes) -> bool:
+    return line.isdigit() or line == b"NOT_FOUND"
+
+
+#: The one-line replies each command the adapter sends through
+#: ``_misc_cmd`` can get (error lines are raised by pymemcache first).
+_MISC_REPLIES: dict[bytes, Callable[[bytes], bool]] = {
+    b"delete": frozenset({b"DELETED", b"NOT_FOUND"}).__contains__,
+    b"incr": _counter_reply,
+    b"decr": _counter_reply,
+    b"flush_all": frozenset({b"OK"}).__contains__,
+}
+
+
+@cache
+def _client_classes() -> tuple[Any, Any]:
+    """pymemcache's ``Client`` and ``HashClient`` (over that ``Client``),
+    strict about what waits on a connection and about one-line replies."""
+    library = _library()
+    base = library.Client
+    unknown = library.exceptions.MemcacheUnknownError
+    fetch, store, misc = base._fetch_cmd, base._store_cmd, base._misc_cmd
+
+    class Client(base):  # type: ignore[misc,valid-type]
+        _poll: Any = None
+
+        def _connect(self) -> None:
+            base._connect(self)
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
+            self._poll = poller.poll
+
+        def close(self) -> None:
+            base.close(self)
+            self._poll = None  # polled only while its socket is open
+
+        #: Called with the server and a reason when a connection is found
+        #: holding bytes no command asked for (the adapter logs it).
+        on_unread: Callable[[str, str], None] | None = None
+
+        def _out_of_step(self) -> None:
+            """Before a command, something is waiting on the connection:
+            bytes (a reply not asked for, the rest of one given up on), or
+            the end of a connection the server closed. The connection is
+            dropped and the command goes out on a new one (it has sent
+            nothing yet)."""
+            try:
+                unread = self.sock.recv(4096, socket.MSG_PEEK)  # readable: no wait
+            except OSError:  # reset by the server
+                unread = b""
+            self.close()
+            if unread and self.on_unread is not None:
+                reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
+                self.on_unread(_address(self.server), reason)
+
+        # The check inline in each command: one poll, no extra call.
+
+        def _fetch_cmd(
+            self, name: bytes, keys: Any, expect_cas: bool, key_prefix: bytes = b""
+        ) -> Any:
+            if self._poll is not None and self._poll(0):
+                self._out_of_step()
+            return fetch(self, name, keys, expect_cas, key_prefix)
+
+        def _store_cmd(
+            self,
+            name: bytes,
+            values: Any,
+            expire: int,
+            noreply: bool,
+            flags: int | None = None,
+            cas: bytes | None = None,
+        ) -> Any:
+            if self._poll is not None and self._poll(0):
+                self._out_of_step()
+            return store(self, name, values, expire, noreply, flags, cas)
+
+        def _misc_cmd(
+            self, cmds: Any, cmd_name: bytes, noreply: bool | None, end_tokens: Any = None
+        ) -> list[bytes]:
+            if self._poll is not None and self._poll(0):
+                self._out_of_step()
+            lines: list[bytes] = misc(self, cmds, cmd_name, noreply, end_tokens)
+            valid = _MISC_REPLIES.get(cmd_name)
+            if valid is not None:
+                for line in lines:
+                    if not valid(line):
+                        self.close()
+                        raise unknown(f"unexpected reply {line[:60]!r} to {cmd_name!r}")
+            return lines
+
+    class HashClient(library.HashClient):  # type: ignore[misc,name-defined]
+        client_class = Client
+        on_unread: Callable[[str, str], None] | None = None
+
+        def add_server(self, server: Any, port: Any = None) -> None:
+            super().add_server(server, port)
+            for node in self.clients.values():
+                node.on_unread = self.on_unread
+
+    return Client, HashClient
 
 
 class PymemcacheAdapter(MemcachedAdapter):
@@ -102,12 +222,22 @@ class PymemcacheAdapter(MemcachedAdapter):
             "default_noreply": False,
             "allow_unicode_keys": True,
         }
+        client_class, hash_client_class = _client_classes()
         if len(servers) == 1:
-            factory: Callable[[], Any] = lambda: library.Client(servers[0], **options)  # noqa: E731
+            make: Callable[[], Any] = lambda: client_class(servers[0], **options)  # noqa: E731
         else:
             options.update(retry_timeout=retry_timeout, dead_timeout=retry_timeout)
             options.update(use_pooling=False, ignore_exc=False)
-            factory = lambda: library.HashClient(servers, **options)  # noqa: E731
+            make = lambda: hash_client_class(servers, **options)  # noqa: E731
+
+        def factory() -> Any:
+            client = make()
+            client.on_unread = self._unread
+            if hasattr(client, "clients"):  # a HashClient: its nodes too
+                for node in client.clients.values():
+                    node.on_unread = self._unread
+            return client
+
         pool = Pool(factory, pool_size, close=_close)
         # HashClient leaves a failed server alone for dead_timeout; Client has
         # no such period, so the adapter holds off itself (the one failure
@@ -117,14 +247,15 @@ class PymemcacheAdapter(MemcachedAdapter):
         self.ping_timeout = timeout
         exceptions = library.exceptions
         self.errors = (exceptions.MemcacheError, OSError)
+        # A server that answers a line it should not is alive: no hold-off.
+        self.bad_replies = (
+            exceptions.MemcacheUnknownError,
+            exceptions.MemcacheClientError,
+            exceptions.MemcacheUnknownCommandError,
+        )
         self._client_error = exceptions.MemcacheClientError
         self._server_error = exceptions.MemcacheServerError
         self._closed_error = exceptions.MemcacheUnexpectedCloseError
-
-    def _reset(self, client: Any) -> None:
-        # A socket opened before the failure may be dead (a restarted
-        # server): the call that tries the server connects anew.
-        client.close()
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         try:
@@ -163,6 +294,9 @@ class PymemcacheAdapter(MemcachedAdapter):
                 found.update(client._safely_run_func(node, node.get_many, {}, batch))
             except self.errors as exc:
                 self._report(_address(node.server), exc)
+            except Exception as exc:  # a reply pymemcache could not read
+                node.close()
+                self._report(_address(node.server), f"unexpected reply: {exc!r}")
         return found
 
     def _delete(self, client: Any, key: bytes) -> bool:
@@ -180,8 +314,14 @@ class PymemcacheAdapter(MemcachedAdapter):
     def _counted(self, call: Callable[[bytes, int], Any], key: bytes, delta: int) -> int | None:
         try:
             return call(key, delta)  # type: ignore[no-any-return]
-        except self._client_error:
-            raise non_numeric() from None
+        except self._client_error as exc:
+            if exc.args and exc.args[0] == NON_NUMERIC_ERROR:
+                return NON_NUMERIC
+            raise  # another CLIENT_ERROR: a reply that does not belong here
+
+    def _unread(self, server: str, reason: str) -> None:
+        """A connection held bytes no command asked for: it was replaced."""
+        self._report(server, f"unexpected reply: {reason}")
 
     def _flush(self, client: Any) -> bool:
         try:

@@ -15,6 +15,20 @@ Values use the format of :mod:`caching.adapters.serializer`, and the size limit 
 left to the server (``server_max_value_length=0``), so a refused ``set``
 also drops the old item, as memcached does.
 
+python-memcached reads replies loosely: it takes a ``VALUE`` line for
+another key as the answer, raises ``ValueError``/``KeyError`` on a reply it
+cannot parse, and leaves unread replies on the connection, so that later
+calls read the answers meant for earlier ones. The adapter's client speaks
+the few commands the adapter sends (``get``, ``set``/``add``/``replace``,
+their batches, ``delete``, ``incr``/``decr``, ``flush_all``) itself, over
+python-memcached's connections and server choice: every reply is checked
+against the command (the key of each ``VALUE``, the ``END``, the data's
+``\\r\\n``, the one-line answers a command can get), a connection holding
+bytes no command asked for is replaced before the next command, and one that
+gets an unexpected reply is closed at once; the call answers "nothing
+happened" and the adapter logs it once per period (docs/FAILURES.md,
+"Misbehaving servers").
+
 Several servers are spread by python-memcached's CRC32 **modulo N**: adding
 or removing one of N servers moves most keys (about 2/3 of them with three
 servers), and a dead server's keys are rehashed onto the others. The
@@ -25,6 +39,7 @@ set of servers.
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -34,13 +49,13 @@ from typing import Any
 from caching.adapters.base import (
     DEFAULT_RETRY_TIMEOUT,
     DEFAULT_TIMEOUT,
+    NON_NUMERIC,
     MemcacheApi,
     require,
 )
 from caching.adapters.options import ADAPTER_OPTIONS, as_servers
 from caching.adapters.pool import Pool
 from caching.adapters.serializer import Item, loads
-from caching.counters import non_numeric
 from caching.key_rules import Key
 
 __all__ = ["URL_OPTIONS", "PythonMemcachedAdapter"]
@@ -55,10 +70,53 @@ URL_OPTIONS = {name: ADAPTER_OPTIONS[name] for name in ("timeout", "retry_timeou
 _RENAMED = {"timeout": "socket_timeout", "retry_timeout": "dead_retry"}
 
 
+#: memcached's answer to incr/decr of an item that is not a counter.
+NON_NUMERIC_REPLY = b"CLIENT_ERROR cannot increment or decrement non-numeric value"
+
+_COMMANDS = {name: name.encode("ascii") for name in ("set", "add", "replace", "incr", "decr")}
+_STORE_REPLIES = frozenset({b"STORED", b"NOT_STORED", b"EXISTS", b"NOT_FOUND"})
+_DELETE_REPLIES = frozenset({b"DELETED", b"NOT_FOUND"})
+
+
+class OutOfStepError(Exception):
+    """A reply the command did not ask for, or could not get: the
+    connection is out of step with the server and is closed."""
+
+
+def _stored_reply(line: bytes) -> bool:
+    # SERVER_ERROR (too large, out of memory): refused, and the connection
+    # stays in step (memcached swallows the data).
+    return line in _STORE_REPLIES or line.startswith(b"SERVER_ERROR ")
+
+
+def _counter_reply(line: bytes) -> bool:
+    return line.isdigit() or line == b"NOT_FOUND" or line == NON_NUMERIC_REPLY
+
+
+def _delete_reply(line: bytes) -> bool:
+    return line in _DELETE_REPLIES
+
+
+def _header(line: bytes, asked: Any) -> tuple[bytes, int, int]:
+    """``(key, flags, length)`` of a ``VALUE`` line naming a key in ``asked``."""
+    parts = line.split(b" ")
+    if (
+        len(parts) != 4
+        or parts[0] != b"VALUE"
+        or parts[1] not in asked
+        or not parts[2].isdigit()
+        or not parts[3].isdigit()
+    ):
+        raise OutOfStepError(f"expected END or VALUE of a key asked for, got {line[:60]!r}")
+    return parts[1], int(parts[2]), int(parts[3])
+
+
 @cache
 def _client_class() -> Any:
-    """python-memcached's ``Client`` with the adapter's value format."""
+    """python-memcached's ``Client`` with the adapter's value format and a
+    strict reading of the replies to the commands the adapter sends."""
     library = require("memcache", "memcache")
+    dead = (library._ConnectionDeadError, library._Error, OSError)
 
     class Host(library._Host):  # type: ignore[misc,name-defined]
         socket: Any
@@ -67,6 +125,10 @@ def _client_class() -> Any:
         deaduntil: float
         #: time.time() the socket was connected (this thread's)
         connected_at = 0.0
+        #: Why this connection was last found out of step (reported and
+        #: cleared by the adapter after the call); ``None`` when in step.
+        trouble: str | None = None
+        _poll: Any = None
 
         def __del__(self) -> None:
             self.close_socket()  # a thread's sockets go with its local state
@@ -85,12 +147,64 @@ def _client_class() -> Any:
                 connection.close()
                 self.mark_dead(f"connect: {exc}")
                 return None
-            self.socket, self.buffer = connection, b""
+            poller = select.poll()
+            poller.register(connection, select.POLLIN)
+            self.socket, self.buffer, self._poll = connection, b"", poller.poll
             self.connected_at = time.time()  # the clock of deaduntil
             if self.flush_on_next_connect:
                 self.flush()
                 self.flush_on_next_connect = 0
             return connection
+
+        def close_socket(self) -> None:
+            super().close_socket()
+            self.buffer, self._poll = b"", None
+
+        def send_cmd(self, cmd: bytes | str) -> None:
+            self.send_cmds((cmd.encode("utf-8") if isinstance(cmd, str) else cmd) + b"\r\n")
+
+        def send_cmds(self, cmds: bytes | str) -> None:
+            # Nothing may be waiting before a command: bytes left over (a
+            # reply not asked for, the rest of one given up on) would be read
+            # as its answer.
+            if self.buffer or (self._poll is not None and self._poll(0)):
+                self._replace_connection()
+            self.socket.sendall(cmds.encode("utf-8") if isinstance(cmds, str) else cmds)
+
+        def _replace_connection(self) -> None:
+            """Drop a connection holding unread bytes (or closed by the
+            server) for a new one; unread bytes are noted as trouble."""
+            unread = self.buffer
+            if not unread:
+                try:
+                    unread = self.socket.recv(4096, socket.MSG_PEEK)  # readable: no wait
+                except OSError:  # reset by the server
+                    unread = b""
+            self.close_socket()
+            if unread:
+                self.trouble = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
+            if not self._get_socket():  # refused: marked dead
+                raise OSError(f"cannot reconnect to {self}")
+
+        def out_of_step(self, reason: str) -> None:
+            """The reply was not one the command can get: close the connection."""
+            self.trouble = reason
+            self.close_socket()
+
+        def ask(self, request: bytes, valid: Callable[[bytes], bool]) -> bytes | None:
+            """Send ``request`` and read its one-line reply: the line, or
+            ``None`` when the server failed (marked dead) or the reply is not
+            ``valid`` (connection closed)."""
+            try:
+                self.send_cmds(request)
+                line: bytes = self.readline(True)
+            except dead as exc:
+                self.mark_dead(exc)
+                return None
+            if valid(line):
+                return line
+            self.out_of_step(f"unexpected reply {line[:60]!r} to {request[:40]!r}")
+            return None
 
     class Client(library.Client):  # type: ignore[misc,name-defined]
         def set_servers(self, servers: list[str]) -> None:
@@ -114,7 +228,173 @@ def _client_class() -> Any:
             data = server.recv(length + 2)
             if len(data) != length + 2:
                 raise library._Error(f"received {len(data)} bytes, expected {length + 2}")
+            if data[-2:] != b"\r\n":
+                raise OutOfStepError(f"a value of {length} bytes not followed by \\r\\n")
             return loads(data[:-2], flags)
+
+        # -- the commands the adapter sends, read strictly ------------------
+
+        def get(self, key: bytes, default: Any = None) -> Any:
+            server, key = self._get_server(self.key_encoder(key))
+            if not server:
+                return None
+            try:
+                server.send_cmds(b"get " + key + b"\r\n")
+                line = server.readline(True)
+                if line == b"END":
+                    return None
+                _, flags, length = _header(line, (key,))
+                value = self._recv_value(server, flags, length)
+                line = server.readline(True)
+                if line != b"END":
+                    raise OutOfStepError(f"expected END after the value, got {line[:60]!r}")
+                return value
+            except dead as exc:
+                server.mark_dead(exc)
+            except Exception as exc:  # out of step, or a value that cannot be read
+                server.out_of_step(f"{type(exc).__name__}: {exc}")
+            return None
+
+        def get_multi(self, keys: Any, key_prefix: bytes = b"") -> dict[Any, Any]:
+            server_keys, originals = self._map_and_prefix_keys(keys, key_prefix)
+            sent = []
+            for server, wanted in server_keys.items():
+                try:
+                    server.send_cmds(b"get " + b" ".join(wanted) + b"\r\n")
+                except dead as exc:
+                    server.mark_dead(exc)
+                    continue
+                sent.append((server, frozenset(wanted)))
+            found: dict[Any, Any] = {}
+            for server, asked in sent:
+                part = {}
+                try:
+                    line = server.readline(True)
+                    while line != b"END":
+                        key, flags, length = _header(line, asked)
+                        part[originals[key]] = self._recv_value(server, flags, length)
+                        line = server.readline(True)
+                except dead as exc:
+                    server.mark_dead(exc)
+                    continue
+                except Exception as exc:  # none of this server's answers is trusted
+                    server.out_of_step(f"{type(exc).__name__}: {exc}")
+                    continue
+                found.update(part)
+            return found
+
+        def _set(
+            self,
+            cmd: str,
+            key: bytes,
+            val: Item,
+            time: int,
+            min_compress_len: int = 0,
+            noreply: bool = False,
+        ) -> bool:
+            server, key = self._get_server(key)
+            if not server:
+                return False
+            data, flags = val
+            request = b"%s %s %d %d %d\r\n%s\r\n" % (
+                _COMMANDS[cmd],
+                key,
+                flags,
+                time,
+                len(data),
+                data,
+            )
+            return server.ask(request, _stored_reply) == b"STORED"  # type: ignore[no-any-return]
+
+        def set_multi(
+            self,
+            mapping: dict[bytes, Item],
+            time: int = 0,
+            key_prefix: bytes = b"",
+            min_compress_len: int = 0,
+            noreply: bool = False,
+        ) -> list[bytes]:
+            server_keys, originals = self._map_and_prefix_keys(mapping, key_prefix)
+            placed = set(originals.values())
+            not_stored = [key for key in mapping if key not in placed]  # no live server
+            sent = []
+            for server, keys in server_keys.items():
+                request = b"".join(
+                    b"set %s %d %d %d\r\n%s\r\n" % (key, item[1], time, len(item[0]), item[0])
+                    for key, item in ((key, mapping[originals[key]]) for key in keys)
+                )
+                try:
+                    server.send_cmds(request)
+                except dead as exc:
+                    server.mark_dead(exc)
+                    not_stored.extend(originals[key] for key in keys)
+                    continue
+                sent.append((server, keys))
+            for server, keys in sent:
+                done = 0
+                try:
+                    for key in keys:
+                        line = server.readline(True)
+                        if not _stored_reply(line):
+                            raise OutOfStepError(f"unexpected reply {line[:60]!r} to set")
+                        if line != b"STORED":
+                            not_stored.append(originals[key])
+                        done += 1
+                except dead as exc:
+                    server.mark_dead(exc)
+                except OutOfStepError as exc:
+                    server.out_of_step(str(exc))
+                not_stored.extend(originals[key] for key in keys[done:])
+            return not_stored
+
+        def delete(self, key: bytes, noreply: bool = False) -> int:
+            server, key = self._get_server(self.key_encoder(key))
+            if not server:
+                return 0
+            return int(server.ask(b"delete " + key + b"\r\n", _delete_reply) == b"DELETED")
+
+        def delete_multi(
+            self,
+            keys: list[bytes],
+            time: int | None = None,
+            key_prefix: bytes = b"",
+            noreply: bool = False,
+        ) -> int:
+            server_keys, originals = self._map_and_prefix_keys(keys, key_prefix)
+            complete = len(set(originals.values())) == len(set(keys))  # each on a live server
+            sent = []
+            for server, wanted in server_keys.items():
+                try:
+                    server.send_cmds(b"".join(b"delete " + key + b"\r\n" for key in wanted))
+                except dead as exc:
+                    server.mark_dead(exc)
+                    complete = False
+                    continue
+                sent.append((server, wanted))
+            for server, wanted in sent:
+                try:
+                    for _ in wanted:
+                        line = server.readline(True)
+                        if not _delete_reply(line):
+                            raise OutOfStepError(f"unexpected reply {line[:60]!r} to delete")
+                except dead as exc:
+                    server.mark_dead(exc)
+                    complete = False
+                except OutOfStepError as exc:
+                    server.out_of_step(str(exc))
+                    complete = False
+            return int(complete)
+
+        def _incrdecr(self, cmd: str, key: bytes, delta: int, noreply: bool = False) -> int | None:
+            server, key = self._get_server(key)
+            if not server:
+                return None
+            line = server.ask(b"%s %s %d\r\n" % (_COMMANDS[cmd], key, delta), _counter_reply)
+            if line is None or line == b"NOT_FOUND":
+                return None
+            if line == NON_NUMERIC_REPLY:
+                return NON_NUMERIC
+            return int(line)
 
     return Client
 
@@ -163,9 +443,10 @@ class PythonMemcachedAdapter(MemcacheApi):
 
     def _inspect(self, client: Any) -> None:
         # python-memcached never raises on a failure: read its dead state
-        # after each call (deaduntil stays 0 while a server has not failed).
+        # after each call (deaduntil stays 0 while a server has not failed),
+        # and the trouble the strict client noted.
         for host in client.servers:
-            if host.deaduntil:
+            if host.deaduntil or host.trouble:
                 self._note_dead(client)
                 return
 
@@ -199,7 +480,10 @@ class PythonMemcachedAdapter(MemcacheApi):
     def _note_dead(self, client: Any) -> None:
         now = time.time()
         for name, host in zip(self.servers, client.servers, strict=False):
-            if host.deaduntil > now:
+            if host.trouble:
+                self._report(name, f"unexpected reply: {host.trouble}")
+                host.trouble = None
+            elif host.deaduntil > now:
                 # Marked dead at deaduntil - dead_retry, perhaps well before.
                 marked = host.deaduntil - host.dead_retry
                 self._report(name, "marked dead by python-memcached", marked)
@@ -214,10 +498,10 @@ class PythonMemcachedAdapter(MemcacheApi):
         return deleted and not _any_dead(client)
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
-        return _counted(client.incr, key, delta)
+        return client.incr(key, delta)  # type: ignore[no-any-return]
 
     def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
-        return _counted(client.decr, key, delta)
+        return client.decr(key, delta)  # type: ignore[no-any-return]
 
     def _flush(self, client: Any) -> bool:
         """``flush_all`` on every server; ``False`` unless each answers OK."""
@@ -235,17 +519,12 @@ class PythonMemcachedAdapter(MemcacheApi):
                 continue
             if answer != b"OK":
                 # Alive but refusing (twemproxy closes the connection on
-                # flush_all): not a reason to stop using it.
+                # flush_all): not a reason to stop using it, nor the
+                # connection, which may hold more of the answer.
+                host.close_socket()
                 host.deaduntil = 0
                 flushed = False
         return flushed
-
-
-def _counted(call: Callable[[bytes, int], int | None], key: bytes, delta: int) -> int | None:
-    try:
-        return call(key, delta)
-    except ValueError:  # int(b"CLIENT_ERROR cannot increment ...")
-        raise non_numeric() from None
 
 
 def _any_dead(client: Any) -> bool:

@@ -15,6 +15,11 @@ from caching.testing.clock import Clock
 
 THIRTY_DAYS = 2_592_000
 
+#: The latest absolute expiry memcached keeps: it reads exptime as a signed
+#: 32-bit number, so 2**31 (2038-01-19 03:14:08 UTC) and later are stored
+#: and never readable (CONTRACT.md, "Time").
+LATEST = 2**31 - 1
+
 __all__ = ["ExpiryTests"]
 
 
@@ -59,7 +64,7 @@ class ExpiryTests:
             clock.advance(0.9)
             assert cache.get("k") == 1
 
-    @pytest.mark.parametrize("time", [-1, -3600, THIRTY_DAYS + 1, timedelta(seconds=-5)])
+    @pytest.mark.parametrize("time", [-1, -3600, -(2**64), THIRTY_DAYS + 1, timedelta(seconds=-5)])
     def test_time_in_the_past_stores_an_expired_item(
         self, cache: Cache, time: int | timedelta
     ) -> None:
@@ -92,6 +97,40 @@ class ExpiryTests:
         assert cache.incr("n", initial_value=0) == 1
         clock.advance(3.1)
         assert cache.incr("n") == 2
+
+    def test_latest_time_memcached_keeps_is_kept(self, cache: Cache, clock: Clock) -> None:
+        lands_before = timedelta(seconds=LATEST - int(clock.now()) - 60)
+        assert cache.set("absolute", 1, LATEST) is True
+        assert cache.add("added", 2, LATEST) is True
+        assert cache.set_multi({"delta": 3, "multi": 4}, lands_before) == []
+        assert cache.get_multi(["absolute", "added", "delta", "multi"]) == {
+            "absolute": 1,
+            "added": 2,
+            "delta": 3,
+            "multi": 4,
+        }
+
+    @pytest.mark.parametrize(
+        "far",
+        [LATEST + 1, 2**32, 2**32 + 3600, 2**63, 2**64, "lands-past", timedelta(days=36500)],
+        ids=["2**31", "2**32", "2**32+3600", "2**63", "2**64", "lands-past-2038", "100-years"],
+    )
+    def test_time_memcached_cannot_keep_raises_value_error_and_stores_nothing(
+        self, cache: Cache, clock: Clock, far: int | timedelta | str
+    ) -> None:
+        time = timedelta(seconds=LATEST + 60 - int(clock.now())) if far == "lands-past" else far
+        assert cache.set("k", "old") is True
+        for call in (
+            lambda: cache.set("k", "new", time),  # type: ignore[arg-type]
+            lambda: cache.add("missing", "new", time),  # type: ignore[arg-type]
+            lambda: cache.replace("k", "new", time),  # type: ignore[arg-type]
+            lambda: cache.set_multi({"k": "new", "missing": 1}, time),  # type: ignore[arg-type]
+            lambda: cache.add_multi({"missing": 1}, time),  # type: ignore[arg-type]
+            lambda: cache.replace_multi({"k": "new"}, time),  # type: ignore[arg-type]
+        ):
+            with pytest.raises(ValueError, match="2038"):
+                call()
+        assert cache.get_multi(["k", "missing"]) == {"k": "old"}
 
     @pytest.mark.parametrize("time", [1.5, "10", None, True, [1]])
     def test_time_of_another_type_raises_type_error(self, cache: Cache, time: object) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from caching.contract import Cache
 from caching.errors import InvalidKeyError
+from caching.expiry import MAX_EXPTIME
 from caching.key_rules import MAX_KEY_LENGTH
 from caching.testing.clock import REAL_CLOCK, Clock
 
@@ -208,7 +209,23 @@ def _expiry(probe: Probe) -> str:
             )
         clock.advance(EXPIRY_POLL)
     expect("add over an expired item", cache.add(key, 2), True)
-    return f"time=1 expired after {clock.now() - started:.1f} s; past times never readable"
+    far = probe.key("2038")
+    expect(f"set with time={MAX_EXPTIME} (2**31-1)", cache.set(far, 1, MAX_EXPTIME), True)
+    expect(f"get after set with time={MAX_EXPTIME}", cache.get(far), 1)
+    try:
+        cache.set(far, 2, MAX_EXPTIME + 1)
+    except ValueError:
+        pass
+    else:
+        raise RuleBrokenError(
+            "set with time=2**31 (past January 2038: memcached stores it and never "
+            "returns it) did not raise ValueError"
+        )
+    expect("get after a refused time", cache.get(far), 1)
+    return (
+        f"time=1 expired after {clock.now() - started:.1f} s; past times never readable; "
+        "2**31-1 kept, 2**31 refused"
+    )
 
 
 def _flush_all(probe: Probe) -> str:

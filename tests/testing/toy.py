@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from caching import counters
-from caching.expiry import Time, expires_at
+from caching.expiry import MAX_EXPTIME, Time, expires_at
 from caching.key_rules import Key, canonical_key, check_mapping, key_bytes, reject_single_key
 from caching.store_rules import ADD, REPLACE, SET, Decision, store_decision
 from caching.values import pickled
@@ -243,3 +243,13 @@ class NoKeyCheck(ToyCache):
         if isinstance(key, str):
             return key
         raise TypeError(f"cache key must be str or bytes, not {type(key).__name__}")
+
+
+class KeepsAnyTime(ToyCache):
+    """A time memcached cannot keep (past January 2038) is kept for ever
+    instead of refused."""
+
+    def _store(self, mode: str, pairs: list[tuple[Key, Any]], time: Time) -> list[Key]:
+        if type(time) is int and time > MAX_EXPTIME:
+            time = 0
+        return super()._store(mode, pairs, time)
