@@ -115,6 +115,8 @@ def _client_classes() -> tuple[Any, Any]:
             base.close(self)
             self._poll = None  # polled only while its socket is open
 
+        disconnect_all = close  # pymemcache's alias names the base's close
+
         #: Called with the server and a reason when a connection is found
         #: holding bytes no command asked for (the adapter logs it).
         on_unread: Callable[[str, str], None] | None = None
