@@ -377,19 +377,19 @@ class MemcachedAdapter:
 
     def _answered(self, client: Any) -> list[str]:
         """The servers known to have answered the call just made on
-        ``client`` (no server failure was raised): with one server, that one;
-        with several, none unless the library tells (python-memcached)."""
-        return self.servers if len(self.servers) == 1 else []
+        ``client`` (no server failure was raised): with one server, that one,
+        under every name it was reported down by; with several, none unless
+        the library tells (python-memcached)."""
+        return [*self.failures.down, *self.servers] if len(self.servers) == 1 else []
 
     def _recovered(self, server: str) -> None:
         """``server`` answered after a failure: log it once, retire the clients
         pooled before (:meth:`_renew`), end the hold-off."""
-        if server not in self.failures.down:
-            return
-        self._renew()
-        self.failures.recovered(server)
-        self._down_until = 0.0
-        self._troubled = bool(self.failures.down)
+        if server in self.failures.down and self.failures.recovered(server):
+            self._renew()  # by the one thread that saw it back
+        if not self.failures.down:
+            self._down_until = 0.0
+            self._troubled = False
 
     def _renew(self) -> None:
         """Retire every pooled client (:meth:`Pool.renew`) when a server is
@@ -406,8 +406,12 @@ class MemcachedAdapter:
         failure (logged at most once per period). No hold-off: the server
         answers, and the next call gets a fresh connection."""
         self._reset(client)
-        reason = f"unexpected reply: {type(error).__name__}: {error}"
-        self._report(self._failed_server(error), reason)
+        self._bad_reply_seen(self._failed_server(error), f"{type(error).__name__}: {error}")
+
+    def _bad_reply_seen(self, server: str, reason: str) -> None:
+        """Log that ``server`` sent a reply that could not be read (at most
+        once per period); the server answered, so its health is unchanged."""
+        self.failures.report(server, f"unexpected reply: {reason}", down=False)
 
     def _reset(self, client: Any) -> None:
         """Close every connection of ``client`` and drop its failure state
@@ -450,10 +454,12 @@ class MemcachedAdapter:
 
     def _report(self, server: str, error: object) -> None:
         """Note that ``server`` failed: log it (at most once per period) and,
-        when the adapter keeps the servers' health, take the troubled path."""
-        self.failures.report(server, error)
+        when the adapter keeps the servers' health, take the troubled path
+        (set first: a thread that sees the server back meanwhile must not
+        leave the adapter off the troubled path with the server down)."""
         if self._recovers:
             self._troubled = True
+        self.failures.report(server, error)
 
     def _failed_server(self, error: BaseException) -> str:
         """The server an exception came from (all of them when unknown)."""

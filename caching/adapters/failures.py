@@ -49,25 +49,39 @@ class FailureLog:
         """The servers reported failed that have not been :meth:`recovered` since."""
         return frozenset(self._down)
 
-    def report(self, server: str, error: object) -> bool:
+    def report(self, server: str, error: object, down: bool = True) -> bool:
         """Note a failure of ``server``; log it unless logged within the period.
 
         :param server: the server's address, as configured.
         :param error: the exception or reason, shown in the message.
+        :param down: the server did not answer (it joins :attr:`down` until
+            :meth:`recovered`); ``False`` for a server that answered with a
+            reply that could not be read, which is logged but leaves its
+            health alone.
         :returns: whether a warning was logged.
         """
         now = self._clock()
         with self._lock:
-            self._down.add(server)
+            if down:
+                self._down.add(server)
             last = self._last.get(server)
             if last is not None and now - last < self.period:
                 return False
             self._last[server] = now
-        self.logger.warning(
-            "memcached server %s failed (%s); calls answer as misses until it is back",
-            server,
-            str(error) or type(error).__name__,  # some errors have no message
-        )
+        reason = str(error) or type(error).__name__  # some errors have no message
+        if down:
+            self.logger.warning(
+                "memcached server %s failed (%s); calls answer as misses until it is back",
+                server,
+                reason,
+            )
+        else:
+            self.logger.warning(
+                "memcached server %s sent a reply that could not be read (%s); "
+                "its connection was closed",
+                server,
+                reason,
+            )
         return True
 
     def recovered(self, server: str) -> bool:

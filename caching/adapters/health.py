@@ -23,14 +23,15 @@ def _connect(address: str, timeout: float) -> socket.socket:
             connection.close()
             raise
         return connection
-    host, _, port = address.rpartition(":")
+    host, _, port = address.rpartition(":") if ":" in address else (address, "", "11211")
     return socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
 
 
 def round_trip(address: str, timeout: float) -> float | None:
     """Seconds from connecting to ``address`` to its answer to ``version``.
 
-    :param address: ``"host:port"`` or ``"unix:/path"``.
+    :param address: ``"host:port"``, ``"host"`` (memcached's port, 11211)
+        or ``"unix:/path"``.
     :param timeout: seconds to wait for the connection, then for the answer.
     :returns: the round trip in seconds (``float``), or ``None`` when the
         server refuses the connection, does not answer within ``timeout``,

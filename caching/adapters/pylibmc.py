@@ -316,7 +316,7 @@ class PylibmcAdapter(MemcacheApi):
         try:
             return from_native(value)
         except ValueError as exc:
-            self._report(",".join(self.servers), f"unexpected reply: {exc}")
+            self._bad_reply_seen(",".join(self.servers), str(exc))
             return None
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:

@@ -298,7 +298,7 @@ class PymemcacheAdapter(MemcachedAdapter):
                 self._report(_address(node.server), exc)
             except Exception as exc:  # a reply pymemcache could not read
                 node.close()
-                self._report(_address(node.server), f"unexpected reply: {exc!r}")
+                self._bad_reply_seen(_address(node.server), repr(exc))
         return found
 
     def _delete(self, client: Any, key: bytes) -> bool:
@@ -323,7 +323,7 @@ class PymemcacheAdapter(MemcachedAdapter):
 
     def _unread(self, server: str, reason: str) -> None:
         """A connection held bytes no command asked for: it was replaced."""
-        self._report(server, f"unexpected reply: {reason}")
+        self._bad_reply_seen(server, reason)
 
     def _flush(self, client: Any) -> bool:
         try:

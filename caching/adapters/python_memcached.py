@@ -467,23 +467,28 @@ class PythonMemcachedAdapter(MemcacheApi):
         back = [
             name
             for name, host in zip(self.servers, client.servers, strict=False)
-            if name in down
-            and host.socket
-            and not host.deaduntil
-            and host.connected_at > self._failed_at.get(name, 0.0)
+            if name in down and self._fresh(host, name)
         ]
         everyone = ",".join(self.servers)
-        if back and everyone in down and everyone not in back:
-            back.append(everyone)
+        if everyone in down and everyone not in back:
+            failed_at = self._failed_at.get(everyone, 0.0)
+            if any(self._fresh(host, everyone, failed_at) for host in client.servers):
+                back.append(everyone)
         return back
+
+    def _fresh(self, host: Any, name: str, failed_at: float | None = None) -> bool:
+        """Whether this thread holds a live connection to ``host`` made since
+        ``name``'s last failure."""
+        since = self._failed_at.get(name, 0.0) if failed_at is None else failed_at
+        return bool(host.socket) and not host.deaduntil and host.connected_at > since
 
     def _note_dead(self, client: Any) -> None:
         now = time.time()
         for name, host in zip(self.servers, client.servers, strict=False):
-            if host.trouble:
-                self._report(name, f"unexpected reply: {host.trouble}")
+            if host.trouble:  # answered, out of step: logged, its health unchanged
+                self._bad_reply_seen(name, host.trouble)
                 host.trouble = None
-            elif host.deaduntil > now:
+            if host.deaduntil > now:
                 # Marked dead at deaduntil - dead_retry, perhaps well before.
                 marked = host.deaduntil - host.dead_retry
                 self._report(name, "marked dead by python-memcached", marked)

@@ -373,7 +373,8 @@ class OnePass:
                 claimed = _holders.get(slot) is holder
                 if claimed:
                     del _holders[slot]
-            if claimed and not self.cache.delete(self.key, 0, self.namespace):
+            # (as the holder's release: only while the key holds its marker)
+            if claimed and not _release(self.cache, self.key, self.namespace, holder.marker):
                 with _holders_lock:
                     _holders.setdefault(slot, holder)
         return True

@@ -369,3 +369,24 @@ def test_pylibmc_takes_a_reply_for_another_key_as_the_answer(mode: str) -> None:
     run = _run_pylibmc(mode, call)
     assert run.returncode == 0, run.stderr
     assert int(run.stdout.split()[-1]) > 0, run.stdout
+
+
+@pytest.mark.parametrize("name", ["pymemcache", "python-memcached"])
+def test_a_bad_reply_leaves_the_servers_health_alone(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that answered, out of step, is not a server that is down: no
+    hold-off, no pool renewed, no "is back" (the connection alone is closed)."""
+    caplog.set_level(logging.INFO)
+    with FakeMemcached(lifetime=30) as fake:
+        adapter = _build(name, fake.address)
+        assert adapter.set_multi({"k:1": value_of("k:1"), "k:2": value_of("k:2")}) == []
+        fake.mode = "extra"
+        adapter.get("k:1")
+        fake.mode = "fixed"
+        time.sleep(0.05)
+        for _ in range(20):
+            assert adapter.get("k:2") == value_of("k:2")
+        assert adapter.failures.down == frozenset()
+    assert [r for r in caplog.records if "is back" in r.getMessage()] == []
+    assert any("could not be read" in r.getMessage() for r in caplog.records)
