@@ -113,6 +113,8 @@ class Fallback:
         """This process's own store (made on first use, and again after a fork)."""
         local, pid = self._local, os.getpid()
         if local is None or self._pid != pid:
+            if local is not None:  # a fork's child: a parent's thread may have held the lock
+                self._lock = threading.Lock()
             with self._lock:
                 if self._local is None or self._pid != pid:
                     self._local = MemoryCache(max_items=self.max_items, clock=self.clock)
