@@ -19,6 +19,7 @@ __all__ = [
     "check_keys",
     "check_mapping",
     "is_plain_key",
+    "is_valid_key",
     "key_bytes",
     "plain_keys",
     "reject_single_key",
@@ -80,6 +81,16 @@ def is_plain_key(key: object) -> bool:
         and key.isprintable()
         and " " not in key
     )
+
+
+def is_valid_key(key: object) -> bool:
+    """Whether ``key`` passes the key rules (as :func:`key_bytes`, without
+    raising): ``False`` for a key of another type too."""
+    try:
+        key_bytes(key)  # type: ignore[arg-type]
+    except (InvalidKeyError, TypeError):
+        return False
+    return True
 
 
 def canonical_key(key: Key) -> Key:

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caching.adapters.base import StoredKeys
-from caching.key_rules import MAX_KEY_LENGTH, Key, key_bytes, plain_keys
+from caching.errors import InvalidKeyError
+from caching.key_rules import MAX_KEY_LENGTH, Key, is_valid_key, key_bytes, plain_keys
 
 keys = st.one_of(
     st.text(max_size=260),
@@ -71,3 +72,16 @@ def test_adapter_key_check_is_the_key_rules(key: Key) -> None:
     else:
         assert STORED_KEYS[key] == expected
         assert STORED_KEYS[key] == expected  # remembered
+
+
+@pytest.mark.parametrize(
+    "key", ["k", "a" * 250, b"\x80\xff", "", "a b", "a" * 251, "\ud800", b"\x01", 1, None]
+)
+def test_is_valid_key_answers_as_key_bytes_decides(key: object) -> None:
+    try:
+        key_bytes(key)  # type: ignore[arg-type]
+    except (InvalidKeyError, TypeError):
+        expected = False
+    else:
+        expected = True
+    assert is_valid_key(key) is expected

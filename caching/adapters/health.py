@@ -10,10 +10,16 @@ from __future__ import annotations
 import socket
 import time
 
-__all__ = ["round_trip"]
+__all__ = ["connect", "round_trip"]
 
 
-def _connect(address: str, timeout: float) -> socket.socket:
+def connect(address: str, timeout: float) -> socket.socket:
+    """A connection of its own to ``address`` (``"host:port"``, ``"host"``
+    or ``"unix:/path"``), opened within ``timeout`` seconds.
+
+    :raises OSError: refused, unreachable or timed out.
+    :raises ValueError: a port that is not a number.
+    """
     if address.startswith("unix:"):
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.settimeout(timeout)
@@ -41,7 +47,7 @@ def round_trip(address: str, timeout: float) -> float | None:
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
     try:
-        with _connect(address, timeout) as connection:
+        with connect(address, timeout) as connection:
             connection.sendall(b"version\r\n")
             reply = b""
             while not reply.endswith(b"\r\n"):

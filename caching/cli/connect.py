@@ -10,10 +10,10 @@ that it stores.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from urllib.parse import urlsplit
 
+from caching.adapters.health import connect
 from caching.cli.errors import EXIT_UNREACHABLE, EXIT_USAGE, CliError
 from caching.contract import Cache
 from caching.testing.probes import probe_key
@@ -51,21 +51,10 @@ def server_addresses(url: str) -> list[str]:
     return parse_servers(url, parts.netloc)
 
 
-def _connect(address: str) -> None:
-    if address.startswith("unix:"):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(CONNECT_TIMEOUT)
-            sock.connect(address[len("unix:") :])
-        return
-    host, _, port = address.rpartition(":")
-    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
-        return
-
-
 def _silent(address: str) -> CliError:
     """Why ``address`` did not answer ``ping()``: refused, or silent."""
     try:
-        _connect(address)
+        connect(address, CONNECT_TIMEOUT).close()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return CliError(

@@ -50,7 +50,7 @@ from typing import Any
 from caching.contract import Cache
 from caching.errors import InvalidKeyError
 from caching.expiry import Time, lifetime
-from caching.key_rules import MAX_KEY_LENGTH, Key, key_bytes
+from caching.key_rules import MAX_KEY_LENGTH, Key, is_valid_key
 
 __all__ = ["DEPENDENT_PREFIX", "MAX_DEPENDENTS", "CacheDependency", "dependent_key"]
 
@@ -95,23 +95,15 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, (str, bytes)) and len(value) > 0
 
 
-def _valid(key: Key) -> bool:
-    try:
-        key_bytes(key)
-    except InvalidKeyError:
-        return False
-    return True
-
-
 def _wheezy_keys(master_key: Key, first: int, last: int) -> list[Key]:
     """wheezy's dependent keys ``first`` .. ``last`` of ``master_key``
     (``master_key + str(i)``), those that are valid keys."""
     if isinstance(master_key, bytes):
         room = MAX_KEY_LENGTH - len(master_key)
-        if room < 1 or not _valid(master_key):
+        if room < 1 or not is_valid_key(master_key):
             return []
         return [master_key + b"%d" % i for i in range(first, min(last, 10**room - 1) + 1)]
-    if not _valid(master_key):
+    if not is_valid_key(master_key):
         return []
     room = MAX_KEY_LENGTH - len(master_key.encode("utf-8"))
     if room < 1:
@@ -252,4 +244,4 @@ class CacheDependency:
         try:
             return self.cache.delete_multi(keys, 0, self.namespace)
         except InvalidKeyError:  # a wire holding a foreign value: drop the invalid ones
-            return self.cache.delete_multi([k for k in keys if _valid(k)], 0, self.namespace)
+            return self.cache.delete_multi([k for k in keys if is_valid_key(k)], 0, self.namespace)

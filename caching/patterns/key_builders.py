@@ -15,8 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from caching.errors import InvalidKeyError
-from caching.key_rules import MAX_KEY_LENGTH, is_plain_key, key_bytes
+from caching.key_rules import MAX_KEY_LENGTH, is_plain_key, is_valid_key
 
 __all__ = ["CONTEXT_NAMES", "key_builder", "key_format", "key_formatter", "safe_key"]
 
@@ -27,14 +26,6 @@ MakeKey = Callable[..., str]
 
 # Room left for "#" and a 40-character SHA-1 after the readable head of a key.
 _MAX_HEAD = MAX_KEY_LENGTH - 41
-
-
-def _is_valid(key: str) -> bool:
-    try:
-        key_bytes(key)
-    except InvalidKeyError:
-        return False
-    return True
 
 
 def safe_key(key: str, head: str = "") -> str:
@@ -119,7 +110,7 @@ _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None))
 
 def is_valid(key: str) -> bool:
     """Whether ``key`` passes the key rules (the plain key checked first)."""
-    return is_plain_key(key) or _is_valid(key)
+    return is_plain_key(key) or is_valid_key(key)
 
 
 def _formats(parameters: list[inspect.Parameter], skip: int, head: str) -> dict[int, str]:
