@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import freezegun
 import pytest
 from hypothesis import HealthCheck, settings
 
+from caching.adapters.watch import ServerWatch
 from tests import servers
 
 # No per-example deadline: timing is not a pass/fail criterion on shared machines.
@@ -40,3 +42,16 @@ def twemproxy(
         servers.running(servers.nutcracker([first, second], directory)) as proxy,
     ):
         yield proxy, [first, second]
+
+
+@pytest.fixture(autouse=True)
+def _no_server_watch_outlives_its_test() -> Iterator[None]:
+    """Stop the adapters' server watches (caching.adapters.watch) a test
+    left running, e.g. over a server it never started: their probes and log
+    records belong to that test, not to the next one, which may count them."""
+    yield
+    for thread in threading.enumerate():
+        watch = getattr(getattr(thread, "_target", None), "__self__", None)
+        if isinstance(watch, ServerWatch):
+            watch.close()
+            thread.join(5)

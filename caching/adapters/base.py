@@ -32,6 +32,7 @@ from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS
 from caching.adapters.pool import PoolLike, checkout, lender
 from caching.adapters.serializer import Item, dumps
+from caching.adapters.watch import ServerWatch
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_EXPTIME, MAX_RELATIVE, Time, to_exptime
 from caching.key_rules import (
@@ -265,6 +266,8 @@ class MemcachedAdapter:
         self._troubled = False
         #: With hold_off: monotonic time until which calls answer at once.
         self._down_until = 0.0
+        #: With several servers the library does not tell apart: their health.
+        self._watch: ServerWatch | None = None
         #: ``set``/``add``/``replace`` as operations of ``_run``:
         #: ``(client, key, item, exptime) -> stored``.
         self._stores: dict[str, Callable[..., bool]] = {
@@ -281,6 +284,8 @@ class MemcachedAdapter:
         close = getattr(self.pool, "close", None)
         if close is not None:
             close()
+        if self._watch is not None:
+            self._watch.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__name__} {','.join(self.servers)}>"
@@ -456,10 +461,27 @@ class MemcachedAdapter:
         """Note that ``server`` failed: log it (at most once per period) and,
         when the adapter keeps the servers' health, take the troubled path
         (set first: a thread that sees the server back meanwhile must not
-        leave the adapter off the troubled path with the server down)."""
+        leave the adapter off the troubled path with the server down). With
+        several servers the library cannot tell apart, a
+        :class:`~caching.adapters.watch.ServerWatch` finds which failed,
+        logs it, and renews the pool when it is back."""
         if self._recovers:
             self._troubled = True
+        elif len(self.servers) > 1:  # the library does not say which one
+            self._server_watch().suspect(self._suspects(server), error)
+            return
         self.failures.report(server, error)
+
+    def _suspects(self, server: str) -> list[str]:
+        """The servers a failure reported under ``server`` may have come from."""
+        return self.servers if server == ",".join(self.servers) else [server]
+
+    def _server_watch(self) -> ServerWatch:
+        """The adapter's :class:`~caching.adapters.watch.ServerWatch`, made on
+        first use."""
+        if self._watch is None:
+            self._watch = ServerWatch(self)
+        return self._watch
 
     def _failed_server(self, error: BaseException) -> str:
         """The server an exception came from (all of them when unknown)."""

@@ -60,28 +60,36 @@ class FailureLog:
             health alone.
         :returns: whether a warning was logged.
         """
+        if down:
+            with self._lock:
+                self._down.add(server)
+            message = "memcached server %s failed (%s); calls answer as misses until it is back"
+        else:
+            message = (
+                "memcached server %s sent a reply that could not be read (%s); "
+                "its connection was closed"
+            )
+        return self._warn(server, message, error)
+
+    def passed(self, server: str, error: object) -> bool:
+        """Log (unless logged within the period) a failed call on ``server``,
+        which answered a probe since: a passing fault (a timeout of a busy
+        server, say), which leaves its health alone.
+
+        :returns: whether a warning was logged.
+        """
+        message = "memcached server %s failed a call (%s) but answers"
+        return self._warn(server, message, error)
+
+    def _warn(self, server: str, message: str, error: object) -> bool:
         now = self._clock()
         with self._lock:
-            if down:
-                self._down.add(server)
             last = self._last.get(server)
             if last is not None and now - last < self.period:
                 return False
             self._last[server] = now
         reason = str(error) or type(error).__name__  # some errors have no message
-        if down:
-            self.logger.warning(
-                "memcached server %s failed (%s); calls answer as misses until it is back",
-                server,
-                reason,
-            )
-        else:
-            self.logger.warning(
-                "memcached server %s sent a reply that could not be read (%s); "
-                "its connection was closed",
-                server,
-                reason,
-            )
+        self.logger.warning(message, server, reason)
         return True
 
     def recovered(self, server: str) -> bool:

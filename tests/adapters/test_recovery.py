@@ -70,8 +70,12 @@ class Connections:
     client checked out at the same time as the others', or its
     python-memcached thread state)."""
 
-    def __init__(self, adapter: MemcachedAdapter) -> None:
+    def __init__(self, adapter: MemcachedAdapter, keys: list[str] | None = None) -> None:
         self.adapter = adapter
+        #: The keys the calls take in turn (default: new keys each round).
+        self.keys = keys
+        #: The key and value each thread used in the last round.
+        self.calls: list[tuple[str, str]] = [("", "")] * CONNECTIONS
         self.jobs = [threading.Semaphore(0) for _ in range(CONNECTIONS)]
         self.together = threading.Barrier(CONNECTIONS)
         self.done = threading.Semaphore(0)
@@ -90,9 +94,14 @@ class Connections:
             if self.stop:
                 return
             self.together.wait(10)
-            key = f"conn-{index}-{self.round}"
-            self.results[index] = bool(self.adapter.set(key, index)) and (
-                self.adapter.get(key) == index
+            if self.keys is None:
+                key = f"conn-{index}-{self.round}"
+            else:
+                key = self.keys[(self.round * CONNECTIONS + index) % len(self.keys)]
+            value = f"{index}-{self.round}"
+            self.calls[index] = (key, value)
+            self.results[index] = bool(self.adapter.set(key, value)) and (
+                self.adapter.get(key) == value
             )
             self.done.release()
 
@@ -138,6 +147,93 @@ def test_every_pooled_connection_recovers_with_the_first(kind: str, server: serv
         assert failed == [], f"calls failed after the server answered again: {failed[:10]}"
     finally:
         connections.close()
+
+
+#: Seconds the libraries leave a failed server alone in the several-server
+#: test: longer than the bounds, so that only the adapter's one health state
+#: per server can meet them.
+LONG_RETRY = 5
+
+
+def build_two(kind: str, addresses: list[str]) -> MemcachedAdapter:
+    """Adapter ``kind`` over two servers, each library's own retry wait
+    :data:`LONG_RETRY` seconds."""
+    if kind != "pylibmc-foreign-pool":
+        return builder(kind)(addresses, retry_timeout=LONG_RETRY)
+    from caching.adapters.pylibmc import PylibmcAdapter, client_factory
+
+    behaviors = {"retry_timeout": LONG_RETRY}
+    return PylibmcAdapter(
+        EagerPool(lambda: client_factory(addresses, behaviors=dict(behaviors)), CONNECTIONS)
+    )
+
+
+def keys_on(adapter: MemcachedAdapter, server: servers.Server, count: int) -> list[str]:
+    """``count`` keys that ``adapter`` places on ``server``."""
+    direct = builder("pymemcache")(server.address)
+    keys = []
+    try:
+        for i in range(2000):
+            key = f"placed-{uuid.uuid4().hex[:8]}-{i}"
+            assert adapter.set(key, key)
+            if direct.get(key) == key:
+                keys.append(key)
+                if len(keys) == count:
+                    return keys
+    finally:
+        direct.close()
+    raise AssertionError(f"fewer than {count} keys land on {server.address}")
+
+
+@pytest.mark.parametrize("kind", ["pylibmc", "pymemcache", "pylibmc-foreign-pool"])
+def test_several_servers_each_recover_for_every_pooled_connection(
+    kind: str, server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The libraries keep a failed server's state in each pooled client, and
+    # do not say which server a call went to: the adapter probes them
+    # (caching.adapters.watch). Once the restarted server is back, every
+    # pooled client's calls for its keys go to it: none waits out its own
+    # retry (pylibmc) or keeps its keys on the other server (pymemcache's
+    # HashClient moves a dead server's keys for its dead_timeout).
+    caplog.set_level(logging.INFO, logger="caching.adapters")
+    other = servers.memcached()
+    with servers.running(other):
+        adapter = build_two(kind, [server.address, other.address])
+        keys = keys_on(adapter, other, 2 * CONNECTIONS)
+        direct = builder("pymemcache")(other.address)
+        connections = Connections(adapter, keys)
+        try:
+            for _ in range(3):
+                assert all(connections.call_round())
+            other.stop()
+            for _ in range(5):  # every connection meets the failure
+                connections.call_round()
+                time.sleep(0.1)
+            other.start()
+            back = time.monotonic()
+
+            def landed() -> bool:
+                results = connections.call_round()
+                return all(results) and all(direct.get(k) == v for k, v in connections.calls)
+
+            while not landed():
+                assert time.monotonic() - back < RETURN_BOUND, "calls did not reach it in time"
+                time.sleep(0.01)
+            failed = []
+            for round_ in range(CALLS // CONNECTIONS):
+                if not landed():
+                    failed.append((round_, connections.results, connections.calls))
+            assert failed == [], f"calls missed the server after it was back: {failed[:3]}"
+        finally:
+            connections.close()
+            adapter.close()
+            direct.close()
+    records = [r for r in caplog.records if r.name.startswith("caching.adapters")]
+    backs = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    assert backs == [f"memcached server {other.address} is back"]
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert warnings, "the failure should be logged"
+    assert all(other.address in w and server.address not in w for w in warnings), warnings
 
 
 @pytest.mark.parametrize("pool_kind", ["Pool", "EagerPool"])
