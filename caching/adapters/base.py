@@ -452,10 +452,19 @@ class MemcachedAdapter:
             return False
 
     def _failed(self, error: BaseException) -> None:
-        """Note a server failure (hold off, log at most once per period)."""
+        """Note a server failure (hold off, log at most once per period),
+        unless the error is the server refusing the call (:meth:`_refusal`)."""
+        if self._refusal(error):
+            return
         if self._hold_off:
             self._down_until = monotonic() + self.retry_timeout
         self._report(self._failed_server(error), error)
+
+    def _refusal(self, error: BaseException) -> bool:
+        """Whether ``error``, one of :attr:`errors`, is the server's answer
+        refusing the call (e.g. memcached's ``SERVER_ERROR out of memory``),
+        which the library raises like a failure; ``False`` here."""
+        return False
 
     def _report(self, server: str, error: object) -> None:
         """Note that ``server`` failed: log it (at most once per period) and,

@@ -277,6 +277,12 @@ class PylibmcAdapter(MemcacheApi):
         else:  # each client is reset when next checked out (_adopt)
             self._generation += 1
 
+    def _refusal(self, error: BaseException) -> bool:
+        # libmemcached's MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE (48): the
+        # server answered "SERVER_ERROR out of memory storing object" (a full
+        # memcached -M), which pylibmc raises as its bare Error.
+        return str(error).startswith(_OUT_OF_MEMORY)
+
     def _refused(
         self,
         client: Any,
@@ -351,6 +357,9 @@ class PylibmcAdapter(MemcacheApi):
 
 
 _MISSING = object()
+
+#: How pylibmc's message for libmemcached's return code 48 begins.
+_OUT_OF_MEMORY = "error 48 from "
 
 
 def _is_counter(client: Any, key: bytes) -> bool:

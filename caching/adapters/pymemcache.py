@@ -263,9 +263,11 @@ class PymemcacheAdapter(MemcachedAdapter):
         try:
             return bool(getattr(client, mode)(key, item, exptime, noreply=False))
         except self._server_error as exc:
-            if isinstance(exc, self._closed_error) or "too large" not in str(exc):
+            if isinstance(exc, self._closed_error):
                 raise
-            return False  # refused as larger than the item size
+            # The server answered SERVER_ERROR: it refused this item (larger
+            # than the item size, or out of memory under memcached -M).
+            return False
 
     def _store_batch(
         self, client: Any, mode: str, items: dict[bytes, Item], exptime: int

@@ -77,3 +77,27 @@ def test_pylibmc_refused_set_drops_the_old_item_with_the_client_in_hand(
     assert adapter.set_multi({"m": BIG, "n": 1}) == ["m"]
     assert adapter.get_multi(["k", "m", "n"]) == {"n": 1}
     assert pool.out is False
+
+
+def test_a_full_server_refuses_a_store_without_being_taken_for_down(
+    build: Build, caplog: pytest.LogCaptureFixture
+) -> None:
+    # memcached -M answers "SERVER_ERROR out of memory storing object" when
+    # it is full: a refusal of that one item (memcached also unlinks the old
+    # one, as for a value over the item size). Taken for a failure, it made
+    # pylibmc and pymemcache answer every call as a miss for a retry period.
+    full = servers.memcached(memory_mb=2)
+    full.argv += ["-M"]
+    with servers.running(full):
+        adapter = build(full.address)
+        caplog.set_level(logging.WARNING)
+        assert adapter.set("held", 1) is True
+        stored = 0
+        while adapter.set(f"fill-{stored}", "x" * 100_000):
+            stored += 1
+            assert stored < 1000, "memcached -M should fill up"
+        assert stored > 0
+        assert adapter.get("held") == 1, "a refusal must not make later calls miss"
+        assert adapter.get(f"fill-{stored - 1}") == "x" * 100_000
+        assert adapter.failures.down == frozenset()
+        assert warnings_of(caplog) == []
