@@ -189,9 +189,11 @@ class PylibmcAdapter(MemcacheApi):
         if not isinstance(pool, Pool):
             self._generation = 0
             self._built_pid = os.getpid()
-            # Every client this process used (the pool's, or clones): a
-            # fork's child keeps them, never freed (keep_forever).
-            self._used: list[Any] = []
+            # Every client this process used and the pool still holds (the
+            # pool's, or clones, which their original holds): a fork's child
+            # keeps them, never freed (keep_forever). Weak: a client the
+            # pool drops is freed as usual.
+            self._used: weakref.WeakSet[Any] = weakref.WeakSet()
             self._checkout = self._foreign_lender(pool)
             _FOREIGN.add(self)
         self.ping_timeout = timeout
@@ -251,9 +253,9 @@ class PylibmcAdapter(MemcacheApi):
             client._caching_pid = pid
         own = _Own(pid, self._generation, client)
         setattr(original, _OWN, own)
-        self._used.append(original)
+        self._used.add(original)
         if client is not original:
-            self._used.append(client)
+            self._used.add(client)
         if self.servers == ["pool"]:
             self._learn_servers(original)
         return own
@@ -268,7 +270,7 @@ class PylibmcAdapter(MemcacheApi):
 
     def _forked(self) -> None:
         """In a fork's child: the clients used so far are the parent's."""
-        used, self._used = self._used, []
+        used, self._used = list(self._used), weakref.WeakSet()
         keep_forever(used)
 
     def _renew(self) -> None:

@@ -3,6 +3,8 @@ failed server or raises; the next call reuses it."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -57,3 +59,39 @@ def test_client_comes_back_after_a_server_failure(name: str) -> None:
     for call in CALLS.values():
         call(adapter)
     assert len(_idle(adapter)) == 1
+
+
+class ChurningPool:
+    """A foreign pool that makes a client per checkout and drops it when
+    it comes back (weakly recording each, to see whether it is freed)."""
+
+    def __init__(self, address: str) -> None:
+        from caching.adapters.pylibmc import client_factory
+
+        self.make = lambda: client_factory([address])
+        self.made: list[weakref.ref[Any]] = []
+
+    def acquire(self) -> Any:
+        client = self.make()
+        self.made.append(weakref.ref(client))
+        return client
+
+    def get_back(self, client: Any) -> None:
+        client.disconnect_all()
+
+
+def test_a_client_a_foreign_pool_drops_is_freed(memcached_server: servers.Server) -> None:
+    # The pylibmc adapter remembers the clients of a foreign pool it used
+    # (to keep a fork's child off them), but must not keep them alive.
+    pytest.importorskip("pylibmc")
+    from caching.adapters.pylibmc import PylibmcAdapter
+
+    pool = ChurningPool(memcached_server.address)
+    adapter = PylibmcAdapter(pool)
+    for i in range(50):
+        assert adapter.set(f"churn-{i}", i)
+        assert adapter.get(f"churn-{i}") == i
+    gc.collect()
+    alive = [ref for ref in pool.made if ref() is not None]
+    assert len(pool.made) == 100
+    assert alive == []
