@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 
@@ -107,3 +108,31 @@ def test_the_thread_ends_with_the_adapter_even_while_a_server_is_down() -> None:
     del adapter
     gc.collect()
     wait_for(lambda: watch._thread is None)
+
+
+def _in_child(adapter: PymemcacheAdapter, probes: Probes) -> int:
+    """Run in a fork's child: a failure there is watched by a thread of its own."""
+    probes.down = {SERVERS[1]}
+    adapter._report(SERVERS[1], OSError("refused"))
+    deadline = time.monotonic() + 5
+    while adapter.failures.down != {SERVERS[1]}:
+        if time.monotonic() > deadline:
+            return 1
+        time.sleep(0.005)
+    return 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forks_child_watches_with_a_thread_of_its_own() -> None:
+    probes = Probes()
+    probes.down.add(SERVERS[0])
+    adapter, watch = watched(probes)
+    adapter._report(SERVERS[0], OSError("refused"))
+    wait_for(lambda: adapter.failures.down == {SERVERS[0]})
+    assert watch._thread is not None  # the parent's thread, still probing
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's thread is not running here
+        os._exit(_in_child(adapter, probes))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    watch.close()
