@@ -1,0 +1,1 @@
+"""Integrations with other caching libraries (each needs its own extra)."""
