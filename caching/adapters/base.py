@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from time import monotonic
@@ -268,6 +269,8 @@ class MemcachedAdapter:
         self._down_until = 0.0
         #: With several servers the library does not tell apart: their health.
         self._watch: ServerWatch | None = None
+        #: ``count``: the failures this thread's calls met (:meth:`failed_calls`).
+        self._failed_here = threading.local()
         #: ``set``/``add``/``replace`` as operations of ``_run``:
         #: ``(client, key, item, exptime) -> stored``.
         self._stores: dict[str, Callable[..., bool]] = {
@@ -348,6 +351,7 @@ class MemcachedAdapter:
         if self._hold_off:
             now = monotonic()
             if now < self._down_until:
+                self._count_failure()
                 return default
             self._down_until = now + self.retry_timeout  # this call tries
         lend = self._checkout
@@ -474,12 +478,23 @@ class MemcachedAdapter:
         several servers the library cannot tell apart, a
         :class:`~caching.adapters.watch.ServerWatch` finds which failed,
         logs it, and renews the pool when it is back."""
+        self._count_failure()
         if self._recovers:
             self._troubled = True
         elif len(self.servers) > 1:  # the library does not say which one
             self._server_watch().suspect(self._suspects(server), error)
             return
         self.failures.report(server, error)
+
+    def _count_failure(self) -> None:
+        here = self._failed_here
+        here.count = getattr(here, "count", 0) + 1
+
+    def failed_calls(self) -> int:
+        """How many calls made by this thread met a server failure (and so
+        answered "nothing happened") since the adapter was built; for
+        :class:`caching.stats.StatsCache`. A call counts once or more."""
+        return getattr(self._failed_here, "count", 0)
 
     def _suspects(self, server: str) -> list[str]:
         """The servers a failure reported under ``server`` may have come from."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import time
 
-__all__ = ["connect", "round_trip"]
+__all__ = ["connect", "round_trip", "server_stats"]
 
 
 def connect(address: str, timeout: float) -> socket.socket:
@@ -61,3 +61,38 @@ def round_trip(address: str, timeout: float) -> float | None:
     if not reply.startswith(b"VERSION "):
         return None
     return time.perf_counter() - started
+
+
+def server_stats(address: str, timeout: float) -> dict[str, str] | None:
+    """memcached's own counters (its ``stats`` command), on a connection of
+    its own.
+
+    :param address: as :func:`round_trip`.
+    :param timeout: seconds to wait for the connection, then for the answer.
+    :returns: name -> value as memcached sends them (``"get_hits"`` ->
+        ``"42"``), or ``None`` when the server refuses the connection, does
+        not answer in time, or answers something else (twemproxy closes the
+        connection: it does not forward ``stats``). Never raises for a
+        server failure.
+    """
+    deadline = time.monotonic() + timeout
+    reply = b""
+    try:
+        with connect(address, timeout) as connection:
+            connection.sendall(b"stats\r\n")
+            while not reply.endswith(b"END\r\n"):
+                connection.settimeout(max(0.001, deadline - time.monotonic()))
+                chunk = connection.recv(65536)
+                if not chunk or len(reply) > 1 << 20:
+                    return None
+                reply += chunk
+    except (OSError, ValueError):
+        return None
+    stats = {}
+    for line in reply.decode("ascii", "replace").splitlines()[:-1]:
+        kind, _, rest = line.partition(" ")
+        if kind != "STAT":
+            return None
+        name, _, value = rest.partition(" ")
+        stats[name] = value
+    return stats

@@ -1,4 +1,4 @@
-"""The command line: ``python -m caching demo|bench|check``.
+"""The command line: ``python -m caching demo|bench|check|stats``.
 
 Standard library only. Exit status: ``0`` all good, ``1`` a demo step or a
 contract rule failed, ``2`` bad arguments or URL, ``3`` the cache server
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from caching import __version__
-from caching.cli import bench, check, demo
+from caching.cli import bench, check, demo, stats
 from caching.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (demo, bench, check)
+_COMMANDS = (demo, bench, check, stats)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -19,7 +19,14 @@ from caching.contract import Cache
 from caching.testing.probes import probe_key
 from caching.url import from_url, parse_servers
 
-__all__ = ["DEFAULT_URL", "open_cache", "open_reached", "reachability", "server_addresses"]
+__all__ = [
+    "DEFAULT_URL",
+    "open_cache",
+    "open_reached",
+    "reachability",
+    "server_addresses",
+    "unreachable",
+]
 
 #: The embedded default: an in-process ``MemoryCache``, no server needed.
 DEFAULT_URL = "memory://"
@@ -51,7 +58,7 @@ def server_addresses(url: str) -> list[str]:
     return parse_servers(url, parts.netloc)
 
 
-def _silent(address: str) -> CliError:
+def unreachable(address: str) -> CliError:
     """Why ``address`` did not answer ``ping()``: refused, or silent."""
     try:
         connect(address, CONNECT_TIMEOUT).close()
@@ -77,7 +84,7 @@ def reachability(cache: Cache) -> str:
     answered = []
     for address, seconds in cache.ping().items():
         if seconds is None:
-            raise _silent(address)
+            raise unreachable(address)
         shown = f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1000:.1f} ms"
         answered.append(f"{address} {shown}")
     return ", ".join(answered)
