@@ -5,6 +5,7 @@ Kept free of pytest so that a spawned child imports it quickly.
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -39,51 +40,89 @@ def slow_creator(url: str, decorator: str, read: Any, go: Any, done: Any) -> str
         cache.close()  # type: ignore[attr-defined]
 
 
-def region_hits(
-    url: str,
-    check: float,
-    start: Any,
-    invalidated: Any,
-    results: Any,
-    calls: int,
-    pause: float,
-) -> None:
-    """Configure a region over ``url`` and call a cached function in a loop.
+def cmd_get(address: str) -> int:
+    """The server's ``cmd_get`` (``stats``), read on a connection of its own."""
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(b"stats\r\n")
+        reply = b""
+        while not reply.endswith(b"END\r\n"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    for line in reply.split(b"\r\n"):
+        if line.startswith(b"STAT cmd_get "):
+            return int(line.split()[2])
+    raise RuntimeError("no cmd_get in stats")
 
-    Puts on ``results``: ``("ready", None)`` once it has a hit; then, after
-    ``invalidated`` is set, the seconds until a call ran the function again,
-    and the calls made meanwhile.
+
+def region_process(
+    role: str,
+    address: str,
+    check: float,
+    events: dict[str, Any],
+    hits: int,
+    pause: float,
+) -> dict[str, Any]:
+    """One of two processes sharing a region on the memcached at ``address``.
+
+    Both configure the region ``shared`` and call ``report("x")`` (made once,
+    then hits). Then ``"B"`` makes ``hits`` calls ``pause`` seconds apart
+    while ``"A"`` waits, and measures the server's ``cmd_get`` around them;
+    then ``"A"`` calls ``region.invalidate()`` (and reads the item, a miss)
+    and ``"B"`` calls every 10 ms until its function runs again, measuring
+    how long that took.
     """
     from caching.regions import Region
 
+    url = f"memcached://{address}?client=pymemcache&timeout=5&connect_timeout=5"
     region = Region("shared", invalidation_check=check)
-    counted: list[float] = []
+    made: list[float] = []
 
     @region.cache_on_arguments
     def report(name: str) -> str:
-        counted.append(time.monotonic())
-        return f"report {name} #{len(counted)}"
+        made.append(time.monotonic())
+        return f"report {name} by {role} #{len(made)}"
 
     region.configure(url, time=60)
+    first = report("x")
     report("x")
-    report("x")
-    results.put(("ready", len(counted)))
-    if not start.wait(30):
-        raise RuntimeError("never started")
-    made = len(counted)
-    for _ in range(calls):
-        report("x")
-        time.sleep(pause)
-    results.put(("hits", len(counted) - made))
-    if not invalidated.wait(30):
-        raise RuntimeError("never invalidated")
-    seen = time.monotonic()
-    before = len(counted)
-    deadline = seen + 30
-    while len(counted) == before and time.monotonic() < deadline:
-        report("x")
-        time.sleep(0.01)
-    results.put(("rerun", time.monotonic() - seen if len(counted) > before else None))
+    answer: dict[str, Any] = {"first": first}
+    events[role + "_ready"].set()
+    if role == "B":
+        if not events["A_ready"].wait(30):
+            raise RuntimeError("A never got ready")
+        before_made = len(made)
+        before = cmd_get(address)
+        started = time.monotonic()
+        for _ in range(hits):
+            report("x")
+            time.sleep(pause)
+        answer["elapsed"] = time.monotonic() - started
+        answer["cmd_get"] = cmd_get(address) - before
+        answer["made_during_hits"] = len(made) - before_made
+        events["measured"].set()
+        if not events["invalidated"].wait(30):
+            raise RuntimeError("never invalidated")
+        seen = time.monotonic()
+        before_made = len(made)
+        while len(made) == before_made and time.monotonic() - seen < 30:
+            report("x")
+            time.sleep(0.01)
+        answer["rerun_after"] = made[-1] - seen if len(made) > before_made else None
+        answer["after"] = report("x")
+    else:
+        if not events["measured"].wait(30):
+            raise RuntimeError("B never measured")
+        before_made = len(made)
+        answer["invalidated"] = region.invalidate()
+        # this process: a miss at once (read without making it, so that B
+        # does not find a value made here)
+        answer["miss_here"] = report.get("x") is None
+        events["invalidated"].set()
+    region.backend.close()  # type: ignore[union-attr]
+    return answer
 
 
 def reporting(target: str, results: Any, *args: Any) -> None:
