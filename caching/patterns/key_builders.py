@@ -125,8 +125,7 @@ def check_arguments(
     for name, value in bound.arguments.items():
         if name in CONTEXT_NAMES and next(iter(signature.parameters)) == name:
             continue
-        values = value.values() if isinstance(value, dict) else [value]
-        if any(_untrusted(item) for item in values):
+        if _untrusted(value):
             kind = type(value).__qualname__
             raise TypeError(
                 f"cannot make a cache key of {func.__qualname__}(): argument {name!r} "
