@@ -12,7 +12,7 @@ start-up with :func:`configure`.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from caching.client import CacheClient
 from caching.contract import Cache
@@ -26,6 +26,10 @@ from caching.errors import (
 from caching.memory import MemoryCache
 from caching.null import NullCache
 from caching.url import from_url
+
+if TYPE_CHECKING:  # imported on first use (see __getattr__)
+    from caching.patterns.dependency import CacheDependency
+    from caching.regions import Region, configure
 
 try:
     __version__ = version(DISTRIBUTION)
