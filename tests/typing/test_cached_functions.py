@@ -18,8 +18,15 @@ import pytest
 from caching import MemoryCache
 from caching.key_rules import Key
 from caching.patterns import Cached, key_builder
+from caching.regions import Region
 
 cached = Cached(MemoryCache(), key_builder("typed"), time=60)
+region = Region("typed_region").configure(MemoryCache(), time=60)
+
+
+@region.cache_on_arguments
+def region_page(name: str) -> bytes:
+    return name.encode()
 
 
 @cached
@@ -57,6 +64,10 @@ def test_calls_and_acts_keep_their_types() -> None:
     assert_type(repo.products([1, 2]), dict[int, str])
     assert_type(repo.products.get_multi([1]), dict[int, str])
     assert_type(repo.products.set_multi({3: "c"}), list[int])
+    assert_type(region_page("a"), bytes)
+    assert_type(region_page.invalidate("a"), bool)
+    assert_type(region.invalidate(), bool)
+    assert region_page("a") == b"a"
     assert page("a", 1) == "a:1"
     assert repo.list_items.get("en") is None
     assert repo.list_items("en") == ["en"]
