@@ -108,6 +108,11 @@ class _Scoped:
         self._lock = threading.Lock()
         self._memo: Memo[Key, Key] = Memo(self._scope)
 
+    @property
+    def generation(self) -> int:
+        """The generation this process uses now."""
+        return self._generation
+
     def bind(self, backend: Cache, check: float) -> None:
         self.backend = backend
         self.check = check
@@ -390,6 +395,11 @@ class Region(Cached):
 
     #: dogpile.cache's name: the herd-safe decorator (:meth:`wraps_get_or_create`).
     cache_on_arguments = Cached.wraps_get_or_create
+
+    def _epoch(self) -> object:
+        # A creator that saw the generation change stores into the new one:
+        # it deletes what it stored (Cached._create).
+        return self._scoped.generation
 
     @property
     def is_configured(self) -> bool:

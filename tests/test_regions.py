@@ -289,3 +289,64 @@ def test_invalidate_a_region_across_two_processes() -> None:
     assert b["rerun_after"] is not None, "B never saw the invalidation"
     assert b["rerun_after"] <= check + 0.5, b
     assert b["after"].startswith("report x by B #")  # made again by B
+
+
+@pytest.mark.parametrize(
+    "decorator", ["wraps_get_or_set", "wraps_get_or_add", "cache_on_arguments"]
+)
+def test_a_region_invalidated_during_a_rebuild(decorator: str) -> None:
+    import threading
+
+    region = Region("inv_rebuild").configure(MemoryCache(), time=60)
+    db = {"row": "old"}
+    read, go = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    @getattr(region, decorator)
+    def listing(name: str) -> str:
+        calls.append(name)
+        row = db["row"]
+        if len(calls) == 1:
+            read.set()
+            assert go.wait(30)
+        return f"{name}:{row}"
+
+    answers: list[str] = []
+    thread = threading.Thread(target=lambda: answers.append(listing("tea")))
+    thread.start()
+    assert read.wait(30)
+    db["row"] = "new"
+    region.invalidate()  # the whole region, while the creator builds
+    go.set()
+    thread.join(30)
+    assert answers == ["tea:old"]
+    assert listing.get("tea") != "tea:old"
+    assert listing("tea") == "tea:new"
+    assert len(calls) == 2
+
+
+def test_a_region_invalidated_during_a_multi_rebuild() -> None:
+    import threading
+
+    region = Region("inv_multi").configure(MemoryCache(), time=60)
+    db = {"row": "old"}
+    read, go = threading.Event(), threading.Event()
+    calls: list[list[int]] = []
+
+    @region.wraps_get_or_set_multi(make_key=lambda i: f"item:{i}")
+    def items(ids: list[int]) -> dict[int, str]:
+        calls.append(list(ids))
+        row = db["row"]
+        if len(calls) == 1:
+            read.set()
+            assert go.wait(30)
+        return {i: f"{i}:{row}" for i in ids}
+
+    thread = threading.Thread(target=lambda: items([1]))
+    thread.start()
+    assert read.wait(30)
+    db["row"] = "new"
+    region.invalidate()
+    go.set()
+    thread.join(30)
+    assert items([1]) == {1: "1:new"}

@@ -239,11 +239,19 @@ class Cached:
         """
         dependency_key = None if dependency_key_factory is None else dependency_key_factory()
         watched: list[Key] = [key] if dependency_key is None else [key, dependency_key]
+        epoch = self._epoch()
         before = read_marks(self.cache, watched, self.namespace)
         result, stored = self._build(key, create_factory, dependency_key, store, policy)
-        if stored and read_marks(self.cache, watched, self.namespace) != before:
+        if stored and (
+            read_marks(self.cache, watched, self.namespace) != before or self._epoch() != epoch
+        ):
             self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
         return result
+
+    def _epoch(self) -> object:
+        """What a whole-cache invalidation changes (a region's generation;
+        ``None`` here): a creator that sees it change deletes what it stored."""
+        return None
 
     def _build(
         self,
@@ -417,6 +425,7 @@ class Cached:
         dependency_key = None if dependency_key_factory is None else dependency_key_factory()
         watched: list[Key] = [key] if dependency_key is None else [key, dependency_key]
         marks: list[Key] = [mark_key(k) for k in watched]
+        epoch = self._epoch()
         found = self.cache.get_multi([key, *marks], self.namespace)
         result = found.get(key)
         if result is not None:
@@ -427,7 +436,7 @@ class Cached:
             namespace = self.namespace
 
             def check(now: dict[Key, Any]) -> None:
-                if [now.get(mark) for mark in marks] != before:
+                if [now.get(mark) for mark in marks] != before or self._epoch() != epoch:
                     self.cache.delete(key, 0, namespace)  # invalidated while we built it
 
             one_pass.watch = marks
@@ -477,6 +486,7 @@ class Cached:
         and store those ``policy`` keeps in one ``set_multi``, guarded by
         their marks as :meth:`_create` is; return what was created."""
         namespace = self.namespace
+        epoch = self._epoch()
         before = read_marks(self.cache, missing, namespace)
         started = _time.monotonic()
         created = dict(create_factory([key_map[key] for key in missing]) or {})
@@ -494,6 +504,8 @@ class Cached:
             changed = [
                 key for key, old, new in zip(missing, before, after, strict=True) if old != new
             ]
+            if self._epoch() != epoch:
+                changed = list(mapping)
             if changed:
                 self.cache.delete_multi(changed, 0, namespace)
         return created
