@@ -100,6 +100,8 @@ def test_a_region_used_before_configuration_raises_naming_it() -> None:
 
 @pytest.mark.parametrize("form", FORMS)
 def test_configure_from_each_form(form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.upper().startswith("CACHE_")]:
+        monkeypatch.delenv(name)  # only the test's own
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     regions = FORMS[form]()
