@@ -6,7 +6,13 @@ Programming errors raise; cache *server* failures never do (see CONTRACT.md,
 
 from __future__ import annotations
 
-__all__ = ["DISTRIBUTION", "CacheError", "InvalidKeyError", "MissingExtraError"]
+__all__ = [
+    "DISTRIBUTION",
+    "CacheError",
+    "InvalidKeyError",
+    "MissingExtraError",
+    "RegionNotConfiguredError",
+]
 
 
 class CacheError(Exception):
@@ -40,3 +46,12 @@ class MissingExtraError(CacheError, ImportError):
         )
         self.name = module
         self.extra = extra
+
+
+class RegionNotConfiguredError(CacheError):
+    """A cache region was used before it was configured.
+
+    Raised by every call of a :class:`~caching.regions.Region`, and of a
+    function it caches, until ``region.configure(...)`` or
+    ``caching.configure(config)`` binds it; the message names the region.
+    """

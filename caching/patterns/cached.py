@@ -11,25 +11,35 @@ import functools
 import inspect
 import time as _time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple, ParamSpec, TypeVar, cast, overload
 
 from caching.contract import Cache
 from caching.expiry import Time, lifetime, seconds
 from caching.key_rules import Key
 from caching.memo import Memo
-from caching.patterns.decorators import apply_decorator
 from caching.patterns.dependency import CacheDependency
+from caching.patterns.functions import (
+    CACHED_NONE,
+    CachedDecorator,
+    CachedFunction,
+    CachedMultiDecorator,
+    cached_function,
+    cached_multi_function,
+)
 from caching.patterns.key_builders import (
     CONTEXT_NAMES,
+    DEFAULT_REPR,
     KeySpec,
     MakeKey,
+    check_arguments,
     is_valid,
     key_builder,
     safe_key,
 )
+from caching.patterns.marks import MARK_SECONDS, mark_key, read_marks, write_marks
 from caching.patterns.onepass import OnePass, pass_key
 
-__all__ = ["Cached"]
+__all__ = ["CACHED_NONE", "Cached"]
 
 #: How many times a waiter of ``get_or_create`` tries to read the value or take
 #: the pass (a creator that fails releases the pass without a value) before it
@@ -39,6 +49,24 @@ ONE_PASS_ATTEMPTS = 3
 Factory = Callable[[], Any]
 Store = Callable[[Key, Any, Time, "str | None"], bool]
 KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
+ShouldCache = Callable[[Any], object]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Policy(NamedTuple):
+    """A decorated function's own settings; ``None``: the ``Cached``'s."""
+
+    time: Time | None = None
+    should_cache: ShouldCache | None = None
+    cache_none: bool | None = None
+
+
+_DEFAULT = _Policy()
+
+
+class _UntrustedKeyError(Exception):
+    """A formatted key holds a default repr: check the arguments themselves."""
 
 
 def _has_context(func: Callable[..., Any]) -> bool:
@@ -62,6 +90,19 @@ class Cached:
     :param key_prefix: prepended to a key to name its one-pass guard
         (:func:`~caching.patterns.onepass.pass_key`: distinct items get
         distinct guards).
+    :param should_cache: ``should_cache(value) -> bool``, asked of every
+        created value before it is stored: a value it rejects is returned but
+        not stored (dogpile.cache's ``should_cache_fn``). ``None``: store
+        every value that is not ``None``. Keyword only.
+    :param cache_none: store a ``None`` result as :data:`CACHED_NONE`, a
+        distinct marker, so that repeated lookups of an unknown id do not run
+        the creator again (negative caching); every read through ``Cached``
+        still answers ``None`` for it. Keyword only.
+
+    The patterns' creators never leave a value built from data read before
+    an invalidation (:meth:`invalidate`, a decorated function's
+    ``invalidate``, ``dependency.delete``) that ran while they were building
+    (:mod:`caching.patterns.marks`).
     """
 
     def __init__(
@@ -72,6 +113,9 @@ class Cached:
         namespace: str | None = None,
         timeout: Time = 10,
         key_prefix: str = "one_pass:",
+        *,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool = False,
     ) -> None:
         self.cache = cache
         self.key_builder = key_builder
@@ -79,7 +123,9 @@ class Cached:
         self.namespace = namespace
         self.timeout = lifetime(timeout)
         self.key_prefix = key_prefix
-        self.dependency = CacheDependency(cache, time, namespace)
+        self.should_cache = should_cache
+        self.cache_none = cache_none
+        self.dependency = CacheDependency(cache, time, namespace, marks=True)
 
     # -- pass-through --------------------------------------------------------
 
@@ -116,12 +162,17 @@ class Cached:
         return self.cache.replace_multi(mapping, self.time, self.namespace)
 
     def get(self, key: Key) -> Any:
-        """``get`` in this instance's namespace."""
-        return self.cache.get(key, self.namespace)
+        """``get`` in this instance's namespace (:data:`CACHED_NONE` reads as ``None``)."""
+        value = self.cache.get(key, self.namespace)
+        return None if value is CACHED_NONE else value
 
     def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
-        """``get_multi`` in this instance's namespace."""
-        return self.cache.get_multi(keys, self.namespace)
+        """``get_multi`` in this instance's namespace (:data:`CACHED_NONE`
+        items are left out, as misses are)."""
+        found = self.cache.get_multi(keys, self.namespace)
+        if any(value is CACHED_NONE for value in found.values()):
+            return {key: value for key, value in found.items() if value is not CACHED_NONE}
+        return found
 
     def delete(self, key: Key, seconds: int = 0) -> bool:
         """``delete`` in this instance's namespace."""
@@ -130,6 +181,29 @@ class Cached:
     def delete_multi(self, keys: Iterable[Key], seconds: int = 0) -> bool:
         """``delete_multi`` in this instance's namespace."""
         return self.cache.delete_multi(keys, seconds, self.namespace)
+
+    def invalidate(self, key: Key) -> bool:
+        """Delete ``key`` so that no creator building it meanwhile stores a
+        value made from older data: a new invalidation mark, then ``delete``
+        (two round trips; :mod:`caching.patterns.marks`). :meth:`delete` is
+        wheezy's plain ``delete`` (one round trip, no mark).
+
+        :returns: whether a live item was removed.
+        :raises InvalidKeyError: ``key`` is not a valid key.
+        """
+        write_marks(self.cache, [key], self.namespace)
+        return self.cache.delete(key, 0, self.namespace)
+
+    def invalidate_multi(self, keys: Iterable[Key]) -> bool:
+        """:meth:`invalidate` for many keys (one ``set_multi``, one ``delete_multi``).
+
+        :returns: ``True`` when none of ``keys`` holds an item afterwards.
+        """
+        keys = list(keys)
+        if not keys:
+            return True
+        write_marks(self.cache, keys, self.namespace)
+        return self.cache.delete_multi(keys, 0, self.namespace)
 
     def incr(self, key: Key, delta: int = 1, initial_value: int | None = None) -> int | None:
         """``incr`` in this instance's namespace."""
@@ -141,49 +215,99 @@ class Cached:
 
     # -- patterns ------------------------------------------------------------
 
+    def _keep(self, result: Any, policy: _Policy) -> bool:
+        """Whether a created ``result`` is stored under ``policy``."""
+        cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
+        if result is None and not cache_none:
+            return False
+        should_cache = self.should_cache if policy.should_cache is None else policy.should_cache
+        return should_cache is None or bool(should_cache(result))
+
     def _create(
         self,
         key: Key,
         create_factory: Factory,
         dependency_key_factory: Callable[[], str] | None,
         store: Store,
+        policy: _Policy = _DEFAULT,
     ) -> Any:
-        """Call ``create_factory``; store a result that is not ``None``; wire it."""
-        result = create_factory()
-        if result is not None:
-            stored = store(key, result, self.time, self.namespace)
-            if stored and dependency_key_factory is not None:
-                self.dependency.add(dependency_key_factory(), key)  # type: ignore[arg-type]
+        """Call ``create_factory``; store a result ``policy`` keeps; wire it.
+
+        The marks of ``key`` (and of the dependency key) are read before the
+        call and again after the store; when they changed, an invalidation
+        ran meanwhile and the stored item is deleted (:mod:`caching.patterns.marks`).
+        """
+        dependency_key = None if dependency_key_factory is None else dependency_key_factory()
+        watched: list[Key] = [key] if dependency_key is None else [key, dependency_key]
+        epoch = self._epoch()
+        before = read_marks(self.cache, watched, self.namespace)
+        result, stored = self._build(key, create_factory, dependency_key, store, policy)
+        if stored and (
+            read_marks(self.cache, watched, self.namespace) != before or self._epoch() != epoch
+        ):
+            self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
         return result
+
+    def _epoch(self) -> object:
+        """What a whole-cache invalidation changes (a region's generation;
+        ``None`` here): a creator that sees it change deletes what it stored."""
+        return None
+
+    def _build(
+        self,
+        key: Key,
+        create_factory: Factory,
+        dependency_key: str | None,
+        store: Store,
+        policy: _Policy,
+    ) -> tuple[Any, bool]:
+        """Call ``create_factory``; store (and wire) a result ``policy`` keeps.
+
+        A run longer than a mark's life (:data:`~caching.patterns.marks.MARK_SECONDS`)
+        is not stored: a mark may have come and gone meanwhile.
+
+        :returns: the result and whether it was stored.
+        """
+        started = _time.monotonic()
+        result = create_factory()
+        if not self._keep(result, policy) or _time.monotonic() - started >= MARK_SECONDS - 1:
+            return result, False
+        time = self.time if policy.time is None else policy.time
+        stored = store(key, CACHED_NONE if result is None else result, time, self.namespace)
+        if stored and dependency_key is not None:
+            self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
+        return result, stored
 
     def _get_or(
         self,
         key: Key,
-        fill: Callable[[Key, Factory, Callable[[], str] | None], Any],
+        fill: Callable[[Key, Factory, Callable[[], str] | None, _Policy], Any],
         create_factory: Factory,
         dependency_key_factory: Callable[[], str] | None,
     ) -> Any:
         """Get ``key``; on a miss return ``fill(key, create_factory, ...)``."""
         result = self.cache.get(key, self.namespace)
         if result is None:
-            result = fill(key, create_factory, dependency_key_factory)
-        return result
+            return fill(key, create_factory, dependency_key_factory, _DEFAULT)
+        return None if result is CACHED_NONE else result
 
     def _add_missed(
         self,
         key: Key,
         create_factory: Factory,
         dependency_key_factory: Callable[[], str] | None = None,
+        policy: _Policy = _DEFAULT,
     ) -> Any:
-        return self._create(key, create_factory, dependency_key_factory, self.cache.add)
+        return self._create(key, create_factory, dependency_key_factory, self.cache.add, policy)
 
     def _set_missed(
         self,
         key: Key,
         create_factory: Factory,
         dependency_key_factory: Callable[[], str] | None = None,
+        policy: _Policy = _DEFAULT,
     ) -> Any:
-        return self._create(key, create_factory, dependency_key_factory, self.cache.set)
+        return self._create(key, create_factory, dependency_key_factory, self.cache.set, policy)
 
     def get_or_add(
         self,
@@ -192,8 +316,8 @@ class Cached:
         dependency_key_factory: Callable[[], str] | None = None,
     ) -> Any:
         """Get ``key``; on a miss call ``create_factory()`` and ``add`` its
-        result (when not ``None``), wiring it to ``dependency_key_factory()``
-        when the ``add`` succeeds.
+        result (when not ``None``, or ``should_cache`` rejects it), wiring it
+        to ``dependency_key_factory()`` when the ``add`` succeeds.
 
         :returns: the cached or created value (``None`` if the factory says so).
         """
@@ -215,7 +339,7 @@ class Cached:
         dependency_key_factory: Callable[[], str] | None = None,
     ) -> Any:
         """Get ``key``; on a miss see :meth:`one_pass_create`."""
-        return self._get_or(key, self.one_pass_create, create_factory, dependency_key_factory)
+        return self._get_or(key, self._one_pass_create, create_factory, dependency_key_factory)
 
     def _pass_key(self, key: Key) -> str:
         """The key of the one-pass guard of ``key``; see :func:`pass_key`."""
@@ -254,17 +378,21 @@ class Cached:
         :returns: the value (``None`` only if ``create_factory`` says so).
         :raises: whatever ``create_factory`` raises, to the caller that ran it.
         """
+        return self._one_pass_create(key, create_factory, dependency_key_factory, _DEFAULT)
+
+    def _one_pass_create(
+        self,
+        key: Key,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None,
+        policy: _Policy,
+    ) -> Any:
         guard = self._pass_key(key)
         deadline = _time.monotonic() + seconds(self.timeout)
         for _ in range(ONE_PASS_ATTEMPTS):
             with OnePass(self.cache, guard, self.timeout, self.namespace, guards=key) as one_pass:
                 if one_pass.acquired:
-                    # A caller that missed just before the previous holder
-                    # stored the value takes the pass after it: check again.
-                    result = self.cache.get(key, self.namespace)
-                    if result is not None:
-                        return result
-                    return self._set_missed(key, create_factory, dependency_key_factory)
+                    return self._hold(one_pass, key, create_factory, dependency_key_factory, policy)
                 remaining = deadline - _time.monotonic()
                 if remaining <= 0 or not one_pass.wait(remaining):
                     break
@@ -272,8 +400,48 @@ class Cached:
             if result is None:
                 result = self.cache.get(key, self.namespace)
             if result is not None:
-                return result
-        return self._set_missed(key, create_factory, dependency_key_factory)
+                return None if result is CACHED_NONE else result
+        return self._set_missed(key, create_factory, dependency_key_factory, policy)
+
+    def _hold(
+        self,
+        one_pass: OnePass,
+        key: Key,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None,
+        policy: _Policy,
+    ) -> Any:
+        """The work of the caller holding the pass: read the key again (a
+        caller that missed just before the previous holder stored the value
+        may take the pass after it) with the marks, in one ``get_multi``;
+        create and store; the marks are read again with the pass key when it
+        is released, and the item deleted if they changed (before the
+        waiters of this process are woken)."""
+        if not hasattr(self.cache, "get_multi"):  # a minimal wheezy-style backend
+            result = self.cache.get(key, self.namespace)
+            if result is not None:
+                return None if result is CACHED_NONE else result
+            return self._set_missed(key, create_factory, dependency_key_factory, policy)
+        dependency_key = None if dependency_key_factory is None else dependency_key_factory()
+        watched: list[Key] = [key] if dependency_key is None else [key, dependency_key]
+        marks: list[Key] = [mark_key(k) for k in watched]
+        epoch = self._epoch()
+        found = self.cache.get_multi([key, *marks], self.namespace)
+        result = found.get(key)
+        if result is not None:
+            return None if result is CACHED_NONE else result
+        before = [found.get(mark) for mark in marks]
+        result, stored = self._build(key, create_factory, dependency_key, self.cache.set, policy)
+        if stored:
+            namespace = self.namespace
+
+            def check(now: dict[Key, Any]) -> None:
+                if [now.get(mark) for mark in marks] != before or self._epoch() != epoch:
+                    self.cache.delete(key, 0, namespace)  # invalidated while we built it
+
+            one_pass.watch = marks
+            one_pass.on_watched = check
+        return result
 
     def get_or_set_multi(
         self,
@@ -290,22 +458,57 @@ class Cached:
         :returns: ``arg -> value`` for the items cached or created; created
             items (values not ``None``) are stored with one ``set_multi``.
         """
+        return self._get_or_set_multi(make_key, create_factory, args, _DEFAULT)
+
+    def _get_or_set_multi(
+        self,
+        make_key: Callable[[Any], Key],
+        create_factory: Callable[[list[Any]], Mapping[Any, Any] | None],
+        args: Iterable[Any],
+        policy: _Policy,
+    ) -> dict[Any, Any]:
         key_map = {make_key(arg): arg for arg in args}
         cached = self.cache.get_multi(list(key_map), self.namespace)
-        found = {key_map[key]: value for key, value in cached.items()}
+        found = {key_map[key]: value for key, value in cached.items() if value is not CACHED_NONE}
         if len(cached) == len(key_map):
             return found
-        created = create_factory([arg for key, arg in key_map.items() if key not in cached])
-        if not created:
-            return found
-        mapping = {
-            key: created[arg]
-            for key, arg in key_map.items()
-            if key not in cached and created.get(arg) is not None
-        }
+        missing = [key for key in key_map if key not in cached]
+        return {**self._create_multi(key_map, missing, create_factory, policy), **found}
+
+    def _create_multi(
+        self,
+        key_map: Mapping[Key, Any],
+        missing: list[Key],
+        create_factory: Callable[[list[Any]], Mapping[Any, Any] | None],
+        policy: _Policy,
+    ) -> dict[Any, Any]:
+        """Create the items of ``missing`` (keys of ``key_map``) in one call
+        and store those ``policy`` keeps in one ``set_multi``, guarded by
+        their marks as :meth:`_create` is; return what was created."""
+        namespace = self.namespace
+        epoch = self._epoch()
+        before = read_marks(self.cache, missing, namespace)
+        started = _time.monotonic()
+        created = dict(create_factory([key_map[key] for key in missing]) or {})
+        if _time.monotonic() - started >= MARK_SECONDS - 1:
+            return created
+        mapping: dict[Key, Any] = {}
+        for key in missing:
+            value = created.get(key_map[key])
+            if self._keep(value, policy):
+                mapping[key] = CACHED_NONE if value is None else value
         if mapping:
-            self.cache.set_multi(mapping, self.time, self.namespace)
-        return {**created, **found}
+            time = self.time if policy.time is None else policy.time
+            self.cache.set_multi(mapping, time, namespace)
+            after = read_marks(self.cache, missing, namespace)
+            changed = [
+                key for key, old, new in zip(missing, before, after, strict=True) if old != new
+            ]
+            if self._epoch() != epoch:
+                changed = list(mapping)
+            if changed:
+                self.cache.delete_multi(changed, 0, namespace)
+        return created
 
     # -- decorators ----------------------------------------------------------
 
@@ -323,59 +526,170 @@ class Cached:
             return lambda _context, *args, **kwargs: given(*args, **kwargs)
         return make_key
 
-    def _wraps(self, wrapped: Any, make_key: MakeKey | None, fill: Callable[..., Any]) -> Any:
-        """Decorator: look the call's key up; on a miss ``fill(key, factory)``."""
+    def _policy(
+        self, time: Time | None, should_cache: ShouldCache | None, cache_none: bool | None
+    ) -> _Policy:
+        return _Policy(None if time is None else lifetime(time), should_cache, cache_none)
+
+    def _wraps(
+        self,
+        wrapped: Any,
+        make_key: MakeKey | None,
+        fill: Callable[[Key, Factory, Callable[[], str] | None, _Policy], Any],
+        policy: _Policy,
+    ) -> Any:
+        """Decorator: look the call's key up; on a miss ``fill(key, factory, None, policy)``."""
         get = self.cache.get
         namespace = self.namespace
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             mk = self.adapt(func, make_key)
+
+            def missed(key: Key, factory: Factory) -> Any:
+                return fill(key, factory, None, policy)
+
             spec: KeySpec | None = getattr(mk, "key_spec", None)
             if spec is not None:
-                return self._inline_key_wrapper(func, spec, mk.bind, fill)  # type: ignore[attr-defined]
+                wrapper = self._inline_key_wrapper(func, spec, mk.bind, missed)  # type: ignore[attr-defined]
+            else:
 
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                key = mk(*args, **kwargs)
-                result = get(key, namespace)
-                if result is None:
-                    result = fill(key, functools.partial(func, *args, **kwargs))
-                return result
+                def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    key = mk(*args, **kwargs)
+                    result = get(key, namespace)
+                    if result is None:
+                        return missed(key, functools.partial(func, *args, **kwargs))
+                    return None if result is CACHED_NONE else result
 
-            return wrapper
+            return self._helpers(func, wrapper, mk, policy)
 
-        return apply_decorator(wrapped, decorate)
+        return cached_function(wrapped, decorate)
+
+    def _helpers(
+        self,
+        func: Callable[..., Any],
+        wrapper: Callable[..., Any],
+        make_key: MakeKey,
+        policy: _Policy,
+    ) -> Callable[..., Any]:
+        """Give ``wrapper`` the acts on one call: ``key``, ``get``, ``set``,
+        ``invalidate``, ``refresh`` and ``original`` (each takes the
+        function's own arguments, ``self``/``cls`` included)."""
+
+        def key(*args: Any, **kwargs: Any) -> Key:
+            return make_key(*args, **kwargs)
+
+        def get(*args: Any, **kwargs: Any) -> Any:
+            value = self.cache.get(make_key(*args, **kwargs), self.namespace)
+            return None if value is CACHED_NONE else value
+
+        def set(value: Any, *args: Any, **kwargs: Any) -> bool:
+            cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
+            stored = CACHED_NONE if value is None and cache_none else value
+            time = self.time if policy.time is None else policy.time
+            return self.cache.set(make_key(*args, **kwargs), stored, time, self.namespace)
+
+        def invalidate(*args: Any, **kwargs: Any) -> bool:
+            return self.invalidate(make_key(*args, **kwargs))
+
+        def refresh(*args: Any, **kwargs: Any) -> Any:
+            factory = functools.partial(func, *args, **kwargs)
+            return self._set_missed(make_key(*args, **kwargs), factory, None, policy)
+
+        functools.update_wrapper(wrapper, func)
+        wrapper.key = key  # type: ignore[attr-defined]
+        wrapper.get = get  # type: ignore[attr-defined]
+        wrapper.set = set  # type: ignore[attr-defined]
+        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+        wrapper.refresh = refresh  # type: ignore[attr-defined]
+        wrapper.original = func  # type: ignore[attr-defined]
+        return wrapper
 
     def _inline_key_wrapper(
         self,
         func: Callable[..., Any],
         spec: KeySpec,
         bind: Callable[[tuple[Any, ...], dict[str, Any]], str],
-        fill: Callable[..., Any],
+        fill: Callable[[Key, Factory], Any],
     ) -> Callable[..., Any]:
         """The wrapper of a function keyed by :func:`key_builder`, its hit path
         made short: the key is formatted here (no call to ``make_key``) and
         checked here, whatever the backend checks: a key that breaks the key
-        rules is hashed (:func:`safe_key`), exactly as ``make_key`` does."""
+        rules is hashed (:func:`safe_key`), exactly as ``make_key`` does; a
+        key holding a default repr has its arguments checked
+        (:func:`~caching.patterns.key_builders.check_arguments`)."""
         get = self.cache.get
         namespace = self.namespace
         format_of, skip, head = spec.formats.get, spec.skip, spec.head
+
+        def check(key: str) -> str:
+            if DEFAULT_REPR in key:
+                raise _UntrustedKeyError
+            return key if is_valid(key) else safe_key(key, head)
+
         # formatted key -> that key, or its hashed stand-in (checked once per key)
-        valid: Memo[str, str] = Memo(lambda key: key if is_valid(key) else safe_key(key, head))
+        valid: Memo[str, str] = Memo(check)
+
+        def checked(key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+            check_arguments(func, args, kwargs)  # raises for a default repr
+            return key if is_valid(key) else safe_key(key, head)
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             fmt = None if kwargs else format_of(len(args))
-            key = valid[bind(args, kwargs) if fmt is None else fmt % args[skip:]]
+            formatted = bind(args, kwargs) if fmt is None else fmt % args[skip:]
+            try:
+                key = valid[formatted]
+            except _UntrustedKeyError:
+                key = checked(formatted, args, kwargs)
             result = get(key, namespace)
             if result is None:
-                result = fill(key, functools.partial(func, *args, **kwargs))
-            return result
+                return fill(key, functools.partial(func, *args, **kwargs))
+            return None if result is CACHED_NONE else result
 
         return wrapper
 
-    def wraps_get_or_add(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def wraps_get_or_add(
+        self,
+        wrapped: Any = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
         """Decorator of the :meth:`get_or_add` pattern.
 
-        Keeps the function's name, docstring and signature; works on
+        Keeps the function's name, docstring and signature (and its types:
+        :class:`~caching.patterns.functions.CachedFunction`); works on
         functions, methods and classmethods (``self``/``cls`` left out of the
         key); usable bare or called (``make_key=...``)::
 
@@ -383,24 +697,165 @@ class Cached:
 
             @cached.wraps_get_or_add
             def list_items(self, locale="en"): ...
-        """
-        return self._wraps(wrapped, make_key, self._add_missed)
 
-    def wraps_get_or_set(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+            repo.list_items.invalidate("en")  # acts on one call
+
+        :param make_key: takes the function's arguments (``self``/``cls``
+            left out) and returns the key.
+        :param time: this function's expiry, ``int`` seconds or
+            ``timedelta``; ``None``: the ``Cached``'s.
+        :param should_cache: this function's ``should_cache`` (see
+            :class:`Cached`); ``None``: the ``Cached``'s.
+        :param cache_none: this function's ``cache_none``; ``None``: the
+            ``Cached``'s.
+        :returns: the decorated function, with ``key``, ``get``, ``set``,
+            ``invalidate``, ``refresh`` and ``original``.
+        :raises TypeError: (on a call) an argument whose ``repr`` is the
+            default ``<... object at 0x...>``, when the key builder makes the key.
+        """
+        policy = self._policy(time, should_cache, cache_none)
+        return self._wraps(wrapped, make_key, self._add_missed, policy)
+
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def wraps_get_or_set(
+        self,
+        wrapped: Any = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
         """Decorator of the :meth:`get_or_set` pattern (also ``@cached``);
         see :meth:`wraps_get_or_add`."""
-        return self._wraps(wrapped, make_key, self._set_missed)
+        policy = self._policy(time, should_cache, cache_none)
+        return self._wraps(wrapped, make_key, self._set_missed, policy)
 
-    def __call__(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+    @overload
+    def __call__(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def __call__(
+        self,
+        wrapped: Any = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
         """``@cached`` is :meth:`wraps_get_or_set`."""
-        return self.wraps_get_or_set(wrapped, make_key)
+        return self.wraps_get_or_set(
+            wrapped, make_key, time=time, should_cache=should_cache, cache_none=cache_none
+        )
 
-    def wraps_get_or_create(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def wraps_get_or_create(
+        self,
+        wrapped: Any = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
         """Decorator of the :meth:`get_or_create` pattern (thundering-herd
         safe); see :meth:`wraps_get_or_add`."""
-        return self._wraps(wrapped, make_key, self.one_pass_create)
+        policy = self._policy(time, should_cache, cache_none)
+        return self._wraps(wrapped, make_key, self._one_pass_create, policy)
 
-    def wraps_get_or_set_multi(self, make_key: Callable[[Any], Key]) -> Any:
+    def wraps_get_or_set_multi(
+        self,
+        make_key: Callable[[Any], Key],
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedMultiDecorator:
         """Decorator of the :meth:`get_or_set_multi` pattern::
 
             @cached.wraps_get_or_set_multi(make_key=lambda i: f"account:{i}")
@@ -408,13 +863,23 @@ class Cached:
 
         The function takes the list of ids as its first argument (after
         ``self``/``cls``) and returns ``id -> value``; other arguments are
-        passed on but are not part of the keys.
+        passed on but are not part of the keys. With ``cache_none``, an id
+        the function leaves out (or maps to ``None``) is stored as
+        :data:`CACHED_NONE` and left out of later answers without a call.
+
+        The decorated function has ``key(id)``, ``get_multi(ids)`` (the
+        cached values, no call), ``set_multi(mapping)`` (the ids not
+        stored), ``invalidate(ids)``, ``refresh(ids, ...)`` (calls the
+        function for every id, stores and returns its answer) and
+        ``original``; on a method they go through the instance.
         """
+        policy = self._policy(time, should_cache, cache_none)
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             signature = inspect.signature(func)
             names = list(signature.parameters)
-            ids_name = names[1] if _has_context(func) else names[0]
+            context = _has_context(func)
+            ids_name = names[1] if context else names[0]
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 bound = signature.bind(*args, **kwargs)
@@ -423,8 +888,49 @@ class Cached:
                     bound.arguments[ids_name] = missing
                     return func(*bound.args, **bound.kwargs)
 
-                return self.get_or_set_multi(make_key, create, bound.arguments[ids_name])
+                return self._get_or_set_multi(make_key, create, bound.arguments[ids_name], policy)
 
+            def skip(args: tuple[Any, ...]) -> tuple[Any, ...]:
+                return args[1:] if context else args
+
+            def key(*args: Any) -> Key:
+                (arg,) = skip(args)
+                return make_key(arg)
+
+            def get_multi(*args: Any) -> dict[Any, Any]:
+                (ids,) = skip(args)
+                key_map = {make_key(arg): arg for arg in ids}
+                found = self.cache.get_multi(list(key_map), self.namespace)
+                return {key_map[k]: v for k, v in found.items() if v is not CACHED_NONE}
+
+            def set_multi(*args: Any) -> list[Any]:
+                (mapping,) = skip(args)
+                key_map = {make_key(arg): arg for arg in mapping}
+                items = {k: mapping[arg] for k, arg in key_map.items()}
+                time = self.time if policy.time is None else policy.time
+                return [key_map[k] for k in self.cache.set_multi(items, time, self.namespace)]
+
+            def invalidate(*args: Any) -> bool:
+                (ids,) = skip(args)
+                return self.invalidate_multi([make_key(arg) for arg in ids])
+
+            def refresh(*args: Any, **kwargs: Any) -> dict[Any, Any]:
+                bound = signature.bind(*args, **kwargs)
+                key_map = {make_key(arg): arg for arg in bound.arguments[ids_name]}
+
+                def create(missing: list[Any]) -> Any:
+                    bound.arguments[ids_name] = missing
+                    return func(*bound.args, **bound.kwargs)
+
+                return self._create_multi(key_map, list(key_map), create, policy)
+
+            functools.update_wrapper(wrapper, func)
+            wrapper.key = key  # type: ignore[attr-defined]
+            wrapper.get_multi = get_multi  # type: ignore[attr-defined]
+            wrapper.set_multi = set_multi  # type: ignore[attr-defined]
+            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+            wrapper.refresh = refresh  # type: ignore[attr-defined]
+            wrapper.original = func  # type: ignore[attr-defined]
             return wrapper
 
-        return lambda wrapped: apply_decorator(wrapped, decorate)
+        return cast(CachedMultiDecorator, lambda wrapped: cached_multi_function(wrapped, decorate))

@@ -51,6 +51,7 @@ from caching.contract import Cache
 from caching.errors import InvalidKeyError
 from caching.expiry import Time, lifetime
 from caching.key_rules import MAX_KEY_LENGTH, Key, is_valid_key
+from caching.patterns.marks import write_marks
 
 __all__ = ["DEPENDENT_PREFIX", "MAX_DEPENDENTS", "CacheDependency", "dependent_key"]
 
@@ -122,6 +123,11 @@ class CacheDependency:
     :param wheezy_keys: also read (and invalidate) groups written in
         wheezy's format (``master_key + str(i)``); see the module docstring.
         Keyword only.
+    :param marks: before deleting, give the master keys and then every key of
+        the group an invalidation mark (:mod:`caching.patterns.marks`), so that
+        a ``Cached`` creator building one of them meanwhile does not leave a
+        value made from old data (two more round trips per ``delete``).
+        ``Cached.dependency`` has it on. Keyword only.
     """
 
     def __init__(
@@ -131,11 +137,13 @@ class CacheDependency:
         namespace: str | None = None,
         *,
         wheezy_keys: bool = True,
+        marks: bool = False,
     ) -> None:
         self.cache = cache
         self.time = lifetime(time)
         self.namespace = namespace
         self.wheezy_keys = wheezy_keys
+        self.marks = marks
 
     def next_key(self, master_key: str) -> str:
         """Issue the next dependent key of ``master_key`` (one ``incr``).
@@ -238,9 +246,16 @@ class CacheDependency:
         :returns: ``True`` when nothing is left, ``False`` on a cache failure.
         :raises InvalidKeyError: a master key is not a valid key.
         """
+        master_keys = list(master_keys)
+        if self.marks:
+            # The masters first: a creator wiring to one of them after this
+            # reads the new mark; one that wired before is found below.
+            write_marks(self.cache, master_keys, self.namespace)
         keys = self.get_multi_keys(master_keys)
         if not keys:
             return True
+        if self.marks:
+            write_marks(self.cache, keys[: -len(master_keys)], self.namespace)
         try:
             return self.cache.delete_multi(keys, 0, self.namespace)
         except InvalidKeyError:  # a wire holding a foreign value: drop the invalid ones

@@ -17,7 +17,15 @@ from typing import Any, NamedTuple
 
 from caching.key_rules import MAX_KEY_LENGTH, is_plain_key, is_valid_key
 
-__all__ = ["CONTEXT_NAMES", "key_builder", "key_format", "key_formatter", "safe_key"]
+__all__ = [
+    "CONTEXT_NAMES",
+    "DEFAULT_REPR",
+    "check_arguments",
+    "key_builder",
+    "key_format",
+    "key_formatter",
+    "safe_key",
+]
 
 #: Names of a first parameter that is left out of the key (wheezy's rule).
 CONTEXT_NAMES = frozenset({"self", "cls", "klass"})
@@ -82,6 +90,50 @@ def key_formatter(key_prefix: str) -> Callable[[Callable[..., Any]], str]:
         return key_format(func, key_prefix)
 
     return key_format_wrapper
+
+
+#: What ``object.__repr__`` puts in every default repr (``<Query object at 0x7f..>``).
+DEFAULT_REPR = " object at 0x"
+
+
+def _untrusted(value: Any) -> bool:
+    """Whether ``repr(value)`` shows an object's address (the default repr),
+    itself or inside a container; a ``str`` holding those words is trusted."""
+    if isinstance(value, (str, bytes)):
+        return False
+    return DEFAULT_REPR in repr(value)
+
+
+def check_arguments(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """Refuse arguments whose ``repr`` is the default ``<... object at 0x...>``.
+
+    Such a repr changes with the object's address, and an address is reused
+    once the object is gone: keying a call by it gives false hits
+    (``listing(Query("tea"))`` then ``listing(Query("coffee"))`` answered the
+    tea listing). The key builders call this only for a key that holds
+    :data:`DEFAULT_REPR`, so the hit path does not pay for it.
+
+    :raises TypeError: naming the first such parameter and the fixes.
+    """
+    signature = inspect.signature(func)
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        return  # the key maker raises the call's own TypeError
+    for name, value in bound.arguments.items():
+        if name in CONTEXT_NAMES and next(iter(signature.parameters)) == name:
+            continue
+        if _untrusted(value):
+            kind = type(value).__qualname__
+            raise TypeError(
+                f"cannot make a cache key of {func.__qualname__}(): argument {name!r} "
+                f"({kind}) has the default repr, which shows the object's address and "
+                f"so changes from one object to the next (a reused address gives a "
+                f"false hit); give {kind} a __repr__ that shows what it holds, or "
+                f"pass make_key= to the decorator"
+            )
 
 
 def _value(parameter: inspect.Parameter, value: Any) -> Any:
@@ -171,6 +223,8 @@ def _make_key(func: Callable[..., Any], key_prefix: str) -> MakeKey:
     def make_key(*args: Any, **kwargs: Any) -> str:
         fmt = None if kwargs else formats.get(len(args))
         key = bind(args, kwargs) if fmt is None else fmt % args[skip:]
+        if DEFAULT_REPR in key:
+            check_arguments(func, args, kwargs)
         return key if is_plain_key(key) or is_valid(key) else safe_key(key, head)
 
     make_key.__name__ = make_key.__qualname__ = f"key_{func.__name__}"
@@ -205,7 +259,8 @@ def key_builder(key_prefix: str = "") -> Callable[[Callable[..., Any]], MakeKey]
     :param key_prefix: the start of every key.
     :returns: ``build(func) -> make_key``.
     :raises TypeError: (from ``make_key``) arguments that do not fit the
-        function's signature, as a call would.
+        function's signature, as a call would; an argument whose ``repr`` is
+        the default ``<... object at 0x...>`` (see :func:`check_arguments`).
     """
 
     def build(func: Callable[..., Any]) -> MakeKey:

@@ -183,17 +183,33 @@ class _RateLimitedLog:
 _release_log = _RateLimitedLog(RELEASE_LOG_PERIOD)
 
 
-def _release(cache: Cache, key: Key, namespace: str | None, marker: str) -> bool:
+def _release(
+    cache: Cache,
+    key: Key,
+    namespace: str | None,
+    marker: str,
+    watch: list[Key] | None = None,
+    watched: dict[Key, Any] | None = None,
+) -> bool:
     """Delete the pass key if it still holds ``marker``, trying again for up
     to :data:`RELEASE_RETRY_SECONDS` while the cache does not confirm it.
 
+    :param watch: keys read with the pass key in the first read (one
+        ``get_multi``); what it found goes into ``watched``.
     :returns: ``True`` when the pass is known to be gone or to be another
         holder's (not deleted then); ``False`` when no answer confirmed it.
     """
     deadline = _time.monotonic() + RELEASE_RETRY_SECONDS
     delay = _FIRST_RETRY_DELAY
     while True:
-        current = cache.get(key, namespace)
+        if watch:
+            found = cache.get_multi([key, *watch], namespace)
+            if watched is not None:
+                watched.update((k, found[k]) for k in watch if k in found)
+            watch = None
+            current = found.get(key)
+        else:
+            current = cache.get(key, namespace)
         if current is not None and current != marker:
             return True  # ours expired and another caller took it: not ours to delete
         # Ours, or unknown (a miss, or a read that failed): delete. ``False``
@@ -239,7 +255,19 @@ class OnePass:
         :attr:`value`.
     """
 
-    __slots__ = ("_holder", "acquired", "cache", "guards", "key", "namespace", "time", "value")
+    __slots__ = (
+        "_holder",
+        "acquired",
+        "cache",
+        "guards",
+        "key",
+        "namespace",
+        "on_watched",
+        "time",
+        "value",
+        "watch",
+        "watched",
+    )
 
     def __init__(
         self,
@@ -254,6 +282,15 @@ class OnePass:
         self.time = lifetime(time)
         self.namespace = namespace
         self.guards = guards
+        #: Keys the holder wants read after its work, with the pass key in
+        #: the release's first read (one ``get_multi``); set by the holder
+        #: before it leaves the pass. What was found is in :attr:`watched`.
+        self.watch: list[Key] | None = None
+        self.watched: dict[Key, Any] = {}
+        #: Called with :attr:`watched` after that read, before waiters of
+        #: this process are woken (``Cached`` deletes an item invalidated
+        #: while it was built, so no waiter reads it).
+        self.on_watched: Callable[[dict[Key, Any]], None] | None = None
         self.acquired = False
         #: The guarded key's value as :meth:`wait` last read it; ``None`` when
         #: it read none (the pass ended first) or there is no ``guards``.
@@ -292,7 +329,12 @@ class OnePass:
             return  # the parent holds it (this object was copied by a fork)
         released = False
         try:
-            released = _release(self.cache, self.key, self.namespace, holder.marker)
+            watch, self.watch = self.watch, None
+            released = _release(
+                self.cache, self.key, self.namespace, holder.marker, watch, self.watched
+            )
+            if watch and self.on_watched is not None:
+                self.on_watched(self.watched)
         finally:
             slot = self._slot()
             with _holders_lock:

@@ -1,0 +1,65 @@
+"""Invalidation marks: an invalidation that runs during a rebuild is never lost.
+
+A creator that missed a key reads the key's *mark* before it calls its
+factory, and again after it stored the result; an invalidation writes a new
+mark (a unique token, alive :data:`MARK_SECONDS`) before it deletes the key.
+If the two reads differ, an invalidation ran while the creator was building
+from data read before it, and the creator deletes what it stored. Either the
+creator's second read comes after the new mark (it sees it and deletes its
+item), or its store came before the invalidation's ``delete`` (which removes
+it): no interleaving leaves a value built from old data in the cache, on any
+backend and across processes (the marks live in the shared cache).
+
+The contract has no compare-and-swap; ``add`` and ``set`` of a mark plus two
+reads are enough, and they cost nothing on a hit (only a creator reads marks,
+two reads per creation).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from caching.contract import Cache
+from caching.key_rules import Key
+from caching.patterns.onepass import pass_key
+
+__all__ = ["MARK_PREFIX", "MARK_SECONDS", "mark_key", "read_marks", "write_marks"]
+
+#: Start of every mark key: ``"inv:" + key`` (hashed as a one-pass guard's
+#: key is when that is no valid key, see :func:`~caching.patterns.onepass.pass_key`).
+MARK_PREFIX = "inv:"
+
+#: Life of a mark, in seconds. A creator whose run takes longer than this
+#: (less a second of margin: memcached's clock ticks in whole seconds) cannot
+#: tell whether a mark came and went meanwhile, so it returns its value
+#: without storing it.
+MARK_SECONDS = 60
+
+
+def mark_key(key: Key) -> str:
+    """The key of the invalidation mark of the item ``key`` (a valid key)."""
+    return pass_key(MARK_PREFIX, key)
+
+
+def read_marks(cache: Cache, keys: list[Key], namespace: str | None) -> tuple[object, ...]:
+    """The marks of ``keys`` as they are now (``None`` where none), in order.
+
+    One ``get`` for one key (so a wheezy-style backend without ``get_multi``
+    works), else one ``get_multi``.
+    """
+    if len(keys) == 1:
+        return (cache.get(mark_key(keys[0]), namespace),)
+    marks = [mark_key(key) for key in keys]
+    found = cache.get_multi(marks, namespace)
+    return tuple(found.get(mark) for mark in marks)
+
+
+def write_marks(cache: Cache, keys: Iterable[Key], namespace: str | None) -> None:
+    """Give each of ``keys`` a new mark (one ``set_multi``; one ``set`` for one key)."""
+    token = uuid.uuid4().hex
+    marks = [mark_key(key) for key in keys]
+    if len(marks) == 1:
+        cache.set(marks[0], token, MARK_SECONDS, namespace)
+    elif marks:
+        cache.set_multi(dict.fromkeys(marks, token), MARK_SECONDS, namespace)

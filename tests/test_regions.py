@@ -1,0 +1,354 @@
+"""Regions (issue 14, points 2-4): declared at import time, configured from INI,
+env or dict, invalidated whole, also across two processes on memcached."""
+
+from __future__ import annotations
+
+import configparser
+import math
+import multiprocessing
+import os
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import caching
+from caching import CacheClient, CacheError, MemoryCache, RegionNotConfiguredError
+from caching.regions import Region, declared
+from tests import region_workers, servers
+
+# -- declared at import time, as an application's modules do -----------------
+
+short_term = Region("short_term")
+long_term = Region("long_term", time=3600)
+CALLS: list[tuple[str, Any]] = []
+
+
+@short_term.cache_on_arguments
+def product_page(product_id: int) -> str:
+    CALLS.append(("product_page", product_id))
+    return f"page {product_id}"
+
+
+class Catalogue:
+    @long_term
+    def list_items(self, locale: str = "en") -> list[str]:
+        CALLS.append(("list_items", locale))
+        return [f"item-{locale}"]
+
+
+INI = """
+[app:main]
+cache.regions = short_term, long_term
+cache.short_term.url = memory://?max_items=10000
+cache.short_term.time = 60
+cache.long_term.url = memory://?max_items=10000
+cache.long_term.time = 3600
+cache.long_term.invalidation_check = 0.5
+"""
+
+ENV = {
+    "PATH": "/usr/bin",  # not the prefix: left alone
+    "CACHE_REGIONS": "short_term,long_term",
+    "CACHE_SHORT_TERM_URL": "memory://?max_items=10000",
+    "CACHE_SHORT_TERM_TIME": "60",
+    "CACHE_LONG_TERM_URL": "memory://?max_items=10000",
+    "CACHE_LONG_TERM_TIME": "3600",
+    "CACHE_LONG_TERM_INVALIDATION_CHECK": "0.5",
+}
+
+NESTED = {
+    "short_term": {"url": "memory://?max_items=10000", "time": 60},
+    "long_term": {
+        "url": "memory://?max_items=10000",
+        "time": timedelta(hours=1),
+        "invalidation_check": 0.5,
+    },
+}
+
+
+def _ini() -> Any:
+    parser = configparser.ConfigParser()
+    parser.read_string(INI)
+    return parser["app:main"]
+
+
+FORMS = {
+    "ini": lambda: caching.configure(_ini(), prefix="cache."),
+    "env": lambda: caching.configure(ENV, prefix="CACHE_"),
+    "os.environ": lambda: caching.configure(os.environ, prefix="CACHE_"),
+    "nested": lambda: caching.configure(NESTED),
+}
+
+
+def test_a_region_used_before_configuration_raises_naming_it() -> None:
+    region = Region("never_configured")
+
+    @region.cache_on_arguments
+    def slow(x: int) -> int:
+        return x
+
+    for call in (lambda: slow(1), lambda: slow.get(1), lambda: region.get("k")):
+        with pytest.raises(RegionNotConfiguredError, match="'never_configured'"):
+            call()
+    assert issubclass(RegionNotConfiguredError, CacheError)
+    assert region.is_configured is False
+    with pytest.raises(RegionNotConfiguredError):
+        region.invalidate()
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_configure_from_each_form(form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.upper().startswith("CACHE_")]:
+        monkeypatch.delenv(name)  # only the test's own
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    regions = FORMS[form]()
+    assert sorted(regions) == ["long_term", "short_term"]
+    assert regions["short_term"] is short_term
+    assert regions["long_term"] is long_term
+    assert short_term.time == 60
+    assert long_term.time in (3600, timedelta(hours=1))
+    assert long_term.invalidation_check == 0.5
+    assert short_term.invalidation_check == 1.0  # the default
+    # equal URLs share one backend; the client's namespaces are the regions
+    assert short_term.backend is long_term.backend
+    assert isinstance(short_term.backend, MemoryCache)
+    client = regions.client
+    assert isinstance(client, CacheClient)
+    assert sorted(client.namespaces) == ["long_term", "short_term"]
+    assert client.namespaces["short_term"] is short_term.backend
+
+    CALLS.clear()
+    assert product_page(7) == product_page(7) == "page 7"
+    repo = Catalogue()
+    assert repo.list_items("uk") == repo.list_items("uk") == ["item-uk"]
+    assert CALLS == [("product_page", 7), ("list_items", "uk")]
+    # regions sharing a backend do not share items
+    assert short_term.get(product_page.key(7)) == "page 7"
+    assert long_term.get(product_page.key(7)) is None
+
+
+def test_configure_directly_and_regions_created_on_demand() -> None:
+    backend = MemoryCache()
+    region = Region("direct").configure(backend, time=30, timeout="5", cache_none="true")
+    assert region.backend is backend
+    assert (region.time, region.timeout, region.cache_none) == (30, 5, True)
+    regions = caching.configure({"cache.nobody_declared.url": "memory://"})
+    made = regions["nobody_declared"]
+    assert isinstance(made, Region)
+    assert made.is_configured
+    assert made in declared()["nobody_declared"]
+    assert made.set("k", 1) is True
+    assert made.get("k") == 1
+
+
+def test_different_urls_get_different_backends() -> None:
+    regions = caching.configure(
+        {"a_one": {"url": "memory://"}, "b_two": {"url": "memory://?max_items=5"}}
+    )
+    assert regions["a_one"].backend is not regions["b_two"].backend
+
+
+BAD = [
+    # (config, prefix, words the message must hold)
+    ({"cache.short_term.url": "memory://", "cache.short_term.colour": "red"}, "cache.",
+     ["'cache.short_term.colour'", "'short_term'", "accepted", "url", "time"]),
+    ({"cache.short_term.url": "memory://", "cache.short_term.time": "soon"}, "cache.",
+     ["'cache.short_term.time'", "'short_term'", "'soon'", "seconds"]),
+    ({"cache.short_term.time": "60"}, "cache.", ["'short_term'", "no url"]),
+    ({"cache.regions": "short_term", "cache.other.url": "memory://"}, "cache.",
+     ["'cache.other.url'", "'other'", "accepted: short_term"]),
+    ({"CACHE_SHORT_TERM_COLOUR": "red"}, "CACHE_", ["'CACHE_SHORT_TERM_COLOUR'", "url", "time"]),
+    ({"CACHE_SHORT_TERM_URL": "memory://", "CACHE_SHORT_TERM_CACHE_NONE": "maybe"}, "CACHE_",
+     ["'CACHE_SHORT_TERM_CACHE_NONE'", "'short_term'", "true or false"]),
+    ({"short_term": {"url": "memory://", "invalidation_check": -1}}, "cache.",
+     ["'short_term.invalidation_check'", "'short_term'", ">= 0"]),
+    ({"short_term": {"url": "nope://"}}, "cache.", ["'nope://'"]),
+    ({"unrelated": "1"}, "cache.", ["no cache region", "'cache.'"]),
+    ({"cache.bad name.url": "memory://"}, "cache.", ["'bad name'", "letters"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("config", "prefix", "words"), BAD)
+def test_bad_config_raises_value_error_naming_it(
+    config: dict[str, Any], prefix: str, words: list[str]
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(words[0])) as error:
+        caching.configure(config, prefix=prefix)
+    for word in words:
+        assert word in str(error.value), (word, str(error.value))
+
+
+def test_region_configure_refuses_unknown_settings() -> None:
+    with pytest.raises(ValueError, match=r"'colour'.*'direct2'.*accepted: cache_none"):
+        Region("direct2").configure("memory://", colour="red")
+    with pytest.raises(ValueError, match="bad region name"):
+        Region("two words")
+
+
+def test_env_region_names_with_underscores_are_parsed_from_the_right() -> None:
+    regions = caching.configure(
+        {
+            "APP_CACHE_MY_LONG_NAME_URL": "memory://",
+            "APP_CACHE_MY_LONG_NAME_KEY_PREFIX": "guard:",
+            "APP_CACHE_MY_LONG_NAME_TIMEOUT": "3",
+        },
+        prefix="APP_CACHE_",
+    )
+    region = regions["my_long_name"]
+    assert (region.key_prefix, region.timeout) == ("guard:", 3)
+
+
+# -- invalidating a whole region ----------------------------------------------
+
+
+def test_invalidate_a_region_on_memory_is_immediate() -> None:
+    region = Region("inv_memory").configure(MemoryCache(), time=60)
+    other = Region("inv_other").configure(region.backend, time=60)  # type: ignore[arg-type]
+    calls: list[int] = []
+
+    @region.cache_on_arguments
+    def square(x: int) -> int:
+        calls.append(x)
+        return x * x
+
+    @other
+    def cube(x: int) -> int:
+        calls.append(-x)
+        return x**3
+
+    assert square(3) == square(3) == 9
+    assert cube(2) == cube(2) == 8
+    region.set("plain", "v")
+    region.dependency.add("group", square.key(4))
+    assert calls == [3, -2]
+    assert region.invalidate() is True
+    assert region.get("plain") is None  # every item stored before reads as a miss
+    assert square(3) == 9
+    assert calls == [3, -2, 3]
+    assert cube(2) == 8  # another region on the same backend is untouched
+    assert calls == [3, -2, 3]
+    # fn.invalidate, fn.key and CacheDependency keep working in the new generation
+    assert square.invalidate(3) is True
+    assert square(3) == 9
+    assert calls == [3, -2, 3, 3]
+    square(4)
+    region.dependency.add("group", square.key(4))
+    assert region.dependency.delete("group") is True
+    assert square.get(4) is None
+    assert region.get(square.key(3)) == 9
+
+
+def test_region_keys_stay_valid_and_distinct() -> None:
+    region = Region("keys").configure(MemoryCache())
+    long = "k" * 250
+    assert region.set(long, 1)
+    assert region.set(long[:-1] + "j", 2)
+    assert (region.get(long), region.get(long[:-1] + "j")) == (1, 2)
+    assert region.set(b"bytes\xff", 3)
+    assert region.get(b"bytes\xff") == 3
+    assert region.get_multi([long, b"bytes\xff", "missing"]) == {long: 1, b"bytes\xff": 3}
+    with pytest.raises(caching.InvalidKeyError):
+        region.get("a b")
+
+
+@pytest.mark.memcached
+@pytest.mark.slow
+def test_invalidate_a_region_across_two_processes() -> None:
+    check = 0.5
+    spawn = multiprocessing.get_context("spawn")
+    with servers.running(servers.memcached()) as server:  # its own: cmd_get is not shared
+        events = {name: spawn.Event() for name in ("A_ready", "B_ready", "measured", "invalidated")}
+        results = spawn.Queue()
+        hits, pause = 40, 0.05  # 2 s of hits: 4 periods
+        children = [
+            spawn.Process(
+                target=region_workers.reporting,
+                args=("region_process", results, role, server.address, check, events, hits, pause),
+            )
+            for role in ("A", "B")
+        ]
+        for child in children:
+            child.start()
+        try:
+            answers = [results.get(timeout=60) for _ in children]
+        finally:
+            for child in children:
+                child.join(10)
+                if child.is_alive():
+                    child.terminate()
+    assert all(ok for ok, _ in answers), answers
+    by_role = {("A" if "invalidated" in a else "B"): a for _, a in answers}
+    a, b = by_role["A"], by_role["B"]
+    assert a["invalidated"] is True
+    assert a["miss_here"] is True  # the invalidating process: at once
+    assert b["made_during_hits"] == 0  # they were hits
+    periods = math.ceil(b["elapsed"] / check) + 1
+    # one get per hit, plus at most one read of the generation per period
+    assert hits <= b["cmd_get"] <= hits + periods, b
+    assert b["rerun_after"] is not None, "B never saw the invalidation"
+    assert b["rerun_after"] <= check + 0.5, b
+    assert b["after"].startswith("report x by B #")  # made again by B
+
+
+@pytest.mark.parametrize(
+    "decorator", ["wraps_get_or_set", "wraps_get_or_add", "cache_on_arguments"]
+)
+def test_a_region_invalidated_during_a_rebuild(decorator: str) -> None:
+    import threading
+
+    region = Region("inv_rebuild").configure(MemoryCache(), time=60)
+    db = {"row": "old"}
+    read, go = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    @getattr(region, decorator)
+    def listing(name: str) -> str:
+        calls.append(name)
+        row = db["row"]
+        if len(calls) == 1:
+            read.set()
+            assert go.wait(30)
+        return f"{name}:{row}"
+
+    answers: list[str] = []
+    thread = threading.Thread(target=lambda: answers.append(listing("tea")))
+    thread.start()
+    assert read.wait(30)
+    db["row"] = "new"
+    region.invalidate()  # the whole region, while the creator builds
+    go.set()
+    thread.join(30)
+    assert answers == ["tea:old"]
+    assert listing.get("tea") != "tea:old"
+    assert listing("tea") == "tea:new"
+    assert len(calls) == 2
+
+
+def test_a_region_invalidated_during_a_multi_rebuild() -> None:
+    import threading
+
+    region = Region("inv_multi").configure(MemoryCache(), time=60)
+    db = {"row": "old"}
+    read, go = threading.Event(), threading.Event()
+    calls: list[list[int]] = []
+
+    @region.wraps_get_or_set_multi(make_key=lambda i: f"item:{i}")
+    def items(ids: list[int]) -> dict[int, str]:
+        calls.append(list(ids))
+        row = db["row"]
+        if len(calls) == 1:
+            read.set()
+            assert go.wait(30)
+        return {i: f"{i}:{row}" for i in ids}
+
+    thread = threading.Thread(target=lambda: items([1]))
+    thread.start()
+    assert read.wait(30)
+    db["row"] = "new"
+    region.invalidate()
+    go.set()
+    thread.join(30)
+    assert items([1]) == {1: "1:new"}
