@@ -58,6 +58,7 @@ from caching.key_rules import MAX_KEY_LENGTH, Key, is_plain_key, key_bytes
 from caching.memo import Memo
 from caching.patterns.cached import Cached, KeyBuilder, ShouldCache
 from caching.patterns.dependency import CacheDependency
+from caching.patterns.stale import INLINE, REFRESH_MODES
 from caching.url import from_url
 
 __all__ = [
@@ -103,8 +104,17 @@ class _Scoped:
         self.check = check
         self.backend: Any = _Unconfigured(name)
         self.generation_key = f"region:{name}:generation"
+        #: Where a soft invalidation keeps its wall-clock time (read with the
+        #: generation when the region has a stale period: ``soft``).
+        self.stale_key = f"region:{name}:stale_before"
+        self.soft = False
+        #: Values made before this wall-clock time are stale.
+        self.stale_before = 0.0
         self._generation = 0
         self._next_check = 0.0  # monotonic time of the next read; 0: read now
+        #: Invalidations made by this process: a read of the generation that
+        #: began before one is older than it, and is dropped.
+        self._invalidations = 0
         self._lock = threading.Lock()
         self._memo: Memo[Key, Key] = Memo(self._scope)
 
@@ -132,8 +142,16 @@ class _Scoped:
             if now < self._next_check:
                 return  # another thread just read it
             self._next_check = now + self.check
+            seen = self._invalidations
         backend = self.backend
-        value = backend.get(self.generation_key)
+        if self.soft:
+            found = backend.get_multi([self.generation_key, self.stale_key])
+            value = found.get(self.generation_key)
+            stale_before = found.get(self.stale_key)
+            if isinstance(stale_before, float):
+                self.stale_before = stale_before
+        else:
+            value = backend.get(self.generation_key)
         if not isinstance(value, int) or isinstance(value, bool):
             # Never set, or evicted: start from a random number, so that the
             # items of an evicted generation do not come back.
@@ -143,8 +161,20 @@ class _Scoped:
             else:
                 value = backend.get(self.generation_key)
         if isinstance(value, int) and not isinstance(value, bool):
-            self._set_generation(value)
+            with self._lock:
+                if self._invalidations == seen:  # else older than our own invalidation
+                    self._set_generation(value)
         # else the server did not answer: keep the generation we have
+
+    def invalidate_softly(self) -> bool:
+        """Make every value made before now stale (one ``set``).
+
+        :returns: whether the backend confirmed it.
+        """
+        now = _time.time()
+        with self._lock:
+            self.stale_before = max(self.stale_before, now)
+        return bool(self.backend.set(self.stale_key, now))
 
     def invalidate(self) -> bool:
         """Start a new generation (one ``incr``; an ``add`` when missing).
@@ -159,6 +189,7 @@ class _Scoped:
             if value is None:
                 value = backend.incr(self.generation_key, 1)
         with self._lock:
+            self._invalidations += 1
             self._next_check = _time.monotonic() + self.check
             if value is not None:
                 self._set_generation(value)
@@ -312,6 +343,12 @@ def _flag(text: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+def _refresh_mode(text: Any) -> str:
+    if text not in REFRESH_MODES:
+        raise ValueError(f"expected one of {', '.join(REFRESH_MODES)}")
+    return str(text)
+
+
 #: The settings of a region, each with the converter of its value (a
 #: string from a config file is converted; a value of the right type is kept).
 SETTINGS: dict[str, Callable[[Any], Any]] = {
@@ -321,6 +358,9 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "timeout": _seconds,
     "invalidation_check": _check_seconds,
     "cache_none": _flag,
+    "stale": _seconds,
+    "refresh": _refresh_mode,
+    "serve_stale_on_error": _flag,
 }
 
 #: The settings ``Region.configure`` takes besides the backend (not ``url``).
@@ -359,6 +399,10 @@ class Region(Cached):
     :param invalidation_check: seconds between two reads of the region's
         generation by this process (see the module's notes); ``0`` reads it
         on every call.
+    :param stale: stale-while-revalidate, as ``Cached``'s (then
+        :meth:`invalidate` can be soft: ``hard=False``).
+    :param refresh: as ``Cached``'s (``"inline"`` or ``"background"``).
+    :param serve_stale_on_error: as ``Cached``'s.
     :raises ValueError: a name that is not as above.
     """
 
@@ -373,6 +417,9 @@ class Region(Cached):
         should_cache: ShouldCache | None = None,
         cache_none: bool = False,
         invalidation_check: float = DEFAULT_INVALIDATION_CHECK,
+        stale: Time = 0,
+        refresh: str = INLINE,
+        serve_stale_on_error: bool = False,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(f"bad region name {name!r}: use 1 to 64 letters, digits, '_' or '-'")
@@ -387,7 +434,11 @@ class Region(Cached):
             key_prefix,
             should_cache=should_cache,
             cache_none=cache_none,
+            stale=stale,
+            refresh=refresh,
+            serve_stale_on_error=serve_stale_on_error,
         )
+        self._scoped.soft = bool(self.stale)
         #: The backend once configured (the cache shared with other regions
         #: of the same URL), else ``None``.
         self.backend: Cache | None = None
@@ -428,7 +479,8 @@ class Region(Cached):
             ``timedelta`` (a digit string is taken as seconds); ``None``:
             keep the current one.
         :param settings: ``key_prefix``, ``timeout``, ``invalidation_check``,
-            ``cache_none`` (strings are converted, see :data:`SETTINGS`).
+            ``cache_none``, ``stale``, ``refresh``, ``serve_stale_on_error``
+            (strings are converted, see :data:`SETTINGS`).
         :returns: the region.
         :raises ValueError: an unknown setting or a bad value, naming the
             region, the setting and what is accepted; a bad URL.
@@ -450,6 +502,10 @@ class Region(Cached):
             self.key_prefix = values["key_prefix"]
         if "cache_none" in values:
             self.cache_none = values["cache_none"]
+        for name in ("stale", "refresh", "serve_stale_on_error"):
+            if name in values:
+                setattr(self, name, values[name])
+        self._scoped.soft = bool(self.stale)
         if isinstance(backend_or_url, str):
             self.url = backend_or_url
             backend = from_url(backend_or_url)
@@ -462,17 +518,34 @@ class Region(Cached):
         self._scoped.bind(backend, check)
         return self
 
-    def invalidate(self, key: Key | None = None) -> bool:
+    def invalidate(self, key: Key | None = None, hard: bool = True) -> bool:
         """With no key: invalidate the whole region in every process that
         shares its backend (a new generation; see the module's notes).
         With a key: ``Cached.invalidate(key)``, one item.
 
+        :param hard: ``False``: a soft invalidation of the whole region, for
+            a region with a ``stale`` period: every value made before now is
+            stale rather than missing, so the next access serves it and one
+            caller rebuilds it (other processes see it within
+            ``invalidation_check`` seconds).
         :returns: whether the backend confirmed it.
         :raises RegionNotConfiguredError: the region is not configured.
+        :raises ValueError: ``hard=False`` on a region without ``stale``, or
+            with a key.
         """
+        if not hard:
+            if key is not None or not self.stale:
+                raise ValueError(
+                    f"a soft invalidation of cache region {self.name!r} needs a stale "
+                    "period (stale=...) and no key"
+                )
+            return self._scoped.invalidate_softly()
         if key is not None:
             return super().invalidate(key)
         return self._scoped.invalidate()
+
+    def _stale_before(self) -> float:
+        return self._scoped.stale_before
 
     def __repr__(self) -> str:
         where = self.url or (type(self.backend).__name__ if self.backend else "not configured")
@@ -624,7 +697,7 @@ def configure(config: Mapping[str, Any], prefix: str = "cache.") -> Regions:
             region.configure(backends[values["url"]], values.get("time"), **settings)
             region.url = values["url"]
         result[name] = regions[0]
-    result.client = CacheClient(
-        {name: backends[converted[name]["url"]] for name in result}, next(iter(result))
-    )
+    # Each namespace is its region's own view (its keys scoped by its name
+    # and generation), so the client reads and writes the regions' items.
+    result.client = CacheClient({name: result[name].cache for name in result}, next(iter(result)))
     return result

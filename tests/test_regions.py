@@ -118,7 +118,9 @@ def test_configure_from_each_form(form: str, monkeypatch: pytest.MonkeyPatch) ->
     client = regions.client
     assert isinstance(client, CacheClient)
     assert sorted(client.namespaces) == ["long_term", "short_term"]
-    assert client.namespaces["short_term"] is short_term.backend
+    # each namespace is the region's own view of the shared backend (its
+    # keys scoped by the region's name and generation)
+    assert client.namespaces["short_term"] is short_term.cache
 
     CALLS.clear()
     assert product_page(7) == product_page(7) == "page 7"
@@ -352,3 +354,68 @@ def test_a_region_invalidated_during_a_multi_rebuild() -> None:
     go.set()
     thread.join(30)
     assert items([1]) == {1: "1:new"}
+
+
+class _SlowGeneration(MemoryCache):
+    """A backend whose read of a region's generation is slow once told (a
+    round trip under load): a refresh reads the old generation, then sleeps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.slow = threading.Event()
+        self.read = threading.Event()
+
+    def get(self, key: Any, namespace: str | None = None) -> Any:
+        value = super().get(key, namespace)
+        if self.slow.is_set() and str(key).startswith("region:"):
+            self.read.set()
+            import time
+
+            time.sleep(0.05)
+        return value
+
+
+def test_an_invalidation_is_not_undone_by_a_refresh_that_began_before_it() -> None:
+    import threading
+    import time
+
+    backend = _SlowGeneration()
+    region = Region("rollback", invalidation_check=1.0).configure(backend, time=60)
+    calls: list[int] = []
+
+    @region
+    def f(x: int) -> str:
+        calls.append(x)
+        return f"v{len(calls)}"
+
+    assert f(1) == "v1"
+    time.sleep(1.05)  # the period is over: the next call reads the generation again
+    backend.slow.set()
+    other = threading.Thread(target=f, args=(1,))
+    other.start()
+    assert backend.read.wait(5)  # that thread holds the old generation
+    assert region.invalidate()
+    backend.slow.clear()
+    other.join(5)
+    assert f(1) != "v1", "the invalidating process served a value of the old generation"
+
+
+def test_the_client_of_configure_reads_and_writes_the_regions_items() -> None:
+    regions = caching.configure(
+        {"short_term": {"url": "memory://", "time": 60}, "long_term": {"url": "memory://"}}
+    )
+
+    @regions["short_term"]
+    def price(item: str) -> float:
+        return 1.5
+
+    assert price("tea") == 1.5
+    key = price.key("tea")
+    client = regions.client
+    assert client.get(key, "short_term") == 1.5
+    assert client.set("k", "written in short_term", namespace="short_term")
+    assert client.get("k", "long_term") is None  # the namespaces are apart
+    assert client.delete(key, namespace="short_term")
+    assert price.get("tea") is None

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import threading
 import time as _time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, NamedTuple, ParamSpec, TypeVar, cast, overload
 
 from caching.contract import Cache
-from caching.expiry import Time, lifetime, seconds
+from caching.expiry import MAX_RELATIVE, Time, lifetime, seconds
 from caching.key_rules import Key
 from caching.memo import Memo
 from caching.patterns.dependency import CacheDependency
@@ -36,8 +39,9 @@ from caching.patterns.key_builders import (
     key_builder,
     safe_key,
 )
-from caching.patterns.marks import MARK_SECONDS, mark_key, read_marks, write_marks
+from caching.patterns.marks import mark_key, read_marks, write_marks
 from caching.patterns.onepass import OnePass, pass_key
+from caching.patterns.stale import BACKGROUND, INLINE, REFRESH_MODES, Fresh, run_in_background
 
 __all__ = ["CACHED_NONE", "Cached"]
 
@@ -45,6 +49,13 @@ __all__ = ["CACHED_NONE", "Cached"]
 #: the pass (a creator that fails releases the pass without a value) before it
 #: computes the value itself.
 ONE_PASS_ATTEMPTS = 3
+
+#: Seconds after a failed stale-while-revalidate rebuild of a key during
+#: which this process serves the stale value without trying again; also the
+#: period of the log of failed background rebuilds.
+REBUILD_RETRY = 1.0
+
+logger = logging.getLogger(__name__)
 
 Factory = Callable[[], Any]
 Store = Callable[[Key, Any, Time, "str | None"], bool]
@@ -63,6 +74,14 @@ class _Policy(NamedTuple):
 
 
 _DEFAULT = _Policy()
+
+
+def _value(stored: Any) -> Any:
+    """The value a caller gets for an item ``Cached`` stored (a :class:`Fresh`
+    unwrapped, :data:`CACHED_NONE` as ``None``)."""
+    if type(stored) is Fresh:
+        stored = stored.value
+    return None if stored is CACHED_NONE else stored
 
 
 class _UntrustedKeyError(Exception):
@@ -98,6 +117,22 @@ class Cached:
         distinct marker, so that repeated lookups of an unknown id do not run
         the creator again (negative caching); every read through ``Cached``
         still answers ``None`` for it. Keyword only.
+    :param stale: stale-while-revalidate, ``int`` seconds or ``timedelta``
+        (``0``: off). A created value is fresh for ``time`` seconds, then
+        stale for ``stale`` more: it is stored for ``time + stale`` with its
+        logical expiry inside (:class:`~caching.patterns.stale.Fresh`). A
+        stale hit returns the stale value at once to every caller but the
+        one that takes the one-pass guard (across processes), which rebuilds
+        it. Needs a ``time``. Keyword only.
+    :param refresh: with ``stale``: ``"inline"`` (the caller that wins the
+        pass rebuilds and gets the new value) or ``"background"`` (the
+        rebuild runs on a small thread pool and every caller gets the stale
+        value at once; a rebuild's exception is logged). Keyword only.
+    :param serve_stale_on_error: with ``stale``: when a rebuild raises,
+        keep serving the stale value until the item expires (this process
+        tries again after :data:`REBUILD_RETRY` seconds) rather than
+        dropping it; the error goes to the caller that ran the rebuild
+        (inline) or to the log (background). Keyword only.
 
     The patterns' creators never leave a value built from data read before
     an invalidation (:meth:`invalidate`, a decorated function's
@@ -116,7 +151,12 @@ class Cached:
         *,
         should_cache: ShouldCache | None = None,
         cache_none: bool = False,
+        stale: Time = 0,
+        refresh: str = INLINE,
+        serve_stale_on_error: bool = False,
     ) -> None:
+        if refresh not in REFRESH_MODES:
+            raise ValueError(f"refresh must be one of {REFRESH_MODES}, not {refresh!r}")
         self.cache = cache
         self.key_builder = key_builder
         self.time = lifetime(time)
@@ -125,7 +165,16 @@ class Cached:
         self.key_prefix = key_prefix
         self.should_cache = should_cache
         self.cache_none = cache_none
+        self.stale = lifetime(stale)
+        self.refresh = refresh
+        self.serve_stale_on_error = serve_stale_on_error
         self.dependency = CacheDependency(cache, time, namespace, marks=True)
+        #: key -> monotonic time before which a failed rebuild is not retried.
+        self._rebuild_failed: dict[Key, float] = {}
+        #: key -> monotonic time before which a failed background rebuild is
+        #: not logged again.
+        self._rebuild_logged: dict[Key, float] = {}
+        self._rebuild_lock = threading.Lock()
 
     # -- pass-through --------------------------------------------------------
 
@@ -163,15 +212,15 @@ class Cached:
 
     def get(self, key: Key) -> Any:
         """``get`` in this instance's namespace (:data:`CACHED_NONE` reads as ``None``)."""
-        value = self.cache.get(key, self.namespace)
-        return None if value is CACHED_NONE else value
+        return _value(self.cache.get(key, self.namespace))
 
     def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """``get_multi`` in this instance's namespace (:data:`CACHED_NONE`
         items are left out, as misses are)."""
         found = self.cache.get_multi(keys, self.namespace)
-        if any(value is CACHED_NONE for value in found.values()):
-            return {key: value for key, value in found.items() if value is not CACHED_NONE}
+        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
+            read = {key: _value(value) for key, value in found.items()}
+            return {key: value for key, value in read.items() if value is not None}
         return found
 
     def delete(self, key: Key, seconds: int = 0) -> bool:
@@ -264,19 +313,116 @@ class Cached:
         """Call ``create_factory``; store (and wire) a result ``policy`` keeps.
 
         A run longer than a mark's life (:data:`~caching.patterns.marks.MARK_SECONDS`)
-        is not stored: a mark may have come and gone meanwhile.
+        is stored as any other (wheezy's answer): an invalidation whose mark
+        came and went meanwhile is then not seen (docs/PATTERNS.md).
 
         :returns: the result and whether it was stored.
         """
-        started = _time.monotonic()
         result = create_factory()
-        if not self._keep(result, policy) or _time.monotonic() - started >= MARK_SECONDS - 1:
+        if not self._keep(result, policy):
             return result, False
         time = self.time if policy.time is None else policy.time
-        stored = store(key, CACHED_NONE if result is None else result, time, self.namespace)
+        item, time = self._item(CACHED_NONE if result is None else result, time)
+        stored = store(key, item, time, self.namespace)
         if stored and dependency_key is not None:
             self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
         return result, stored
+
+    def _item(self, value: Any, time: Time) -> tuple[Any, Time]:
+        """What is stored for ``value`` with expiry ``time``: as it is, or,
+        with a stale period, a :class:`Fresh` stored for ``time + stale``."""
+        if not self.stale or not time:
+            return value, time
+        now = _time.time()
+        fresh = seconds(time)
+        until = fresh if fresh > MAX_RELATIVE else now + fresh  # an absolute time
+        hard = timedelta(seconds=until - now + seconds(self.stale))
+        return Fresh(value, until, now), hard
+
+    def _is_stale(self, stored: Any) -> bool:
+        """Whether ``stored`` is a :class:`Fresh` past its fresh time."""
+        return type(stored) is Fresh and (
+            _time.time() >= stored.until or stored.made < self._stale_before()
+        )
+
+    def _stale_before(self) -> float:
+        """Wall-clock time before which every value is stale (a region's soft
+        invalidation; ``0`` here)."""
+        return 0.0
+
+    def _serve(
+        self,
+        key: Key,
+        item: Fresh,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None,
+        policy: _Policy,
+    ) -> Any:
+        """A hit on an item stored with a stale period: its value while
+        fresh; when stale, its value too, unless this caller takes the pass
+        and rebuilds it inline (docs/PATTERNS.md, "Stale-while-revalidate")."""
+        value = _value(item.value)
+        if not self._is_stale(item):
+            return value
+        failed = self._rebuild_failed.get(key)
+        if failed is not None and _time.monotonic() < failed:
+            return value  # a rebuild failed just now: serve stale
+        one_pass = OnePass(self.cache, self._pass_key(key), self.timeout, self.namespace)
+        one_pass.__enter__()
+        if not one_pass.acquired:
+            return value  # another caller, in any process, rebuilds it
+        rebuild = functools.partial(
+            self._rebuild, one_pass, key, create_factory, dependency_key_factory, policy
+        )
+        if self.refresh == BACKGROUND:
+            run_in_background(rebuild, functools.partial(self._rebuild_error, key))
+            return value
+        return rebuild()
+
+    def _rebuild(
+        self,
+        one_pass: OnePass,
+        key: Key,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None,
+        policy: _Policy,
+    ) -> Any:
+        """Rebuild a stale value holding ``one_pass``, then release it. A
+        failure drops the stale item, or with ``serve_stale_on_error`` keeps
+        it and holds this process's next try off for :data:`REBUILD_RETRY`."""
+        try:
+            store = self.cache.set
+            result = self._create(key, create_factory, dependency_key_factory, store, policy)
+        except Exception:
+            if self.serve_stale_on_error:
+                with self._rebuild_lock:
+                    self._rebuild_failed[key] = _time.monotonic() + REBUILD_RETRY
+            else:
+                self.cache.delete(key, 0, self.namespace)
+            raise
+        finally:
+            one_pass.__exit__(None, None, None)
+        if self._rebuild_failed:
+            with self._rebuild_lock:
+                self._rebuild_failed.pop(key, None)
+        return result
+
+    def _rebuild_error(self, key: Key, error: BaseException) -> None:
+        """A background rebuild raised: log it, at most once per period per key."""
+        with self._rebuild_lock:
+            logged = self._rebuild_logged.get(key, 0.0)
+            now = _time.monotonic()
+            if now < logged:
+                return
+            self._rebuild_logged[key] = now + REBUILD_RETRY
+        logger.error(
+            "background rebuild of %r failed (%s: %s); %s",
+            key,
+            type(error).__name__,
+            error,
+            "serving the stale value" if self.serve_stale_on_error else "the item was dropped",
+            exc_info=error,
+        )
 
     def _get_or(
         self,
@@ -289,6 +435,8 @@ class Cached:
         result = self.cache.get(key, self.namespace)
         if result is None:
             return fill(key, create_factory, dependency_key_factory, _DEFAULT)
+        if type(result) is Fresh:
+            return self._serve(key, result, create_factory, dependency_key_factory, _DEFAULT)
         return None if result is CACHED_NONE else result
 
     def _add_missed(
@@ -400,7 +548,7 @@ class Cached:
             if result is None:
                 result = self.cache.get(key, self.namespace)
             if result is not None:
-                return None if result is CACHED_NONE else result
+                return _value(result)
         return self._set_missed(key, create_factory, dependency_key_factory, policy)
 
     def _hold(
@@ -420,7 +568,7 @@ class Cached:
         if not hasattr(self.cache, "get_multi"):  # a minimal wheezy-style backend
             result = self.cache.get(key, self.namespace)
             if result is not None:
-                return None if result is CACHED_NONE else result
+                return _value(result)
             return self._set_missed(key, create_factory, dependency_key_factory, policy)
         dependency_key = None if dependency_key_factory is None else dependency_key_factory()
         watched: list[Key] = [key] if dependency_key is None else [key, dependency_key]
@@ -429,7 +577,7 @@ class Cached:
         found = self.cache.get_multi([key, *marks], self.namespace)
         result = found.get(key)
         if result is not None:
-            return None if result is CACHED_NONE else result
+            return _value(result)
         before = [found.get(mark) for mark in marks]
         result, stored = self._build(key, create_factory, dependency_key, self.cache.set, policy)
         if stored:
@@ -469,7 +617,10 @@ class Cached:
     ) -> dict[Any, Any]:
         key_map = {make_key(arg): arg for arg in args}
         cached = self.cache.get_multi(list(key_map), self.namespace)
-        found = {key_map[key]: value for key, value in cached.items() if value is not CACHED_NONE}
+        if self.stale:  # a stale item is made again with the missing ones
+            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
+        found = {key_map[key]: _value(value) for key, value in cached.items()}
+        found = {arg: value for arg, value in found.items() if value is not None}
         if len(cached) == len(key_map):
             return found
         missing = [key for key in key_map if key not in cached]
@@ -488,18 +639,17 @@ class Cached:
         namespace = self.namespace
         epoch = self._epoch()
         before = read_marks(self.cache, missing, namespace)
-        started = _time.monotonic()
         created = dict(create_factory([key_map[key] for key in missing]) or {})
-        if _time.monotonic() - started >= MARK_SECONDS - 1:
-            return created
         mapping: dict[Key, Any] = {}
+        time = self.time if policy.time is None else policy.time
+        stored_time = time
         for key in missing:
             value = created.get(key_map[key])
             if self._keep(value, policy):
-                mapping[key] = CACHED_NONE if value is None else value
+                stored = CACHED_NONE if value is None else value
+                mapping[key], stored_time = self._item(stored, time)
         if mapping:
-            time = self.time if policy.time is None else policy.time
-            self.cache.set_multi(mapping, time, namespace)
+            self.cache.set_multi(mapping, stored_time, namespace)
             after = read_marks(self.cache, missing, namespace)
             changed = [
                 key for key, old, new in zip(missing, before, after, strict=True) if old != new
@@ -548,9 +698,12 @@ class Cached:
             def missed(key: Key, factory: Factory) -> Any:
                 return fill(key, factory, None, policy)
 
+            def served(key: Key, item: Fresh, factory: Factory) -> Any:
+                return self._serve(key, item, factory, None, policy)
+
             spec: KeySpec | None = getattr(mk, "key_spec", None)
             if spec is not None:
-                wrapper = self._inline_key_wrapper(func, spec, mk.bind, missed)  # type: ignore[attr-defined]
+                wrapper = self._inline_key_wrapper(func, spec, mk.bind, missed, served)  # type: ignore[attr-defined]
             else:
 
                 def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -558,6 +711,8 @@ class Cached:
                     result = get(key, namespace)
                     if result is None:
                         return missed(key, functools.partial(func, *args, **kwargs))
+                    if type(result) is Fresh:
+                        return served(key, result, functools.partial(func, *args, **kwargs))
                     return None if result is CACHED_NONE else result
 
             return self._helpers(func, wrapper, mk, policy)
@@ -579,21 +734,24 @@ class Cached:
             return make_key(*args, **kwargs)
 
         def get(*args: Any, **kwargs: Any) -> Any:
-            value = self.cache.get(make_key(*args, **kwargs), self.namespace)
-            return None if value is CACHED_NONE else value
+            return _value(self.cache.get(make_key(*args, **kwargs), self.namespace))
 
         def set(value: Any, *args: Any, **kwargs: Any) -> bool:
             cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
             stored = CACHED_NONE if value is None and cache_none else value
-            time = self.time if policy.time is None else policy.time
-            return self.cache.set(make_key(*args, **kwargs), stored, time, self.namespace)
+            item, time = self._item(stored, self.time if policy.time is None else policy.time)
+            return self.cache.set(make_key(*args, **kwargs), item, time, self.namespace)
 
         def invalidate(*args: Any, **kwargs: Any) -> bool:
             return self.invalidate(make_key(*args, **kwargs))
 
         def refresh(*args: Any, **kwargs: Any) -> Any:
             factory = functools.partial(func, *args, **kwargs)
-            return self._set_missed(make_key(*args, **kwargs), factory, None, policy)
+            call_key = make_key(*args, **kwargs)
+            result = self._set_missed(call_key, factory, None, policy)
+            if not self._keep(result, policy):  # not stored: the old item must go too
+                self.cache.delete(call_key, 0, self.namespace)
+            return result
 
         functools.update_wrapper(wrapper, func)
         wrapper.key = key  # type: ignore[attr-defined]
@@ -610,6 +768,7 @@ class Cached:
         spec: KeySpec,
         bind: Callable[[tuple[Any, ...], dict[str, Any]], str],
         fill: Callable[[Key, Factory], Any],
+        served: Callable[[Key, Fresh, Factory], Any],
     ) -> Callable[..., Any]:
         """The wrapper of a function keyed by :func:`key_builder`, its hit path
         made short: the key is formatted here (no call to ``make_key``) and
@@ -643,6 +802,8 @@ class Cached:
             result = get(key, namespace)
             if result is None:
                 return fill(key, functools.partial(func, *args, **kwargs))
+            if type(result) is Fresh:
+                return served(key, result, functools.partial(func, *args, **kwargs))
             return None if result is CACHED_NONE else result
 
         return wrapper
@@ -901,7 +1062,8 @@ class Cached:
                 (ids,) = skip(args)
                 key_map = {make_key(arg): arg for arg in ids}
                 found = self.cache.get_multi(list(key_map), self.namespace)
-                return {key_map[k]: v for k, v in found.items() if v is not CACHED_NONE}
+                read = {key_map[k]: _value(v) for k, v in found.items()}
+                return {arg: value for arg, value in read.items() if value is not None}
 
             def set_multi(*args: Any) -> list[Any]:
                 (mapping,) = skip(args)

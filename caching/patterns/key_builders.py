@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -92,16 +93,20 @@ def key_formatter(key_prefix: str) -> Callable[[Callable[..., Any]], str]:
     return key_format_wrapper
 
 
-#: What ``object.__repr__`` puts in every default repr (``<Query object at 0x7f..>``).
-DEFAULT_REPR = " object at 0x"
+#: What every repr that shows an address holds (``<Query object at 0x7f..>``,
+#: ``<function <lambda> at 0x7f..>``): a key holding it has its arguments checked.
+DEFAULT_REPR = " at 0x"
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 def _untrusted(value: Any) -> bool:
-    """Whether ``repr(value)`` shows an object's address (the default repr),
-    itself or inside a container; a ``str`` holding those words is trusted."""
+    """Whether ``repr(value)`` shows an object's address (the default repr
+    of an object, a function's, a lambda's...), itself or inside a
+    container; a ``str`` holding those words is trusted."""
     if isinstance(value, (str, bytes)):
         return False
-    return DEFAULT_REPR in repr(value)
+    return _ADDRESS.search(repr(value)) is not None
 
 
 def check_arguments(

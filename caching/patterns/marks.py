@@ -31,9 +31,9 @@ __all__ = ["MARK_PREFIX", "MARK_SECONDS", "mark_key", "read_marks", "write_marks
 MARK_PREFIX = "inv:"
 
 #: Life of a mark, in seconds. A creator whose run takes longer than this
-#: (less a second of margin: memcached's clock ticks in whole seconds) cannot
-#: tell whether a mark came and went meanwhile, so it returns its value
-#: without storing it.
+#: cannot tell whether a mark came and went meanwhile; it stores its value
+#: as any other (wheezy's answer, rather than recomputing a slow value on
+#: every call).
 MARK_SECONDS = 60
 
 
@@ -48,9 +48,9 @@ def read_marks(cache: Cache, keys: list[Key], namespace: str | None) -> tuple[ob
     One ``get`` for one key (so a wheezy-style backend without ``get_multi``
     works), else one ``get_multi``.
     """
-    if len(keys) == 1:
-        return (cache.get(mark_key(keys[0]), namespace),)
     marks = [mark_key(key) for key in keys]
+    if len(marks) == 1 or not hasattr(cache, "get_multi"):  # a wheezy-style backend
+        return tuple(cache.get(mark, namespace) for mark in marks)
     found = cache.get_multi(marks, namespace)
     return tuple(found.get(mark) for mark in marks)
 
@@ -59,7 +59,8 @@ def write_marks(cache: Cache, keys: Iterable[Key], namespace: str | None) -> Non
     """Give each of ``keys`` a new mark (one ``set_multi``; one ``set`` for one key)."""
     token = uuid.uuid4().hex
     marks = [mark_key(key) for key in keys]
-    if len(marks) == 1:
-        cache.set(marks[0], token, MARK_SECONDS, namespace)
+    if len(marks) == 1 or not hasattr(cache, "set_multi"):
+        for mark in marks:
+            cache.set(mark, token, MARK_SECONDS, namespace)
     elif marks:
         cache.set_multi(dict.fromkeys(marks, token), MARK_SECONDS, namespace)

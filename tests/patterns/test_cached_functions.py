@@ -319,3 +319,71 @@ def test_a_text_argument_with_the_words_is_keyed() -> None:
 
     assert echo(Texts.text) == Texts.text
     assert echo.get(Texts.text) == Texts.text
+
+
+def test_a_function_argument_is_not_keyed_by_its_address() -> None:
+    cached = Cached(MemoryCache(), key_builder("shop"), time=600)
+
+    @cached
+    def listing(predicate: Any) -> list[str]:
+        return [name for name in ("tea", "coffee") if predicate(name)]
+
+    with pytest.raises(TypeError, match="argument 'predicate' \\(function\\)"):
+        listing(lambda name: name.startswith("t"))
+    # a str that mentions an address is trusted (its repr is quoted)
+    assert listing.get("a lambda at 0x10>") is None
+
+
+def test_refresh_that_gives_nothing_to_store_drops_the_old_item() -> None:
+    cached = Cached(MemoryCache(), key_builder("shop"), time=600)
+    rows = {"tea": "Tea v1"}
+
+    @cached
+    def product(name: str) -> str | None:
+        return rows.get(name)
+
+    assert product("tea") == "Tea v1"
+    del rows["tea"]
+    assert product.refresh("tea") is None
+    assert product("tea") is None  # not the deleted row
+
+
+class Minimal:
+    """A wheezy-style backend: get, set, add, delete, incr only."""
+
+    def __init__(self) -> None:
+        self.items: dict[Any, Any] = {}
+
+    def get(self, key: Any, namespace: Any = None) -> Any:
+        return self.items.get(key)
+
+    def set(self, key: Any, value: Any, time: Any = 0, namespace: Any = None) -> bool:
+        self.items[key] = value
+        return True
+
+    def add(self, key: Any, value: Any, time: Any = 0, namespace: Any = None) -> bool:
+        if key in self.items:
+            return False
+        self.items[key] = value
+        return True
+
+    def delete(self, key: Any, seconds: Any = 0, namespace: Any = None) -> bool:
+        return self.items.pop(key, None) is not None
+
+    def incr(
+        self, key: Any, delta: int = 1, namespace: Any = None, initial_value: Any = None
+    ) -> Any:
+        if key not in self.items:
+            if initial_value is None:
+                return None
+            self.items[key] = initial_value
+        self.items[key] += delta
+        return self.items[key]
+
+
+@pytest.mark.parametrize("pattern", ["get_or_add", "get_or_set", "get_or_create"])
+def test_a_backend_without_multi_calls_keeps_working_with_a_dependency(pattern: str) -> None:
+    cached = Cached(Minimal(), time=60)  # type: ignore[arg-type]
+    assert getattr(cached, pattern)("k", lambda: "v", lambda: "master") == "v"
+    assert cached.invalidate("k")
+    assert getattr(cached, pattern)("k", lambda: "w", lambda: "master") == "w"
