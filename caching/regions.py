@@ -547,6 +547,9 @@ class Region(Cached):
     def _stale_before(self) -> float:
         return self._scoped.stale_before
 
+    def _event_namespace(self) -> str | None:
+        return self.name
+
     def __repr__(self) -> str:
         where = self.url or (type(self.backend).__name__ if self.backend else "not configured")
         return f"<Region {self.name!r} {where}>"

@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple, ParamSpec, TypeVar, cast, overload
 
+from caching import events
 from caching.contract import Cache
+from caching.events import LISTENING, Event, Listener
 from caching.expiry import MAX_RELATIVE, Time, lifetime, seconds
 from caching.key_rules import Key
 from caching.memo import Memo
@@ -169,12 +171,47 @@ class Cached:
         self.refresh = refresh
         self.serve_stale_on_error = serve_stale_on_error
         self.dependency = CacheDependency(cache, time, namespace, marks=True)
+        #: Listeners of this instance's events (:mod:`caching.events`).
+        self._listeners: list[Listener] = []
         #: key -> monotonic time before which a failed rebuild is not retried.
         self._rebuild_failed: dict[Key, float] = {}
         #: key -> monotonic time before which a failed background rebuild is
         #: not logged again.
         self._rebuild_logged: dict[Key, float] = {}
         self._rebuild_lock = threading.Lock()
+
+    # -- events --------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for this instance's events (see
+        :mod:`caching.events`; :func:`caching.events.subscribe` listens to
+        every instance).
+
+        :returns: a function that unsubscribes it.
+        """
+        self._listeners.append(listener)
+        events._local(+1)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+                events._local(-1)
+
+        return unsubscribe
+
+    def _emit(
+        self,
+        name: str,
+        key: Key,
+        seconds: float | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Hand an event to the listeners (called only while ``LISTENING``)."""
+        events.emit(self._listeners, Event(name, key, self._event_namespace(), seconds, error))
+
+    def _event_namespace(self) -> str | None:
+        """What events name as their namespace (a region: its name)."""
+        return self.namespace
 
     # -- pass-through --------------------------------------------------------
 
@@ -318,7 +355,7 @@ class Cached:
 
         :returns: the result and whether it was stored.
         """
-        result = create_factory()
+        result = self._timed_create(key, create_factory) if LISTENING else create_factory()
         if not self._keep(result, policy):
             return result, False
         time = self.time if policy.time is None else policy.time
@@ -363,21 +400,28 @@ class Cached:
         and rebuilds it inline (docs/PATTERNS.md, "Stale-while-revalidate")."""
         value = _value(item.value)
         if not self._is_stale(item):
+            if LISTENING:
+                self._emit("hit", key)
             return value
         failed = self._rebuild_failed.get(key)
         if failed is not None and _time.monotonic() < failed:
-            return value  # a rebuild failed just now: serve stale
+            return self._served_stale(key, value)  # a rebuild failed just now
         one_pass = OnePass(self.cache, self._pass_key(key), self.timeout, self.namespace)
         one_pass.__enter__()
         if not one_pass.acquired:
-            return value  # another caller, in any process, rebuilds it
+            return self._served_stale(key, value)  # another caller, in any process, rebuilds it
         rebuild = functools.partial(
             self._rebuild, one_pass, key, create_factory, dependency_key_factory, policy
         )
         if self.refresh == BACKGROUND:
             run_in_background(rebuild, functools.partial(self._rebuild_error, key))
-            return value
+            return self._served_stale(key, value)
         return rebuild()
+
+    def _served_stale(self, key: Key, value: Any) -> Any:
+        if LISTENING:
+            self._emit("stale_served", key)
+        return value
 
     def _rebuild(
         self,
@@ -424,6 +468,17 @@ class Cached:
             exc_info=error,
         )
 
+    def _timed_create(self, key: Key, create_factory: Factory) -> Any:
+        """``create_factory()``, reported as ``created`` or ``create_failed``."""
+        started = _time.perf_counter()
+        try:
+            result = create_factory()
+        except BaseException as exc:
+            self._emit("create_failed", key, _time.perf_counter() - started, exc)
+            raise
+        self._emit("created", key, _time.perf_counter() - started)
+        return result
+
     def _get_or(
         self,
         key: Key,
@@ -434,9 +489,13 @@ class Cached:
         """Get ``key``; on a miss return ``fill(key, create_factory, ...)``."""
         result = self.cache.get(key, self.namespace)
         if result is None:
+            if LISTENING:
+                self._emit("miss", key)
             return fill(key, create_factory, dependency_key_factory, _DEFAULT)
         if type(result) is Fresh:
             return self._serve(key, result, create_factory, dependency_key_factory, _DEFAULT)
+        if LISTENING:
+            self._emit("hit", key)
         return None if result is CACHED_NONE else result
 
     def _add_missed(
@@ -542,7 +601,7 @@ class Cached:
                 if one_pass.acquired:
                     return self._hold(one_pass, key, create_factory, dependency_key_factory, policy)
                 remaining = deadline - _time.monotonic()
-                if remaining <= 0 or not one_pass.wait(remaining):
+                if remaining <= 0 or not self._wait(one_pass, key, remaining):
                     break
                 result = one_pass.value
             if result is None:
@@ -550,6 +609,15 @@ class Cached:
             if result is not None:
                 return _value(result)
         return self._set_missed(key, create_factory, dependency_key_factory, policy)
+
+    def _wait(self, one_pass: OnePass, key: Key, remaining: float) -> bool:
+        """``one_pass.wait(remaining)``, reported as ``waited`` or ``wait_timeout``."""
+        if not LISTENING:
+            return one_pass.wait(remaining)
+        started = _time.perf_counter()
+        done = one_pass.wait(remaining)
+        self._emit("waited" if done else "wait_timeout", key, _time.perf_counter() - started)
+        return done
 
     def _hold(
         self,
@@ -710,9 +778,13 @@ class Cached:
                     key = mk(*args, **kwargs)
                     result = get(key, namespace)
                     if result is None:
+                        if LISTENING:
+                            self._emit("miss", key)
                         return missed(key, functools.partial(func, *args, **kwargs))
                     if type(result) is Fresh:
                         return served(key, result, functools.partial(func, *args, **kwargs))
+                    if LISTENING:
+                        self._emit("hit", key)
                     return None if result is CACHED_NONE else result
 
             return self._helpers(func, wrapper, mk, policy)
@@ -801,9 +873,13 @@ class Cached:
                 key = checked(formatted, args, kwargs)
             result = get(key, namespace)
             if result is None:
+                if LISTENING:
+                    self._emit("miss", key)
                 return fill(key, functools.partial(func, *args, **kwargs))
             if type(result) is Fresh:
                 return served(key, result, functools.partial(func, *args, **kwargs))
+            if LISTENING:
+                self._emit("hit", key)
             return None if result is CACHED_NONE else result
 
         return wrapper
