@@ -42,7 +42,7 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Pool
-from caching.adapters.serializer import Item, loads
+from caching.adapters.serializer import Codec, Item, loads
 from caching.key_rules import Key
 from caching.store_rules import SET
 
@@ -59,6 +59,14 @@ class _Serde:
 
     def deserialize(self, key: bytes, value: bytes, flags: int) -> Any:
         return loads(value, flags)
+
+
+class _UndecodedSerde(_Serde):
+    """The serde of an adapter with a :class:`Codec`: items are handed over
+    as ``(data, flags)``, for the adapter to check and read."""
+
+    def deserialize(self, key: bytes, value: bytes, flags: int) -> Any:
+        return value, flags
 
 
 def _address(server: Any) -> str:
@@ -197,6 +205,12 @@ class PymemcacheAdapter(MemcachedAdapter):
     :param retry_timeout: seconds a failed server is left alone (with several
         servers) and between two warnings about it.
     :param pool_size: most idle clients kept for reuse.
+    :param serializer: ``"pickle"`` (default), ``"json"`` or ``"msgpack"``.
+    :param secret: signs and checks every item (``str``/``bytes``, or a list
+        of them for rotation: the first signs).
+    :param compress_over: bytes; longer values are compressed.
+    :param compressor: ``"zlib"`` or ``"zstd"``.
+        (These four as :class:`~caching.adapters.serializer.Codec`.)
     :param client_options: more keyword arguments for ``pymemcache.Client``
         or ``HashClient`` (not ``serde``, ``default_noreply`` or
         ``ignore_exc``, which the adapter sets).
@@ -211,16 +225,21 @@ class PymemcacheAdapter(MemcachedAdapter):
         timeout: float = DEFAULT_TIMEOUT,
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         pool_size: int = 16,
+        serializer: str = "pickle",
+        secret: str | bytes | Sequence[str | bytes] | None = None,
+        compress_over: int | None = None,
+        compressor: str = "zlib",
         **client_options: Any,
     ) -> None:
         library = _library()
+        codec = Codec(serializer, secret, compress_over, compressor)
         servers = as_servers(servers)
         options: dict[str, Any] = {
             "connect_timeout": connect_timeout,
             "timeout": timeout,
             "no_delay": True,
             **client_options,
-            "serde": _Serde(),
+            "serde": _Serde() if codec.plain else _UndecodedSerde(),
             "default_noreply": False,
             "allow_unicode_keys": True,
         }
@@ -245,7 +264,7 @@ class PymemcacheAdapter(MemcachedAdapter):
         # no such period, so the adapter holds off itself (the one failure
         # state of its server for every pooled client: docs/FAILURES.md).
         hold_off = len(servers) == 1
-        super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off)
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off, codec=codec)
         self.ping_timeout = timeout
         exceptions = library.exceptions
         self.errors = (exceptions.MemcacheError, OSError)
