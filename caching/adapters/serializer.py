@@ -324,8 +324,11 @@ class Codec:
     ===========  ======  =================================================
     bit          flags   meaning
     ===========  ======  =================================================
-    signed       256     the bytes start with an HMAC-SHA256 tag (32 bytes)
-                         over the key, the flags and the rest of the bytes
+    signed       256     the bytes end with an HMAC-SHA256 tag (32 bytes)
+                         over the key, the flags and the bytes before it
+                         (at the end: the item still starts as its payload
+                         does, never like a number, so memcached never
+                         counts it)
     zlib         512     the rest is compressed with zlib
     zstd         1024    ... with zstd (``zstandard``)
     json         2048    the rest is JSON (instead of a pickle)
@@ -426,7 +429,7 @@ class Codec:
                 flags |= FLAG_ZSTD if self._zstd is not None else FLAG_ZLIB
         if self._macs:
             flags |= FLAG_SIGNED
-            data = self._tag(self._macs[0], key, flags, data) + data
+            data += self._tag(self._macs[0], key, flags, data)
         return data, flags
 
     def _dump_data(self, value: Any) -> Item:
@@ -482,7 +485,7 @@ class Codec:
                 raise BadItemError("no tag (unsigned item)")
             if len(data) < TAG_SIZE:
                 raise BadItemError("no tag (too short)")
-            tag, data = data[:TAG_SIZE], data[TAG_SIZE:]
+            tag, data = data[-TAG_SIZE:], data[:-TAG_SIZE]
             if not any(
                 hmac.compare_digest(tag, self._tag(mac, key, flags, data)) for mac in self._macs
             ):
