@@ -52,13 +52,23 @@ logger = logging.getLogger(__name__)
 
 
 class _Serde:
-    """pymemcache's serde hook: values arrive already serialised."""
+    """pymemcache's serde hook: values arrive already serialised. An item
+    :func:`loads` cannot read (flags no adapter writes, bytes that do not
+    decode as their flags say, a pickle of a class gone) is a miss for its
+    key alone, reported to ``refused(key, error)``."""
+
+    def __init__(self, refused: Callable[[bytes, Exception], object]) -> None:
+        self.refused = refused
 
     def serialize(self, key: bytes, value: Item) -> Item:
         return value
 
     def deserialize(self, key: bytes, value: bytes, flags: int) -> Any:
-        return loads(value, flags)
+        try:
+            return loads(value, flags)
+        except Exception as exc:  # UnpicklingError, UnicodeDecodeError, ValueError...
+            self.refused(key, exc)
+            return None
 
 
 class _UndecodedSerde(_Serde):
@@ -239,7 +249,7 @@ class PymemcacheAdapter(MemcachedAdapter):
             "timeout": timeout,
             "no_delay": True,
             **client_options,
-            "serde": _Serde() if codec.plain else _UndecodedSerde(),
+            "serde": (_Serde if codec.plain else _UndecodedSerde)(self._refused_item),
             "default_noreply": False,
             "allow_unicode_keys": True,
         }
@@ -339,6 +349,10 @@ class PymemcacheAdapter(MemcachedAdapter):
             if exc.args and exc.args[0] == NON_NUMERIC_ERROR:
                 return NON_NUMERIC
             raise  # another CLIENT_ERROR: a reply that does not belong here
+
+    def _refused_item(self, key: bytes, error: Exception) -> None:
+        """An item :func:`loads` could not read: a miss, logged once per period."""
+        self._item_refusals.report(key, f"{type(error).__name__}: {error}")
 
     def _unread(self, server: str, reason: str) -> None:
         """A connection held bytes no command asked for: it was replaced."""

@@ -216,6 +216,17 @@ def _client_class(undecoded: bool = False) -> Any:
             return None
 
     class Client(library.Client):  # type: ignore[misc,name-defined]
+        def __init__(
+            self,
+            *args: Any,
+            on_refused: Callable[[bytes, str], object] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            # A threading.local: run again, with these arguments, in each thread.
+            super().__init__(*args, **kwargs)
+            #: Told of each item ``loads`` could not read (a miss).
+            self.on_refused = on_refused
+
         def set_servers(self, servers: list[str]) -> None:
             self.servers = [
                 Host(
@@ -239,7 +250,12 @@ def _client_class(undecoded: bool = False) -> Any:
                 raise library._Error(f"received {len(data)} bytes, expected {length + 2}")
             if data[-2:] != b"\r\n":
                 raise OutOfStepError(f"a value of {length} bytes not followed by \\r\\n")
-            return decode(data[:-2], flags)
+            try:
+                return decode(data[:-2], flags)
+            except Exception as exc:  # an item loads cannot read: a miss for its key alone
+                if self.on_refused is not None:
+                    self.on_refused(b"(flags %d)" % flags, f"{type(exc).__name__}: {exc}")
+                return None
 
         # -- the commands the adapter sends, read strictly ------------------
 
@@ -446,7 +462,7 @@ class PythonMemcachedAdapter(MemcacheApi):
         servers = as_servers(servers)
         kwargs.setdefault("socket_timeout", DEFAULT_TIMEOUT)
         kwargs.setdefault("dead_retry", DEFAULT_RETRY_TIMEOUT)
-        kwargs.update(server_max_value_length=0, check_keys=False)
+        kwargs.update(server_max_value_length=0, check_keys=False, on_refused=self._refused_item)
         pool = Pool(lambda: library_client(servers, *args, **kwargs), shared=True, close=_close)
         super().__init__(
             pool, servers, key_encode, logger, kwargs["dead_retry"], recovers=True, codec=codec
@@ -515,6 +531,10 @@ class PythonMemcachedAdapter(MemcacheApi):
                 # Marked dead at deaduntil - dead_retry, perhaps well before.
                 marked = host.deaduntil - host.dead_retry
                 self._report(name, "marked dead by python-memcached", marked)
+
+    def _refused_item(self, key: bytes, reason: str) -> None:
+        """An item :func:`loads` could not read: a miss, logged once per period."""
+        self._item_refusals.report(key, reason)
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
