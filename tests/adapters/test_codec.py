@@ -239,9 +239,10 @@ def test_counters_count(name: str, mode: str, memcached_server: servers.Server) 
     assert _raw_get(address, key) == (b"12", FLAG_INT)  # countable: no tag
     assert adapter.set(flag, True) is True
     assert adapter.incr(flag) == 2
-    assert adapter.set(other, "text") is True
-    with pytest.raises(ValueError, match="not an int"):
-        adapter.incr(other)
+    for value in ["text", "12", b"12", 1.5, 0.0, 2**64, -3, [1]]:
+        assert adapter.set(other, value) is True
+        with pytest.raises(ValueError, match="not an int"):
+            adapter.incr(other)
     for reader in NAMES:
         assert _adapter(reader, address, **MODES[mode]).get(key) == 12
 
