@@ -237,7 +237,10 @@ class MemcachedAdapter:
         :param options: ``connect_timeout``, ``timeout``, ``retry_timeout``
             (seconds), ``pool_size`` and ``key_encode`` where the adapter
             takes them (see :mod:`caching.adapters.options`), translated to
-            its own constructor's names.
+            its own constructor's names; and the value format's
+            ``serializer``, ``secret``, ``compress_over`` and ``compressor``
+            (:class:`~caching.adapters.serializer.Codec`), which every
+            adapter takes.
         """
         construct: Callable[..., Self] = cls  # adapters take (servers, **options)
         return construct(servers, **options)
