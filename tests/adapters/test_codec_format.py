@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
 import json
 import logging
 import os
@@ -191,3 +192,50 @@ def test_refusals_are_logged_once_per_period(caplog: pytest.LogCaptureFixture) -
         now[0] = 1.0
         assert log.report(b"j", "no tag") is True
     assert len(caplog.records) == 2
+
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(),
+    st.binary(),
+)
+_DATA = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+_CODECS = [
+    Codec(serializer="json"),
+    Codec(serializer="json", secret=["a", "b"], compress_over=8),
+    Codec(secret="a", compress_over=0),
+]
+if importlib.util.find_spec("msgpack") and importlib.util.find_spec("zstandard"):
+    _CODECS += [
+        Codec(serializer="msgpack", secret="a"),
+        Codec(serializer="msgpack", compress_over=0, compressor="zstd"),
+    ]
+
+
+def _as_data(value: Any) -> Any:
+    if type(value) in (list, tuple):
+        return [_as_data(v) for v in value]
+    if type(value) is dict:
+        return {k: _as_data(v) for k, v in value.items()}
+    return value
+
+
+@given(_DATA)
+def test_the_data_model_round_trips_in_every_mode(value: Any) -> None:
+    for codec in _CODECS:
+        got = codec.loads(KEY, *codec.dumps(KEY, value))
+        expected = value if codec.serializer == "pickle" else _as_data(value)
+        assert got == expected, codec
+        assert type(got) is type(expected), codec
