@@ -102,7 +102,7 @@ def _undecoded(client: Any) -> bool:
     return getattr(type(client), "deserialize", None) is raw
 
 
-def client_factory(servers: str | Sequence[str], undecoded: bool = False, **kwargs: Any) -> Any:
+def client_factory(servers: str | Sequence[str], *, undecoded: bool = False, **kwargs: Any) -> Any:
     """Make a pylibmc client for :class:`PylibmcAdapter` (wheezy.caching's name).
 
     :param servers: ``"host:port"`` or a list of them.
