@@ -491,3 +491,31 @@ def test_a_broken_item_is_a_miss_for_its_key_alone_in_the_default_format(
         assert adapter.get_multi([good[0], bad, *good[1:]]) == dict.fromkeys(good, "v")
     assert adapter.get(good[0]) == "v"
     assert any("refused" in r.getMessage() for r in caplog.records)
+
+
+class _ForeignPool:
+    """A pool that is not the adapter's own (as wheezy's EagerPool)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def acquire(self) -> Any:
+        return self.client
+
+    def get_back(self, client: Any) -> None:
+        pass
+
+
+def test_a_foreign_pylibmc_pool_must_decode_as_the_settings_need(
+    memcached_server: servers.Server,
+) -> None:
+    address, key = memcached_server.address, _key()
+    plain = PylibmcAdapter(_ForeignPool(client_factory(address)), secret="s")
+    with pytest.raises(TypeError, match="undecoded=True"):
+        plain.set(key, 1)  # at first use: the foreign pool's client is read then
+    adapter = PylibmcAdapter(_ForeignPool(client_factory(address, undecoded=True)), secret="s")
+    assert adapter.set(key, [1]) is True
+    assert adapter.get(key) == [1]
+    item = _raw_get(address, key)
+    assert item is not None
+    assert item[1] == FLAG_PICKLE | FLAG_SIGNED
