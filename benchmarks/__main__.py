@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("benchmarks.core", "benchmarks.adapters", "benchmarks.patterns")
+SUITES = ("benchmarks.core", "benchmarks.adapters", "benchmarks.codec", "benchmarks.patterns")
 
 
 def main() -> None:

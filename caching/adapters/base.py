@@ -32,7 +32,7 @@ from caching.adapters.failures import FailureLog
 from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS
 from caching.adapters.pool import PoolLike, checkout, lender
-from caching.adapters.serializer import Item, dumps
+from caching.adapters.serializer import BadItemError, Codec, Item, RefusalLog, dumps
 from caching.adapters.watch import ServerWatch
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_EXPTIME, MAX_RELATIVE, Time, to_exptime
@@ -112,7 +112,8 @@ def _storer(mode: str) -> Callable[..., bool]:
     ) -> bool:
         stored_key = self._stored_keys[key]
         exptime = time if type(time) is int and 0 <= time <= latest else _exptime(time)
-        return self._run(self._stores[mode], False, (stored_key, dumps(value), exptime))
+        item = dumps(value) if self._plain else self.codec.dumps(stored_key, value)
+        return self._run(self._stores[mode], False, (stored_key, item, exptime))
 
     store.__name__ = store.__qualname__ = mode
     return store
@@ -195,6 +196,13 @@ class MemcachedAdapter:
         is logged at INFO once, and every client pooled before is retired
         (:meth:`_renew`), so that no later call fails only because another
         pooled connection still holds the old failure.
+    :param codec: the value format when ``serializer=``, ``secret=`` or
+        ``compress_over=`` is given (:class:`~caching.adapters.serializer.Codec`):
+        the library then hands over every item undecoded, as ``(data,
+        flags)`` (:func:`~caching.adapters.serializer.raw`), and the adapter
+        reads it with the stored key; an item the codec refuses is a miss,
+        logged at WARNING at most once per ``retry_timeout``. ``None`` (or a
+        plain codec): the module's own format, read by the library.
     """
 
     #: Exceptions of the client library that mean "the server failed".
@@ -231,7 +239,10 @@ class MemcachedAdapter:
         :param options: ``connect_timeout``, ``timeout``, ``retry_timeout``
             (seconds), ``pool_size`` and ``key_encode`` where the adapter
             takes them (see :mod:`caching.adapters.options`), translated to
-            its own constructor's names.
+            its own constructor's names; and the value format's
+            ``serializer``, ``secret``, ``compress_over`` and ``compressor``
+            (:class:`~caching.adapters.serializer.Codec`), which every
+            adapter takes.
         """
         construct: Callable[..., Self] = cls  # adapters take (servers, **options)
         return construct(servers, **options)
@@ -240,8 +251,13 @@ class MemcachedAdapter:
     def from_url(cls, url: str, servers: list[str], query: str) -> Self:
         """Build from ``memcached://...?client=NAME&...`` (see
         :func:`caching.from_url`); options as :attr:`url_options`.
+        ``secret_env=NAME[,NAME...]`` becomes ``secret=`` (the secrets in
+        those environment variables, read now, the first signing).
         """
-        return cls.build(servers, **parse_options(url, query, cls.url_options))
+        options = parse_options(url, query, cls.url_options)
+        if "secret_env" in options:
+            options["secret"] = options.pop("secret_env")
+        return cls.build(servers, **options)
 
     def __init__(
         self,
@@ -252,6 +268,7 @@ class MemcachedAdapter:
         retry_timeout: float,
         hold_off: bool = False,
         recovers: bool = False,
+        codec: Codec | None = None,
     ) -> None:
         if not hasattr(pool, "acquire") or not hasattr(pool, "get_back"):
             raise TypeError("pool must have acquire() and get_back()")
@@ -276,6 +293,11 @@ class MemcachedAdapter:
         self._stores: dict[str, Callable[..., bool]] = {
             mode: partial(self._store, mode) for mode in (SET, ADD, REPLACE)
         }
+        #: The value format (serializer, secret, compression).
+        self.codec = Codec() if codec is None else codec
+        #: The module's own format: the library reads items itself.
+        self._plain = self.codec.plain
+        self._item_refusals = RefusalLog(logger, retry_timeout)
 
     @property
     def key_encode(self) -> Callable[[Key], Key] | None:
@@ -589,7 +611,11 @@ class MemcachedAdapter:
         check_mapping(mapping)
         exptime = _exptime(time)
         by_key = self._keys(mapping)  # every key checked before anything is sent
-        items = {key: dumps(mapping[given[-1]]) for key, given in by_key.items()}
+        if self._plain:
+            items = {key: dumps(mapping[given[-1]]) for key, given in by_key.items()}
+        else:
+            encode = self.codec.dumps
+            items = {key: encode(key, mapping[given[-1]]) for key, given in by_key.items()}
         if not items:
             return []
         failed = self._run(self._store_items, list(items), (mode, items, exptime))
@@ -608,7 +634,11 @@ class MemcachedAdapter:
     # -- reads ------------------------------------------------------------
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
-        return self._run(self._get, None, (self._stored_keys[key],))
+        if self._plain:
+            return self._run(self._get, None, (self._stored_keys[key],))
+        stored_key = self._stored_keys[key]
+        item = self._run(self._get, None, (stored_key,))
+        return None if item is None else self._decoded(stored_key, item)
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         reject_single_key(keys)
@@ -627,7 +657,27 @@ class MemcachedAdapter:
         """``_get_many`` on a pooled client; what could be read, without the
         stored ``None`` values (misses to the contract)."""
         nothing: dict[Key, Any] = {}
-        return self._hits(self._run(self._get_many, nothing, (keys,)))
+        if self._plain:
+            return self._hits(self._run(self._get_many, nothing, (keys,)))
+        found = self._run(self._get_many, nothing, (keys,))
+        read = {}
+        for key, item in found.items():
+            if item is not None:
+                stored = key.encode("utf-8") if type(key) is str else key
+                value = self._decoded(stored, item)  # type: ignore[arg-type]
+                if value is not None:
+                    read[key] = value
+        return read
+
+    def _decoded(self, key: bytes, item: Item) -> Any:
+        """The value of ``key``'s item ``(data, flags)``, as the library
+        handed it over undecoded, read by :attr:`codec`; ``None`` (a miss,
+        logged at most once per period) for an item it refuses."""
+        try:
+            return self.codec.loads(key, *item)
+        except BadItemError as exc:
+            self._item_refusals.report(key, exc)
+            return None
 
     def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
         """``found`` without its ``None`` values."""

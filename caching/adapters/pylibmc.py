@@ -46,7 +46,13 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
-from caching.adapters.serializer import MARKED_TEXT, from_native
+from caching.adapters.serializer import (
+    MARKED_TEXT,
+    Codec,
+    counter_value,
+    from_native,
+    raw,
+)
 from caching.counters import MAX_COUNTER
 from caching.key_rules import Key
 from caching.store_rules import ADD, REPLACE, SET
@@ -60,7 +66,7 @@ MAX_DELTA = 2**31 - 1
 
 
 @cache
-def _client_class() -> Any:
+def _client_class(undecoded: bool = False) -> Any:
     """pylibmc's ``Client`` storing the items of :mod:`caching.adapters.serializer`.
 
     Values arrive serialised by the adapter: ``serialize`` is the identity,
@@ -69,19 +75,40 @@ def _client_class() -> Any:
     :func:`~caching.adapters.serializer.loads` does but for quoted and bool
     items, which it reads as str (the adapter's ``get`` and ``get_multi``
     finish them with :func:`~caching.adapters.serializer.from_native`).
+
+    ``undecoded``: the client of an adapter with a
+    :class:`~caching.adapters.serializer.Codec`; its ``deserialize`` hands
+    each item over as ``(data, flags)``
+    (:func:`~caching.adapters.serializer.raw`), so that pylibmc's C decoder
+    never unpickles it (it still inflates an item with its own zlib flag, 8,
+    first, which no codec writes: docs/ADAPTERS.md).
     """
     library = require("pylibmc", "pylibmc")
 
     class Client(library.Client):  # type: ignore[misc,name-defined]
         serialize = staticmethod(tuple)
 
-    return Client
+    if not undecoded:
+        return Client
+
+    class UndecodedClient(Client):
+        deserialize = staticmethod(raw)
+
+    return UndecodedClient
 
 
-def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
+def _undecoded(client: Any) -> bool:
+    """Whether ``client`` hands items over undecoded (``_client_class(True)``)."""
+    return getattr(type(client), "deserialize", None) is raw
+
+
+def client_factory(servers: str | Sequence[str], *, undecoded: bool = False, **kwargs: Any) -> Any:
     """Make a pylibmc client for :class:`PylibmcAdapter` (wheezy.caching's name).
 
     :param servers: ``"host:port"`` or a list of them.
+    :param undecoded: a client for an adapter built with ``serializer=``,
+        ``secret=`` or ``compress_over=``: it hands every item over as
+        ``(data, flags)`` for the adapter to check and read.
     :param kwargs: ``pylibmc.Client`` arguments; ``binary`` defaults to
         ``False`` and ``behaviors`` to ``tcp_nodelay``, ``ketama``,
         ``connect_timeout`` 500 ms, ``_poll_timeout`` 1000 ms and
@@ -98,7 +125,7 @@ def client_factory(servers: str | Sequence[str], **kwargs: Any) -> Any:
     behaviors.setdefault("retry_timeout", max(1, round(DEFAULT_RETRY_TIMEOUT)))
     # libmemcached names a Unix socket by its bare path, not "unix:/path".
     specs = [server.removeprefix("unix:") for server in as_servers(servers)]
-    client = _client_class()(specs, **kwargs)
+    client = _client_class(undecoded)(specs, **kwargs)
     client._caching_pid = os.getpid()  # the process its sockets will belong to
     return client
 
@@ -151,8 +178,19 @@ class PylibmcAdapter(MemcacheApi):
     :param retry_timeout: whole seconds a failed server is left alone, and
         between two warnings about it.
     :param pool_size: most idle clients kept for reuse.
+    :param serializer: ``"pickle"`` (default), ``"json"`` or ``"msgpack"``.
+    :param secret: signs and checks every item (``str``/``bytes``, or a list
+        of them for rotation: the first signs).
+    :param compress_over: bytes; longer values are compressed.
+    :param compressor: ``"zlib"`` or ``"zstd"``.
+        (These four as :class:`~caching.adapters.serializer.Codec`; with any
+        of them, a pool given must hold ``client_factory(...,
+        undecoded=True)`` clients.)
     :param client_options: more :func:`client_factory` arguments.
-    :raises MissingExtraError: pylibmc is not installed.
+    :raises MissingExtraError: pylibmc (or the serializer's or compressor's
+        library) is not installed.
+    :raises TypeError: a pool whose clients do not decode as the settings
+        need (read from a ``Pool`` now, a foreign pool's at first use).
     """
 
     max_delta = MAX_DELTA
@@ -165,9 +203,14 @@ class PylibmcAdapter(MemcacheApi):
         timeout: float = DEFAULT_TIMEOUT,
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         pool_size: int = 16,
+        serializer: str = "pickle",
+        secret: str | bytes | Sequence[str | bytes] | None = None,
+        compress_over: int | None = None,
+        compressor: str = "zlib",
         **client_options: Any,
     ) -> None:
         library = require("pylibmc", "pylibmc")
+        codec = Codec(serializer, secret, compress_over, compressor)
         if isinstance(pool, (str, Sequence)):
             servers = as_servers(pool)
             behaviors = {
@@ -176,16 +219,17 @@ class PylibmcAdapter(MemcacheApi):
                 "retry_timeout": max(1, round(retry_timeout)),
                 **client_options.pop("behaviors", {}),
             }
-            options = {**client_options, "behaviors": behaviors}
+            options = {**client_options, "behaviors": behaviors, "undecoded": not codec.plain}
             pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
         elif isinstance(pool, Pool):
             with checkout(pool) as client:  # makes a client if none is idle; no I/O
                 servers = _addresses(client) or ["pool"]
+                _check_decoding(client, codec)
         else:
             servers = ["pool"]  # until its first client names them (_adopt)
         # One server: the adapter's hold-off is its one failure state.
         single = len(servers) == 1 and servers != ["pool"]
-        super().__init__(pool, servers, key_encode, logger, retry_timeout, single)
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, single, codec=codec)
         if not isinstance(pool, Pool):
             self._generation = 0
             self._built_pid = os.getpid()
@@ -251,6 +295,7 @@ class PylibmcAdapter(MemcacheApi):
         else:
             client = original.clone()
             client._caching_pid = pid
+        _check_decoding(client, self.codec)
         own = _Own(pid, self._generation, client)
         setattr(original, _OWN, own)
         self._used.add(original)
@@ -301,6 +346,10 @@ class PylibmcAdapter(MemcacheApi):
     def get(self, key: Key, namespace: str | None = None) -> Any:
         # As the base's, with pylibmc's C method as the operation and
         # from_native's check inline (docs/PERFORMANCE.md, "pylibmc in C").
+        if not self._plain:  # an undecoded item, read by the codec
+            stored_key = self._stored_keys[key]
+            item = self._run(self._client_get, None, (stored_key,))
+            return None if item is None else self._decoded(stored_key, item)
         value = self._run(self._client_get, None, (self._stored_keys[key],))
         if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
             return self._native(value)
@@ -371,11 +420,21 @@ def _is_counter(client: Any, key: bytes) -> bool:
     value = client.get(key, _MISSING)
     if value is _MISSING:
         return True  # gone, or not readable: not the non-numeric answer
+    if _undecoded(client):
+        value = counter_value(value)
     try:
         value = from_native(value)
     except ValueError:
         return False
     return isinstance(value, int) and 0 <= value < MAX_COUNTER
+
+
+def _check_decoding(client: Any, codec: Codec) -> None:
+    """Refuse a client that would decode items otherwise than ``codec`` needs:
+    in C (it unpickles) under a codec, undecoded without one."""
+    if _undecoded(client) == codec.plain:
+        need = "client_factory(..., undecoded=True)" if not codec.plain else "client_factory()"
+        raise TypeError(f"with {codec!r} the pool's clients must be made by {need}")
 
 
 def _close(client: Any) -> None:

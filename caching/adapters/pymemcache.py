@@ -42,7 +42,7 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Pool
-from caching.adapters.serializer import Item, loads
+from caching.adapters.serializer import Codec, Item, loads
 from caching.key_rules import Key
 from caching.store_rules import SET
 
@@ -52,13 +52,31 @@ logger = logging.getLogger(__name__)
 
 
 class _Serde:
-    """pymemcache's serde hook: values arrive already serialised."""
+    """pymemcache's serde hook: values arrive already serialised. An item
+    :func:`loads` cannot read (flags no adapter writes, bytes that do not
+    decode as their flags say, a pickle of a class gone) is a miss for its
+    key alone, reported to ``refused(key, error)``."""
+
+    def __init__(self, refused: Callable[[bytes, Exception], object]) -> None:
+        self.refused = refused
 
     def serialize(self, key: bytes, value: Item) -> Item:
         return value
 
     def deserialize(self, key: bytes, value: bytes, flags: int) -> Any:
-        return loads(value, flags)
+        try:
+            return loads(value, flags)
+        except Exception as exc:  # UnpicklingError, UnicodeDecodeError, ValueError...
+            self.refused(key, exc)
+            return None
+
+
+class _UndecodedSerde(_Serde):
+    """The serde of an adapter with a :class:`Codec`: items are handed over
+    as ``(data, flags)``, for the adapter to check and read."""
+
+    def deserialize(self, key: bytes, value: bytes, flags: int) -> Any:
+        return value, flags
 
 
 def _address(server: Any) -> str:
@@ -197,6 +215,12 @@ class PymemcacheAdapter(MemcachedAdapter):
     :param retry_timeout: seconds a failed server is left alone (with several
         servers) and between two warnings about it.
     :param pool_size: most idle clients kept for reuse.
+    :param serializer: ``"pickle"`` (default), ``"json"`` or ``"msgpack"``.
+    :param secret: signs and checks every item (``str``/``bytes``, or a list
+        of them for rotation: the first signs).
+    :param compress_over: bytes; longer values are compressed.
+    :param compressor: ``"zlib"`` or ``"zstd"``.
+        (These four as :class:`~caching.adapters.serializer.Codec`.)
     :param client_options: more keyword arguments for ``pymemcache.Client``
         or ``HashClient`` (not ``serde``, ``default_noreply`` or
         ``ignore_exc``, which the adapter sets).
@@ -211,16 +235,21 @@ class PymemcacheAdapter(MemcachedAdapter):
         timeout: float = DEFAULT_TIMEOUT,
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         pool_size: int = 16,
+        serializer: str = "pickle",
+        secret: str | bytes | Sequence[str | bytes] | None = None,
+        compress_over: int | None = None,
+        compressor: str = "zlib",
         **client_options: Any,
     ) -> None:
         library = _library()
+        codec = Codec(serializer, secret, compress_over, compressor)
         servers = as_servers(servers)
         options: dict[str, Any] = {
             "connect_timeout": connect_timeout,
             "timeout": timeout,
             "no_delay": True,
             **client_options,
-            "serde": _Serde(),
+            "serde": (_Serde if codec.plain else _UndecodedSerde)(self._refused_item),
             "default_noreply": False,
             "allow_unicode_keys": True,
         }
@@ -245,7 +274,7 @@ class PymemcacheAdapter(MemcachedAdapter):
         # no such period, so the adapter holds off itself (the one failure
         # state of its server for every pooled client: docs/FAILURES.md).
         hold_off = len(servers) == 1
-        super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off)
+        super().__init__(pool, servers, key_encode, logger, retry_timeout, hold_off, codec=codec)
         self.ping_timeout = timeout
         exceptions = library.exceptions
         self.errors = (exceptions.MemcacheError, OSError)
@@ -322,6 +351,10 @@ class PymemcacheAdapter(MemcachedAdapter):
             if exc.args and exc.args[0] == NON_NUMERIC_ERROR:
                 return NON_NUMERIC
             raise  # another CLIENT_ERROR: a reply that does not belong here
+
+    def _refused_item(self, key: bytes, error: Exception) -> None:
+        """An item :func:`loads` could not read: a miss, logged once per period."""
+        self._item_refusals.report(key, f"{type(error).__name__}: {error}")
 
     def _unread(self, server: str, reason: str) -> None:
         """A connection held bytes no command asked for: it was replaced."""

@@ -53,9 +53,9 @@ from caching.adapters.base import (
     MemcacheApi,
     require,
 )
-from caching.adapters.options import ADAPTER_OPTIONS, as_servers
+from caching.adapters.options import ADAPTER_OPTIONS, CODEC_OPTIONS, as_servers
 from caching.adapters.pool import Pool
-from caching.adapters.serializer import Item, loads
+from caching.adapters.serializer import Codec, Item, loads, raw
 from caching.key_rules import Key
 
 __all__ = ["URL_OPTIONS", "PythonMemcachedAdapter"]
@@ -63,8 +63,12 @@ __all__ = ["URL_OPTIONS", "PythonMemcachedAdapter"]
 logger = logging.getLogger(__name__)
 
 #: Options of ``memcached://...?client=python-memcached``: ``timeout`` (the
-#: socket timeout, also for connecting) and ``retry_timeout`` (``dead_retry``).
-URL_OPTIONS = {name: ADAPTER_OPTIONS[name] for name in ("timeout", "retry_timeout")}
+#: socket timeout, also for connecting), ``retry_timeout`` (``dead_retry``)
+#: and the value format's (``serializer``, ``secret_env``...).
+URL_OPTIONS = {
+    **{name: ADAPTER_OPTIONS[name] for name in ("timeout", "retry_timeout")},
+    **CODEC_OPTIONS,
+}
 
 # The adapters' option names -> python-memcached's.
 _RENAMED = {"timeout": "socket_timeout", "retry_timeout": "dead_retry"}
@@ -112,9 +116,14 @@ def _header(line: bytes, asked: Any) -> tuple[bytes, int, int]:
 
 
 @cache
-def _client_class() -> Any:
+def _client_class(undecoded: bool = False) -> Any:
     """python-memcached's ``Client`` with the adapter's value format and a
-    strict reading of the replies to the commands the adapter sends."""
+    strict reading of the replies to the commands the adapter sends.
+
+    ``undecoded``: for an adapter with a :class:`Codec`, the client hands
+    every item over as ``(data, flags)``, for the adapter to check and read.
+    """
+    decode = raw if undecoded else loads
     library = require("memcache", "memcache")
     dead = (library._ConnectionDeadError, library._Error, OSError)
 
@@ -207,6 +216,17 @@ def _client_class() -> Any:
             return None
 
     class Client(library.Client):  # type: ignore[misc,name-defined]
+        def __init__(
+            self,
+            *args: Any,
+            on_refused: Callable[[bytes, str], object] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            # A threading.local: run again, with these arguments, in each thread.
+            super().__init__(*args, **kwargs)
+            #: Told of each item ``loads`` could not read (a miss).
+            self.on_refused = on_refused
+
         def set_servers(self, servers: list[str]) -> None:
             self.servers = [
                 Host(
@@ -230,7 +250,12 @@ def _client_class() -> Any:
                 raise library._Error(f"received {len(data)} bytes, expected {length + 2}")
             if data[-2:] != b"\r\n":
                 raise OutOfStepError(f"a value of {length} bytes not followed by \\r\\n")
-            return loads(data[:-2], flags)
+            try:
+                return decode(data[:-2], flags)
+            except Exception as exc:  # an item loads cannot read: a miss for its key alone
+                if self.on_refused is not None:
+                    self.on_refused(b"(flags %d)" % flags, f"{type(exc).__name__}: {exc}")
+                return None
 
         # -- the commands the adapter sends, read strictly ------------------
 
@@ -411,7 +436,14 @@ class PythonMemcachedAdapter(MemcacheApi):
         defaults to 1 s and ``dead_retry`` to 1 s (the period of the failure
         warnings too). ``server_max_value_length`` and ``check_keys`` are
         set by the adapter.
-    :raises MissingExtraError: python-memcached is not installed.
+    :param serializer: ``"pickle"`` (default), ``"json"`` or ``"msgpack"``.
+    :param secret: signs and checks every item (``str``/``bytes``, or a list
+        of them for rotation: the first signs).
+    :param compress_over: bytes; longer values are compressed.
+    :param compressor: ``"zlib"`` or ``"zstd"``.
+        (These four as :class:`~caching.adapters.serializer.Codec`.)
+    :raises MissingExtraError: python-memcached (or the serializer's or
+        compressor's library) is not installed.
     """
 
     def __init__(
@@ -419,15 +451,22 @@ class PythonMemcachedAdapter(MemcacheApi):
         servers: str | Sequence[str],
         *args: Any,
         key_encode: Callable[[Key], Key] | None = None,
+        serializer: str = "pickle",
+        secret: str | bytes | Sequence[str | bytes] | None = None,
+        compress_over: int | None = None,
+        compressor: str = "zlib",
         **kwargs: Any,
     ) -> None:
-        library_client = _client_class()
+        codec = Codec(serializer, secret, compress_over, compressor)
+        library_client = _client_class(not codec.plain)
         servers = as_servers(servers)
         kwargs.setdefault("socket_timeout", DEFAULT_TIMEOUT)
         kwargs.setdefault("dead_retry", DEFAULT_RETRY_TIMEOUT)
-        kwargs.update(server_max_value_length=0, check_keys=False)
+        kwargs.update(server_max_value_length=0, check_keys=False, on_refused=self._refused_item)
         pool = Pool(lambda: library_client(servers, *args, **kwargs), shared=True, close=_close)
-        super().__init__(pool, servers, key_encode, logger, kwargs["dead_retry"], recovers=True)
+        super().__init__(
+            pool, servers, key_encode, logger, kwargs["dead_retry"], recovers=True, codec=codec
+        )
         #: server -> time.time() of its last failure
         self._failed_at: dict[str, float] = {}
         self.ping_timeout = kwargs["socket_timeout"]
@@ -492,6 +531,10 @@ class PythonMemcachedAdapter(MemcacheApi):
                 # Marked dead at deaduntil - dead_retry, perhaps well before.
                 marked = host.deaduntil - host.dead_retry
                 self._report(name, "marked dead by python-memcached", marked)
+
+    def _refused_item(self, key: bytes, reason: str) -> None:
+        """An item :func:`loads` could not read: a miss, logged once per period."""
+        self._item_refusals.report(key, reason)
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
