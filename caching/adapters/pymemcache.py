@@ -44,7 +44,7 @@ from caching.adapters.options import as_servers
 from caching.adapters.pool import Pool
 from caching.adapters.serializer import Item, loads
 from caching.key_rules import Key
-from caching.store_rules import SET
+from caching.store_rules import ADD, REPLACE, SET
 
 __all__ = ["PymemcacheAdapter"]
 
@@ -77,6 +77,10 @@ def _library() -> Any:
 #: memcached's ``CLIENT_ERROR cannot increment or decrement non-numeric
 #: value``, as pymemcache's ``MemcacheClientError`` carries it.
 NON_NUMERIC_ERROR = b"cannot increment or decrement non-numeric value"
+
+
+#: The store modes as pymemcache's command names.
+_MODES = {mode: mode.encode("ascii") for mode in (SET, ADD, REPLACE)}
 
 
 def _counter_reply(line: bytes) -> bool:
@@ -270,9 +274,41 @@ class PymemcacheAdapter(MemcachedAdapter):
     def _store_batch(
         self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
     ) -> list[bytes]:
-        if mode != SET:
-            return super()._store_batch(client, mode, items, exptime)
-        return list(client.set_many(items, exptime, noreply=False))
+        # pymemcache's _store_cmd (behind its set, add, replace and
+        # set_many) sends every command of a dict in one write and then reads
+        # the replies: one round trip per server for any mode (set_many
+        # alone names it publicly; add and replace take one key).
+        name = _MODES[mode]
+        if len(self.servers) == 1:
+            stored = client._store_cmd(name, items, exptime, False)
+            return [key for key in items if not stored.get(key)]
+        failed: list[bytes] = []
+        for node, keys in self._by_node(client, items).items():
+            batch = {key: items[key] for key in keys}
+            try:
+                stored = client._safely_run_func(
+                    node, node._store_cmd, None, name, batch, exptime, False
+                )
+            except self.errors as exc:
+                self._report(_address(node.server), exc)
+                stored = None
+            except Exception as exc:  # a reply pymemcache could not read
+                node.close()
+                self._bad_reply_seen(_address(node.server), repr(exc))
+                stored = None
+            failed += [key for key in keys if not (stored and stored.get(key))]
+        return failed
+
+    def _by_node(self, client: Any, keys: Any) -> dict[Any, list[Any]]:
+        """A HashClient's keys by the node that holds them (keys with no
+        live node left out); ``str`` keys placed by their UTF-8 bytes, as
+        every call places them."""
+        batches: dict[Any, list[Any]] = {}
+        for key in keys:
+            node = client._get_client(key.encode("utf-8") if isinstance(key, str) else key)
+            if node is not None:
+                batches.setdefault(node, []).append(key)
+        return batches
 
     def _get(self, client: Any, key: bytes) -> Any:
         return client.get(key)
@@ -283,15 +319,10 @@ class PymemcacheAdapter(MemcachedAdapter):
         # HashClient.get_many drops every server's answers when one fails:
         # ask server by server (through its own failure bookkeeping) so that
         # the part that could be read is returned.
-        batches: dict[Any, list[Key]] = {}
-        for key in keys:
-            # HashClient places a key by hashing its repr: always the bytes,
-            # so that "k" and b"k" land on the server every call uses.
-            node = client._get_client(key.encode("utf-8") if isinstance(key, str) else key)
-            if node is not None:
-                batches.setdefault(node, []).append(key)
+        # HashClient places a key by hashing its repr: always the bytes,
+        # so that "k" and b"k" land on the server every call uses.
         found: dict[Key, Any] = {}
-        for node, batch in batches.items():
+        for node, batch in self._by_node(client, keys).items():
             try:
                 found.update(client._safely_run_func(node, node.get_many, {}, batch))
             except self.errors as exc:
@@ -305,7 +336,23 @@ class PymemcacheAdapter(MemcachedAdapter):
         return bool(client.delete(key, noreply=False))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
-        return bool(client.delete_many(keys, noreply=False))
+        if len(self.servers) == 1:  # one write, then the replies
+            return bool(client.delete_many(keys, noreply=False))
+        # HashClient.delete_many deletes key by key: each node's batch in
+        # one round trip instead, through its own failure bookkeeping.
+        deleted = True
+        for node, batch in self._by_node(client, keys).items():
+            try:  # None: a node left alone after a failure
+                done = client._safely_run_func(node, node.delete_many, None, batch, noreply=False)
+                deleted = deleted and done is not None
+            except self.errors as exc:
+                self._report(_address(node.server), exc)
+                deleted = False
+            except Exception as exc:  # a reply pymemcache could not read
+                node.close()
+                self._bad_reply_seen(_address(node.server), repr(exc))
+                deleted = False
+        return deleted
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
         return self._counted(client.incr, key, delta)

@@ -314,13 +314,23 @@ def _client_class() -> Any:
             min_compress_len: int = 0,
             noreply: bool = False,
         ) -> list[bytes]:
+            return self.store_multi("set", mapping, time, key_prefix)
+
+        def store_multi(
+            self, cmd: str, mapping: dict[bytes, Item], time: int = 0, key_prefix: bytes = b""
+        ) -> list[bytes]:
+            """``set``, ``add`` or ``replace`` (``cmd``) of every item of
+            ``mapping``: each server's commands in one write, then its
+            replies read (one round trip per server); the keys not stored."""
+            command = _COMMANDS[cmd]
             server_keys, originals = self._map_and_prefix_keys(mapping, key_prefix)
             placed = set(originals.values())
             not_stored = [key for key in mapping if key not in placed]  # no live server
             sent = []
             for server, keys in server_keys.items():
                 request = b"".join(
-                    b"set %s %d %d %d\r\n%s\r\n" % (key, item[1], time, len(item[0]), item[0])
+                    b"%s %s %d %d %d\r\n%s\r\n"
+                    % (command, key, item[1], time, len(item[0]), item[0])
                     for key, item in ((key, mapping[originals[key]]) for key in keys)
                 )
                 try:
@@ -336,7 +346,7 @@ def _client_class() -> Any:
                     for key in keys:
                         line = server.readline(True)
                         if not _stored_reply(line):
-                            raise OutOfStepError(f"unexpected reply {line[:60]!r} to set")
+                            raise OutOfStepError(f"unexpected reply {line[:60]!r} to {cmd}")
                         if line != b"STORED":
                             not_stored.append(originals[key])
                         done += 1
@@ -495,6 +505,13 @@ class PythonMemcachedAdapter(MemcacheApi):
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        # One round trip per server for every mode (the strict client's
+        # store_multi; python-memcached's own pipelines set only).
+        return list(client.store_multi(mode, items, exptime))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         # python-memcached skips the keys of a dead server and still says 1;

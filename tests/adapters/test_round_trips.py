@@ -1,0 +1,121 @@
+"""One round trip per server for each ``_multi`` call (issue 12, point 5),
+counted by a loopback relay (tests/relay.py) in front of real memcached
+servers, with the answers unchanged: the keys not stored listed exactly, and a
+value over the item size failing alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from caching.adapters.base import MemcachedAdapter
+from tests import servers
+from tests.adapters.conftest import NAMES, Build, builder
+from tests.relay import Relay, relay
+
+pytestmark = pytest.mark.memcached
+
+VALUE = "v" * 100
+BATCH = 10
+
+
+@pytest.fixture
+def relayed(memcached_server: servers.Server) -> Iterator[Relay]:
+    with relay(memcached_server.address) as running:
+        yield running
+
+
+def _warm(adapter: MemcachedAdapter) -> None:
+    """Connect every connection a call can use (the connect is no round trip
+    of the call)."""
+    assert adapter.set("warm", 1)
+    assert adapter.get_multi(["warm", "warm2"]) == {"warm": 1}
+
+
+def _trips(relay_: Relay, call: Callable[[], Any]) -> tuple[int, Any]:
+    relay_.reset()
+    answer = call()
+    return relay_.bursts, answer
+
+
+def test_each_multi_call_is_one_round_trip(build: Build, relayed: Relay) -> None:
+    adapter = build(relayed.address, timeout=5.0)
+    _warm(adapter)
+    prefix = uuid.uuid4().hex
+    keys: list[str | bytes] = [f"{prefix}-{i}" for i in range(BATCH)]
+    live = keys[: BATCH // 2]
+    batch: dict[str | bytes, Any] = dict.fromkeys(keys, VALUE)
+
+    assert _trips(relayed, lambda: adapter.set_multi(dict.fromkeys(live, VALUE))) == (1, [])
+    # The keys not stored, exactly: the live ones for add, the missing ones
+    # for replace.
+    trips, refused = _trips(relayed, lambda: adapter.add_multi(batch))
+    assert (trips, sorted(refused)) == (1, sorted(live))
+    trips, refused = _trips(relayed, lambda: adapter.replace_multi(batch))
+    assert (trips, sorted(refused)) == (1, [])
+    assert _trips(relayed, lambda: adapter.get_multi(keys)) == (1, batch)
+    assert _trips(relayed, lambda: adapter.delete_multi(keys)) == (1, True)
+    trips, refused = _trips(relayed, lambda: adapter.replace_multi(batch))
+    assert (trips, sorted(refused)) == (1, sorted(keys))
+    assert adapter.get_multi(keys) == {}
+    # A single store stays one round trip (the relay counts what it should).
+    assert _trips(relayed, lambda: adapter.set(keys[0], VALUE)) == (1, True)
+
+
+@pytest.mark.parametrize("mode", ["set", "add", "replace"])
+def test_a_value_over_the_item_size_fails_alone(build: Build, relayed: Relay, mode: str) -> None:
+    adapter = build(relayed.address, timeout=5.0)
+    prefix = uuid.uuid4().hex
+    keys = [f"{prefix}-{i}" for i in range(4)]
+    big = f"{prefix}-big"
+    if mode == "replace":
+        assert adapter.set_multi(dict.fromkeys([*keys, big], "old")) == []
+    batch: dict[str, Any] = dict.fromkeys(keys, VALUE)
+    batch[big] = b"x" * (2 * 1024 * 1024)
+    assert getattr(adapter, f"{mode}_multi")(batch) == [big]
+    kept: dict[str, Any] = dict.fromkeys(keys, VALUE)
+    if mode == "replace":  # memcached unlinks the old item on a refused set only
+        kept[big] = "old"
+    assert adapter.get_multi([*keys, big]) == kept
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[list[servers.Server]]:
+    with (
+        servers.running(servers.memcached()) as first,
+        servers.running(servers.memcached()) as second,
+    ):
+        yield [first, second]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_round_trip_per_server_involved(name: str, pair: list[servers.Server]) -> None:
+    with relay(pair[0].address) as one, relay(pair[1].address) as two:
+        adapter = builder(name)([one.address, two.address], timeout=5.0)
+        prefix = uuid.uuid4().hex
+        keys = [f"{prefix}-{i}" for i in range(40)]  # on both servers
+        for key in keys:  # every connection made, each server's keys known
+            adapter.set(key, VALUE)
+        batch: dict[str | bytes, Any] = dict.fromkeys(keys, VALUE)
+        calls: dict[str, Callable[[], Any]] = {
+            "set_multi": lambda: adapter.set_multi(batch),
+            "add_multi": lambda: sorted(adapter.add_multi(batch)),
+            "replace_multi": lambda: adapter.replace_multi(batch),
+            "get_multi": lambda: len(adapter.get_multi(keys)),
+            "delete_multi": lambda: adapter.delete_multi(keys),
+        }
+        expected = {
+            "set_multi": [],
+            "add_multi": sorted(keys),
+            "replace_multi": [],
+            "get_multi": len(keys),
+            "delete_multi": True,
+        }
+        for call, run in calls.items():
+            one.reset()
+            two.reset()
+            assert run() == expected[call], call
+            assert (one.bursts, two.bursts) == (1, 1), call
