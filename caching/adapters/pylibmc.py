@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import logging
 import os
+import select
+import socket
 import weakref
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -46,7 +48,7 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
-from caching.adapters.serializer import MARKED_TEXT, from_native
+from caching.adapters.serializer import FLAG_INT, MARKED_TEXT, Item, from_native
 from caching.counters import MAX_COUNTER
 from caching.key_rules import Key
 from caching.store_rules import ADD, REPLACE, SET
@@ -55,8 +57,14 @@ __all__ = ["MAX_DELTA", "PylibmcAdapter", "client_factory"]
 
 logger = logging.getLogger(__name__)
 
-#: Largest ``delta`` pylibmc passes to ``incr``/``decr`` (a C ``int``).
+#: Largest ``delta`` pylibmc passes to ``incr``/``decr`` (a C ``int``); a
+#: larger one goes through a ``gets``/``cas`` loop (:func:`_cas_count`).
 MAX_DELTA = 2**31 - 1
+
+#: ``cas`` attempts of one large-delta ``incr``/``decr`` before it answers
+#: "nothing happened" (each failed attempt means another writer changed the
+#: item meanwhile).
+_CAS_TRIES = 100
 
 
 @cache
@@ -119,6 +127,120 @@ class _Own:
 #: The attribute of a foreign pool's client that holds its :class:`_Own`.
 _OWN = "_caching_own"
 
+#: The attribute of a pooled client that holds its :class:`_Pipe`.
+_PIPE = "_caching_pipe"
+
+#: The store modes as text-protocol commands.
+_COMMANDS = {mode: mode.encode("ascii") for mode in (SET, ADD, REPLACE)}
+
+_STORE_REPLIES = frozenset({b"STORED", b"NOT_STORED", b"EXISTS", b"NOT_FOUND"})
+_DELETE_REPLIES = frozenset({b"DELETED", b"NOT_FOUND"})
+
+
+def _store_reply(line: bytes) -> bool:
+    # SERVER_ERROR (out of memory, too large): refused; memcached has read
+    # the data, so the connection stays in step.
+    return line in _STORE_REPLIES or line.startswith(b"SERVER_ERROR ")
+
+
+class _Pipe:
+    """A text-protocol connection of one pooled pylibmc client to the
+    adapter's one server, for the batches libmemcached sends command by
+    command (its ``set_multi``, ``add_multi`` and ``delete_multi`` wait for
+    each reply before the next command, and its buffering behaviour drops
+    the replies): the whole batch in one write, then its replies, one line
+    per command, in order.
+
+    It belongs to the client (checked out with it, never shared), to the
+    process that made it (:attr:`pid`), and is closed with the client's
+    connections (:meth:`PylibmcAdapter._reset`, the pool's close). Timeouts
+    are the client's own behaviours (``connect_timeout``, ``_poll_timeout``,
+    in milliseconds).
+
+    :raises OSError: (from :meth:`exchange`) the server failed: refused,
+        closed, or no answer within the timeout; the connection is closed.
+    :raises _OutOfStepError: (from :meth:`exchange`) a reply the commands cannot
+        get; the connection is closed.
+    """
+
+    __slots__ = ("pid", "poll", "sock")
+
+    def __init__(self, address: str, connect_timeout: float, timeout: float) -> None:
+        self.pid = os.getpid()
+        if address.startswith("unix:"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(connect_timeout)
+                sock.connect(address[5:])
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            host, port = address.rsplit(":", 1)
+            sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(timeout)
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        self.sock, self.poll = sock, poller.poll
+
+    def exchange(self, request: bytes, count: int, valid: Callable[[bytes], bool]) -> list[bytes]:
+        """Send ``request`` (``count`` commands) and read one reply line per
+        command, each checked by ``valid``."""
+        try:
+            if self.poll(0):  # bytes no command asked for, or closed: never read as replies
+                raise ConnectionResetError("the connection holds bytes no command asked for")
+            self.sock.sendall(request)
+            lines: list[bytes] = []
+            rest = b""
+            while len(lines) < count:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionResetError("closed by the server")
+                *done, rest = (rest + chunk).split(b"\r\n")
+                lines += done
+            if len(lines) != count or rest:
+                raise _OutOfStepError(
+                    f"{len(lines) - count} reply lines too many to {count} commands"
+                )
+            for line in lines:
+                if not valid(line):
+                    raise _OutOfStepError(f"unexpected reply {line[:60]!r} to {request[:40]!r}")
+            return lines
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class _OutOfStepError(Exception):
+    """A reply that the commands sent cannot get."""
+
+
+def _pipe(client: Any, address: str) -> _Pipe:
+    """``client``'s :class:`_Pipe` to ``address``, made on first use (and
+    again after it was closed, or in a forked child)."""
+    pipe: _Pipe | None = getattr(client, _PIPE, None)
+    if pipe is None or pipe.sock.fileno() < 0 or pipe.pid != os.getpid():
+        behaviors = client.behaviors
+        pipe = _Pipe(
+            address,
+            max(1, behaviors["connect_timeout"]) / 1000,
+            max(1, behaviors["_poll_timeout"]) / 1000,
+        )
+        setattr(client, _PIPE, pipe)
+    return pipe
+
+
+def _close_pipe(client: Any) -> None:
+    """Close ``client``'s :class:`_Pipe`, if it has one of this process."""
+    pipe: _Pipe | None = getattr(client, _PIPE, None)
+    if pipe is not None and pipe.pid == os.getpid():
+        pipe.close()
+
+
 # Adapters over foreign pools, told when this process is a fork's child.
 _FOREIGN: weakref.WeakSet[PylibmcAdapter] = weakref.WeakSet()
 
@@ -154,8 +276,6 @@ class PylibmcAdapter(MemcacheApi):
     :param client_options: more :func:`client_factory` arguments.
     :raises MissingExtraError: pylibmc is not installed.
     """
-
-    max_delta = MAX_DELTA
 
     def __init__(
         self,
@@ -214,6 +334,8 @@ class PylibmcAdapter(MemcacheApi):
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
+        self._connection_error = library.ConnectionError
+        self._protocol_error = library.ProtocolError
 
     # -- a foreign pool ---------------------------------------------------
 
@@ -241,7 +363,7 @@ class PylibmcAdapter(MemcacheApi):
         client used before a server came back is reset first."""
         pid = process_id()
         if own is not None and own.pid == pid:  # a server is back since its last use
-            own.client.disconnect_all()
+            _close(own.client)
             own.generation = self._generation
             return own
         if own is None and getattr(original, "_caching_pid", self._built_pid) == pid:
@@ -319,15 +441,86 @@ class PylibmcAdapter(MemcacheApi):
             self._bad_reply_seen(",".join(self.servers), str(exc))
             return None
 
+    def _reset(self, client: Any) -> None:
+        _close_pipe(client)
+        super()._reset(client)
+
+    def _pipe(self, client: Any) -> _Pipe | None:
+        """``client``'s :class:`_Pipe` when the adapter has one server (with
+        several, only libmemcached knows where its ketama puts a key)."""
+        servers = self.servers
+        if len(servers) != 1 or servers == ["pool"]:
+            return None
+        try:
+            return _pipe(client, servers[0])
+        except OSError as exc:
+            raise self._connection_error(f"{servers[0]}: {exc}") from exc
+
+    def _exchange(
+        self, client: Any, pipe: _Pipe, request: bytes, count: int, valid: Callable[[bytes], bool]
+    ) -> list[bytes]:
+        """:meth:`_Pipe.exchange`, its failures as pylibmc's: a server
+        failure is a ``ConnectionError`` (one of :attr:`errors`), a reply
+        out of step a ``ProtocolError`` (one of :attr:`bad_replies`)."""
+        try:
+            return pipe.exchange(request, count, valid)
+        except OSError as exc:
+            raise self._connection_error(f"{self.servers[0]}: {exc}") from exc
+        except _OutOfStepError as exc:
+            raise self._protocol_error(str(exc)) from exc
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        pipe = self._pipe(client)
+        if pipe is None:  # several servers: libmemcached's, key by key
+            return super()._store_batch(client, mode, items, exptime)
+        command = _COMMANDS[mode]
+        request = b"".join(
+            b"%s %s %d %d %d\r\n%s\r\n" % (command, key, flags, exptime, len(data), data)
+            for key, (data, flags) in items.items()
+        )
+        lines = self._exchange(client, pipe, request, len(items), _store_reply)
+        return [key for key, line in zip(items, lines, strict=True) if line != b"STORED"]
+
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
-        client.delete_multi(keys)  # False when one was missing: not a failure
+        pipe = self._pipe(client)
+        if pipe is None:
+            client.delete_multi(keys)  # False when one was missing: not a failure
+            return True
+        request = b"".join(b"delete " + key + b"\r\n" for key in keys)
+        self._exchange(client, pipe, request, len(keys), _DELETE_REPLIES.__contains__)
         return True
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
+        if delta > MAX_DELTA:
+            return self._cas_count(client, key, delta, False)
         return self._counted(client, client.incr, key, delta)
 
     def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
+        if delta > MAX_DELTA:
+            return self._cas_count(client, key, delta, True)
         return self._counted(client, client.decr, key, delta)
+
+    def _cas_count(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
+        """``incr``/``decr`` by a ``delta`` pylibmc cannot pass (above
+        :data:`MAX_DELTA`), with memcached's answers: the server judges the
+        item first (an ``incr`` by 0: ``None`` on a miss,
+        :data:`~caching.adapters.base.NON_NUMERIC` if it is not a counter),
+        then a ``gets``/``cas`` loop writes the new value, wrapped at
+        ``2**64`` (``incr``) or floored at 0 (``decr``), as an int item:
+        atomic, since a ``cas`` after another writer's change fails and the
+        loop reads again. memcached's text protocol cannot read an item's
+        expiry: the new item is written with none (docs/ADAPTERS.md).
+        """
+        for _ in range(_CAS_TRIES):
+            judged = self._counted(client, client.incr, key, 0)
+            if judged is None or judged == NON_NUMERIC:
+                return judged
+            new = _cas_step(client, key, delta, down)
+            if new is not None:
+                return new  # else gone or rewritten since it was judged: again
+        return None
 
     def _counted(
         self, client: Any, call: Callable[[bytes, int], int], key: bytes, delta: int
@@ -353,6 +546,35 @@ class PylibmcAdapter(MemcacheApi):
 _MISSING = object()
 
 
+def _cas_step(client: Any, key: bytes, delta: int, down: bool) -> int | None:
+    """One ``gets``/``cas`` of :meth:`PylibmcAdapter._cas_count`: the new
+    value, or ``None`` when the item is gone, holds no counter, or changed
+    before the ``cas``. pylibmc's ``gets`` and ``cas`` want the client's
+    ``cas`` behaviour: on for the step."""
+    cas_on = client.behaviors["cas"]
+    if not cas_on:
+        client.set_behaviors({"cas": True})
+    try:
+        value, token = client.gets(key)
+        current = _count_value(value)
+        if token is None or current is None:
+            return None
+        new = max(0, current - delta) if down else (current + delta) % MAX_COUNTER
+        return new if client.cas(key, (str(new).encode("ascii"), FLAG_INT), token) else None
+    finally:
+        if not cas_on:
+            client.set_behaviors({"cas": False})
+
+
+def _count_value(value: Any) -> int | None:
+    """The number a counter's value read by pylibmc holds (an int item, or
+    the text of a bool item after a count); ``None`` when it holds none."""
+    if type(value) is str:
+        value = value.strip(" ")
+        return int(value) if value.isdigit() and value.isascii() else None
+    return value if type(value) is int and 0 <= value < MAX_COUNTER else None
+
+
 def _is_counter(client: Any, key: bytes) -> bool:
     """Whether ``key``'s item is one memcached counts (or is missing): read
     after a ``CLIENT_ERROR`` to ``incr``/``decr``. (A stored ``None`` is an
@@ -368,6 +590,7 @@ def _is_counter(client: Any, key: bytes) -> bool:
 
 
 def _close(client: Any) -> None:
+    _close_pipe(client)
     client.disconnect_all()
 
 

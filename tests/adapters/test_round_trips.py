@@ -91,7 +91,21 @@ def pair() -> Iterator[list[servers.Server]]:
         yield [first, second]
 
 
-@pytest.mark.parametrize("name", NAMES)
+#: pylibmc with several servers: libmemcached alone knows where its ketama
+#: puts a key, and sends its stores and deletes key by key (get_multi is
+#: one round trip per server).
+PLACED_BY_LIBMEMCACHED = pytest.mark.xfail(
+    reason="pylibmc stores and deletes key by key over several servers", strict=True
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=PLACED_BY_LIBMEMCACHED) if name == "pylibmc" else name
+        for name in NAMES
+    ],
+)
 def test_one_round_trip_per_server_involved(name: str, pair: list[servers.Server]) -> None:
     with relay(pair[0].address) as one, relay(pair[1].address) as two:
         adapter = builder(name)([one.address, two.address], timeout=5.0)
@@ -114,6 +128,10 @@ def test_one_round_trip_per_server_involved(name: str, pair: list[servers.Server
             "get_multi": len(keys),
             "delete_multi": True,
         }
+        one.reset()
+        two.reset()
+        assert len(adapter.get_multi(keys)) == len(keys)  # every adapter, pylibmc too
+        assert (one.bursts, two.bursts) == (1, 1)
         for call, run in calls.items():
             one.reset()
             two.reset()
