@@ -83,6 +83,10 @@ NON_NUMERIC_ERROR = b"cannot increment or decrement non-numeric value"
 _MODES = {mode: mode.encode("ascii") for mode in (SET, ADD, REPLACE)}
 
 
+#: The replies of a store that did not store (a SERVER_ERROR line aside).
+_NOT_STORED = frozenset({b"NOT_STORED", b"EXISTS", b"NOT_FOUND"})
+
+
 def _counter_reply(line: bytes) -> bool:
     return line.isdigit() or line == b"NOT_FOUND"
 
@@ -104,6 +108,7 @@ def _client_classes() -> tuple[Any, Any]:
     library = _library()
     base = library.Client
     unknown = library.exceptions.MemcacheUnknownError
+    closed = library.exceptions.MemcacheUnexpectedCloseError
     fetch, store, misc = base._fetch_cmd, base._store_cmd, base._misc_cmd
 
     class Client(base):  # type: ignore[misc,valid-type]
@@ -161,6 +166,48 @@ def _client_classes() -> tuple[Any, Any]:
             if self._poll is not None and self._poll(0):
                 self._out_of_step()
             return store(self, name, values, expire, noreply, flags, cas)
+
+        def store_batch(self, name: bytes, items: dict[bytes, Item], expire: int) -> list[bytes]:
+            """``name`` (``set``, ``add`` or ``replace``) of every item, as
+            pymemcache's ``_store_cmd`` sends them (one write, then one reply
+            line per command, in order) without its per-key work: the keys
+            come checked and the items serialised by the adapter. The keys
+            not stored; a ``SERVER_ERROR`` (too large, out of memory) is one
+            of them and leaves the connection in step (memcached has read
+            the data). A reply the commands cannot get closes the connection
+            and raises ``MemcacheUnknownError``; a failure closes it too."""
+            if self._poll is not None and self._poll(0):
+                self._out_of_step()
+            if self.sock is None:
+                self._connect()
+            request = b"".join(
+                b"%s %s %d %d %d\r\n%s\r\n" % (name, key, flags, expire, len(data), data)
+                for key, (data, flags) in items.items()
+            )
+            try:
+                self.sock.sendall(request)
+                lines: list[bytes] = []
+                rest = b""
+                while len(lines) < len(items):
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise closed()
+                    *done, rest = (rest + chunk).split(b"\r\n")
+                    lines += done
+            except Exception:
+                self.close()
+                raise
+            if len(lines) != len(items) or rest:
+                self.close()
+                raise unknown(f"{len(lines) - len(items)} reply lines too many to {name!r}")
+            failed = []
+            for key, line in zip(items, lines, strict=True):
+                if line != b"STORED":
+                    if line not in _NOT_STORED and not line.startswith(b"SERVER_ERROR "):
+                        self.close()
+                        raise unknown(f"unexpected reply {line[:60]!r} to {name!r}")
+                    failed.append(key)
+            return failed
 
         def _misc_cmd(
             self, cmds: Any, cmd_name: bytes, noreply: bool | None, end_tokens: Any = None
@@ -274,29 +321,27 @@ class PymemcacheAdapter(MemcachedAdapter):
     def _store_batch(
         self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
     ) -> list[bytes]:
-        # pymemcache's _store_cmd (behind its set, add, replace and
-        # set_many) sends every command of a dict in one write and then reads
-        # the replies: one round trip per server for any mode (set_many
-        # alone names it publicly; add and replace take one key).
+        # One write of every command, then the replies: one round trip per
+        # server for any mode (pymemcache's own set_many does so for set
+        # only, with per-key work the adapter has done already).
         name = _MODES[mode]
         if len(self.servers) == 1:
-            stored = client._store_cmd(name, items, exptime, False)
-            return [key for key in items if not stored.get(key)]
+            return client.store_batch(name, items, exptime)  # type: ignore[no-any-return]
         failed: list[bytes] = []
         for node, keys in self._by_node(client, items).items():
             batch = {key: items[key] for key in keys}
-            try:
-                stored = client._safely_run_func(
-                    node, node._store_cmd, None, name, batch, exptime, False
+            try:  # None: a node left alone after a failure
+                refused = client._safely_run_func(
+                    node, node.store_batch, None, name, batch, exptime
                 )
             except self.errors as exc:
                 self._report(_address(node.server), exc)
-                stored = None
+                refused = None
             except Exception as exc:  # a reply pymemcache could not read
                 node.close()
                 self._bad_reply_seen(_address(node.server), repr(exc))
-                stored = None
-            failed += [key for key in keys if not (stored and stored.get(key))]
+                refused = None
+            failed += keys if refused is None else refused
         return failed
 
     def _by_node(self, client: Any, keys: Any) -> dict[Any, list[Any]]:

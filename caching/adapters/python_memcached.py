@@ -220,6 +220,26 @@ def _client_class() -> Any:
             ]
             self._init_buckets()
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            #: No key_encoder of the caller's (python-memcached's own is the identity).
+            self._plain_keys = kwargs.get("key_encoder") is None
+
+        def _map_and_prefix_keys(self, key_iterable: Any, key_prefix: Any) -> Any:
+            # As python-memcached's, without its per-key hashing and
+            # connection check where there is one server, no prefix and no
+            # key_encoder: every key goes to that server (or none if it is
+            # down), under its UTF-8 bytes.
+            if len(self.buckets) != 1 or key_prefix or not self._plain_keys:
+                return super()._map_and_prefix_keys(key_iterable, key_prefix)
+            server = self.buckets[0]
+            if not server.connect():
+                return {}, {}
+            originals = {
+                (key.encode("utf-8") if type(key) is str else key): key for key in key_iterable
+            }
+            return {server: list(originals)}, originals
+
         def _val_to_store_info(self, value: Item, min_compress_len: int) -> tuple[int, int, bytes]:
             data, flags = value  # serialised by the adapter already
             return flags, len(data), data
