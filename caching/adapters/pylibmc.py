@@ -8,9 +8,16 @@ and finite timeouts. Values are stored in the format of
 :mod:`caching.adapters.serializer`; keys are checked by :mod:`caching.key_rules` before any
 I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
 
-Limitation: pylibmc's ``incr``/``decr`` take a C ``int``, so a ``delta``
-above ``2**31 - 1`` raises ``ValueError`` here (the other adapters take any
-delta up to ``2**64 - 1``).
+pylibmc's ``incr``/``decr`` take a C ``int``: a ``delta`` above ``2**31 - 1``
+goes through a ``gets``/``cas`` loop (memcached's answers, atomic; the item
+is written without an expiry, which the text protocol cannot read:
+docs/ADAPTERS.md, "Counters over the whole range").
+
+libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
+command at a time, each waiting for its reply. With one server, the adapter
+sends those batches on a text-protocol connection of each pooled client's
+own instead (:class:`_Pipe`): one write, then the replies, one round trip
+(docs/ADAPTERS.md, "Round trips of the ``_multi`` calls").
 
 Each pylibmc client keeps its own failure state of each server
 (libmemcached's retry wait). With one server, the adapter keeps the one
@@ -212,6 +219,12 @@ class _Pipe:
             raise
 
     def close(self) -> None:
+        self.sock.close()
+
+    def __del__(self) -> None:
+        # A client dropped without its connections closed (as libmemcached
+        # does for its own): closing a forked child's copy of the socket
+        # leaves the parent's connection open.
         self.sock.close()
 
 
