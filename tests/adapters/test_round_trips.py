@@ -5,6 +5,8 @@ value over the item size failing alone."""
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from caching.adapters.base import MemcachedAdapter
 from tests import servers
 from tests.adapters.conftest import NAMES, Build, builder
+from tests.adapters.pools import EagerPool
 from tests.relay import Relay, relay
 
 pytestmark = pytest.mark.memcached
@@ -148,3 +151,49 @@ def test_one_round_trip_per_server_involved(
             two.reset()
             assert run() == expected[call], call
             assert (one.bursts, two.bursts) == (1, 1), call
+
+
+def _batches(adapter: MemcachedAdapter, prefix: str, rounds: int = 100) -> tuple[int, int]:
+    """``rounds`` set_multi/get_multi of distinct values: (wrong values, failed calls)."""
+    wrong = failed = 0
+    for i in range(rounds):
+        batch: dict[str | bytes, Any] = {f"{prefix}-{i}-{j}": f"{prefix} {i} {j}" for j in range(5)}
+        if adapter.set_multi(batch) != []:
+            failed += 1
+        found = adapter.get_multi(list(batch))
+        if len(found) != len(batch):
+            failed += 1
+        wrong += sum(found[key] != value for key, value in batch.items() if key in found)
+    return wrong, failed
+
+
+@pytest.mark.parametrize("foreign", [False, True], ids=["own pool", "foreign pool"])
+def test_a_forked_child_batches_on_connections_of_its_own(
+    memcached_server: servers.Server, foreign: bool
+) -> None:
+    # pylibmc's batches go on a connection of each pooled client's own: a
+    # child never writes on its parent's, nor closes it.
+    if foreign:
+        pylibmc = pytest.importorskip("caching.pylibmc")
+        pool = EagerPool(lambda: pylibmc.client_factory([memcached_server.address]), 2)
+        adapter: MemcachedAdapter = pylibmc.MemcachedClient(pool)
+    else:
+        adapter = builder("pylibmc")(memcached_server.address, timeout=5.0)
+    prefix = uuid.uuid4().hex
+    assert _batches(adapter, f"{prefix}-before", 5) == (0, 0)  # the parent's connection made
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.close(read)
+            os.write(write, json.dumps(_batches(adapter, f"{prefix}-child")).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    parent = _batches(adapter, f"{prefix}-parent")
+    with os.fdopen(read) as pipe:
+        reported = pipe.read()
+    assert os.waitpid(pid, 0)[1] == 0
+    assert json.loads(reported) == [0, 0]
+    assert parent == (0, 0)
+    assert _batches(adapter, f"{prefix}-after", 5) == (0, 0)  # still in step after the child exits
