@@ -9,9 +9,10 @@ and finite timeouts. Values are stored in the format of
 I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
 
 pylibmc's ``incr``/``decr`` take a C ``int``: a ``delta`` above ``2**31 - 1``
-goes through a ``gets``/``cas`` loop (memcached's answers, atomic; the item
-is written without an expiry, which the text protocol cannot read:
-docs/ADAPTERS.md, "Counters over the whole range").
+goes, with one server, through memcached's meta arithmetic (``ma``) on the
+batch connection below, and otherwise through a ``gets``/``cas`` loop, which
+writes the item without an expiry (docs/ADAPTERS.md, "Counters over the
+whole range").
 
 libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
 command at a time, each waiting for its reply. With one server, the adapter
@@ -144,6 +145,16 @@ _STORE_REPLIES = frozenset({b"STORED", b"NOT_STORED", b"EXISTS", b"NOT_FOUND"})
 _DELETE_REPLIES = frozenset({b"DELETED", b"NOT_FOUND"})
 
 
+#: memcached's answer to incr/decr of an item that is not a counter.
+_NON_NUMERIC_REPLY = b"CLIENT_ERROR cannot increment or decrement non-numeric value"
+
+
+def _meta_complete(lines: list[bytes]) -> bool:
+    """Whether ``lines`` hold the whole reply to one ``ma ... v``: a value
+    (``VA <size>`` and the number) or one line (``NF``, an error)."""
+    return bool(lines) and (len(lines) >= 2 or not lines[0].startswith(b"VA "))
+
+
 def _store_reply(line: bytes) -> bool:
     # SERVER_ERROR (out of memory, too large): refused; memcached has read
     # the data, so the connection stays in step.
@@ -156,7 +167,8 @@ class _Pipe:
     command (its ``set_multi``, ``add_multi`` and ``delete_multi`` wait for
     each reply before the next command, and its buffering behaviour drops
     the replies): the whole batch in one write, then its replies, one line
-    per command, in order.
+    per command, in order; and for the meta arithmetic of a large delta
+    (``ma``, which libmemcached does not speak).
 
     It belongs to the client (checked out with it, never shared), to the
     process that made it (:attr:`pid`), and is closed with the client's
@@ -164,10 +176,11 @@ class _Pipe:
     are the client's own behaviours (``connect_timeout``, ``_poll_timeout``,
     in milliseconds).
 
-    :raises OSError: (from :meth:`exchange`) the server failed: refused,
-        closed, or no answer within the timeout; the connection is closed.
-    :raises _OutOfStepError: (from :meth:`exchange`) a reply the commands cannot
-        get; the connection is closed.
+    :raises OSError: (from :meth:`exchange`, :meth:`ask`) the server failed:
+        refused, closed, or no answer within the timeout; the connection is
+        closed.
+    :raises _OutOfStepError: (likewise) a reply the commands cannot get; the
+        connection is closed.
     """
 
     __slots__ = ("pid", "poll", "sock")
@@ -194,29 +207,49 @@ class _Pipe:
     def exchange(self, request: bytes, count: int, valid: Callable[[bytes], bool]) -> list[bytes]:
         """Send ``request`` (``count`` commands) and read one reply line per
         command, each checked by ``valid``."""
+        lines = self.ask(request, lambda lines: len(lines) >= count)
         try:
-            if self.poll(0):  # bytes no command asked for, or closed: never read as replies
-                raise ConnectionResetError("the connection holds bytes no command asked for")
-            self.sock.sendall(request)
-            lines: list[bytes] = []
-            rest = b""
-            while len(lines) < count:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise ConnectionResetError("closed by the server")
-                *done, rest = (rest + chunk).split(b"\r\n")
-                lines += done
-            if len(lines) != count or rest:
+            if len(lines) != count:
                 raise _OutOfStepError(
                     f"{len(lines) - count} reply lines too many to {count} commands"
                 )
             for line in lines:
                 if not valid(line):
                     raise _OutOfStepError(f"unexpected reply {line[:60]!r} to {request[:40]!r}")
+        except _OutOfStepError:
+            self.close()
+            raise
+        return lines
+
+    def ask(self, request: bytes, complete: Callable[[list[bytes]], bool]) -> list[bytes]:
+        """Send ``request`` and read reply lines until ``complete`` says they
+        are all there; bytes after them are out of step."""
+        try:
+            self.sock.sendall(request)
+            lines: list[bytes] = []
+            rest = b""
+            while not complete(lines):
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionResetError("closed by the server")
+                *done, rest = (rest + chunk).split(b"\r\n")
+                lines += done
+            if rest:
+                raise _OutOfStepError(f"{len(rest)} bytes after the replies: {rest[:40]!r}")
             return lines
         except BaseException:
             self.close()
             raise
+
+    def unread(self) -> bytes | None:
+        """``None`` when nothing waits on the connection; else what waits
+        (``b""``: the server closed it), which no command asked for."""
+        if not self.poll(0):
+            return None
+        try:
+            return self.sock.recv(4096, socket.MSG_PEEK)
+        except OSError:  # reset by the server
+            return b""
 
     def close(self) -> None:
         self.sock.close()
@@ -232,10 +265,19 @@ class _OutOfStepError(Exception):
     """A reply that the commands sent cannot get."""
 
 
-def _pipe(client: Any, address: str) -> _Pipe:
-    """``client``'s :class:`_Pipe` to ``address``, made on first use (and
-    again after it was closed, or in a forked child)."""
+def _pipe(client: Any, address: str, on_unread: Callable[[bytes], None]) -> _Pipe:
+    """``client``'s :class:`_Pipe` to ``address``, made on first use, and
+    again after it was closed, in a forked child, or when something waits
+    on it before a command (``on_unread`` is told the bytes: none if the
+    server closed it, e.g. when it restarted)."""
     pipe: _Pipe | None = getattr(client, _PIPE, None)
+    if pipe is not None and pipe.pid == os.getpid() and pipe.sock.fileno() >= 0:
+        unread = pipe.unread()
+        if unread is None:
+            return pipe
+        pipe.close()
+        if unread:
+            on_unread(unread)
     if pipe is None or pipe.sock.fileno() < 0 or pipe.pid != os.getpid():
         behaviors = client.behaviors
         pipe = _Pipe(
@@ -465,9 +507,14 @@ class PylibmcAdapter(MemcacheApi):
         if len(servers) != 1 or servers == ["pool"]:
             return None
         try:
-            return _pipe(client, servers[0])
+            return _pipe(client, servers[0], self._unread)
         except OSError as exc:
             raise self._connection_error(f"{servers[0]}: {exc}") from exc
+
+    def _unread(self, unread: bytes) -> None:
+        """A batch connection held bytes no command asked for: replaced."""
+        reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
+        self._bad_reply_seen(self.servers[0], reason)
 
     def _exchange(
         self, client: Any, pipe: _Pipe, request: bytes, count: int, valid: Callable[[bytes], bool]
@@ -507,13 +554,49 @@ class PylibmcAdapter(MemcacheApi):
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
         if delta > MAX_DELTA:
-            return self._cas_count(client, key, delta, False)
+            return self._large_count(client, key, delta, False)
         return self._counted(client, client.incr, key, delta)
 
     def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
         if delta > MAX_DELTA:
-            return self._cas_count(client, key, delta, True)
+            return self._large_count(client, key, delta, True)
         return self._counted(client, client.decr, key, delta)
+
+    #: Whether the server speaks memcached's meta commands (1.6 on); set
+    #: ``False`` when it answers ``ma`` with ``ERROR``.
+    _meta = True
+
+    def _large_count(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
+        """``incr``/``decr`` by a ``delta`` above :data:`MAX_DELTA`. With one
+        server, memcached's meta arithmetic (``ma``) on the batch connection:
+        memcached's own ``incr``/``decr`` of any 64-bit delta, item expiry
+        and flags kept. Otherwise (several servers, where only libmemcached
+        places keys; a memcached without meta commands; twemproxy, which
+        closes the connection on them) :meth:`_cas_count`."""
+        pipe = self._pipe(client) if self._meta else None
+        if pipe is not None:
+            request = b"ma %s D%d v%s\r\n" % (key, delta, b" MD" if down else b"")
+            try:
+                lines = pipe.ask(request, _meta_complete)
+            except OSError:
+                lines = []  # closed on a meta command (twemproxy): the loop instead
+            except _OutOfStepError as exc:
+                raise self._protocol_error(str(exc)) from exc
+            if lines == [b"ERROR"]:
+                self._meta = False  # no meta commands (memcached before 1.6)
+            elif lines:
+                return self._meta_answer(lines, request)
+        return self._cas_count(client, key, delta, down)
+
+    def _meta_answer(self, lines: list[bytes], request: bytes) -> int | None:
+        """The answer of an ``ma ... v`` command's reply ``lines``."""
+        if lines == [b"NF"]:
+            return None
+        if lines == [_NON_NUMERIC_REPLY]:
+            return NON_NUMERIC
+        if len(lines) == 2 and lines[0].startswith(b"VA ") and lines[1].strip(b" ").isdigit():
+            return int(lines[1])
+        raise self._protocol_error(f"unexpected reply {lines[0][:60]!r} to {request[:40]!r}")
 
     def _cas_count(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
         """``incr``/``decr`` by a ``delta`` pylibmc cannot pass (above
@@ -523,8 +606,9 @@ class PylibmcAdapter(MemcacheApi):
         then a ``gets``/``cas`` loop writes the new value, wrapped at
         ``2**64`` (``incr``) or floored at 0 (``decr``), as an int item:
         atomic, since a ``cas`` after another writer's change fails and the
-        loop reads again. memcached's text protocol cannot read an item's
-        expiry: the new item is written with none (docs/ADAPTERS.md).
+        loop reads again. Used where :meth:`_large_count` cannot send
+        ``ma``: memcached's text protocol cannot read an item's expiry, so
+        the new item is written with none (docs/ADAPTERS.md).
         """
         for _ in range(_CAS_TRIES):
             judged = self._counted(client, client.incr, key, 0)
