@@ -197,3 +197,19 @@ def test_a_forked_child_batches_on_connections_of_its_own(
     assert json.loads(reported) == [0, 0]
     assert parent == (0, 0)
     assert _batches(adapter, f"{prefix}-after", 5) == (0, 0)  # still in step after the child exits
+
+
+def test_a_batch_after_a_server_restart_goes_on_a_new_connection(build: Build) -> None:
+    # The restarted server closed every connection: the batch notices before
+    # sending (nothing is lost, nothing reported), on every adapter.
+    with servers.running(servers.memcached()) as server:
+        adapter = build(server.address, timeout=5.0)
+        assert adapter.set_multi({"a": 1, "b": 2}) == []
+        server.restart()
+        assert adapter.set_multi({"a": 1, "b": 2}) == []
+        assert adapter.add_multi({"a": 1, "c": 3}) == ["a"]
+        # Read on new connections (pylibmc's own fail once after a restart).
+        reader = build(server.address, timeout=5.0)
+        assert reader.get_multi(["a", "b", "c"]) == {"a": 1, "b": 2, "c": 3}
+        adapter.close()
+        reader.close()
