@@ -66,7 +66,8 @@ __all__ = ["MAX_DELTA", "PylibmcAdapter", "client_factory"]
 logger = logging.getLogger(__name__)
 
 #: Largest ``delta`` pylibmc passes to ``incr``/``decr`` (a C ``int``); a
-#: larger one goes through a ``gets``/``cas`` loop (:func:`_cas_count`).
+#: larger one goes through memcached's meta arithmetic or a ``gets``/``cas``
+#: loop (:meth:`PylibmcAdapter._large_count`).
 MAX_DELTA = 2**31 - 1
 
 #: ``cas`` attempts of one large-delta ``incr``/``decr`` before it answers
@@ -257,8 +258,10 @@ class _Pipe:
     def __del__(self) -> None:
         # A client dropped without its connections closed (as libmemcached
         # does for its own): closing a forked child's copy of the socket
-        # leaves the parent's connection open.
-        self.sock.close()
+        # leaves the parent's connection open. (No socket: never connected.)
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            sock.close()
 
 
 class _OutOfStepError(Exception):
