@@ -186,6 +186,23 @@ def _client_class() -> Any:
             if not self._get_socket():  # refused: marked dead
                 raise OSError(f"cannot reconnect to {self}")
 
+        def readlines(self, count: int) -> list[bytes]:
+            """The next ``count`` reply lines (without ``\\r\\n``), in as few
+            receives as they arrive in; what follows stays buffered.
+
+            :raises _ConnectionDeadError: the connection closed first (the
+                server is marked dead).
+            """
+            buf = self.buffer
+            while buf.count(b"\r\n") < count:
+                data = self.socket.recv(65536) if self.socket else b""
+                if not data:
+                    self.mark_dead("connection closed in readlines()")
+                    raise library._ConnectionDeadError()
+                buf += data
+            *lines, self.buffer = buf.split(b"\r\n", count)
+            return lines
+
         def out_of_step(self, reason: str) -> None:
             """The reply was not one the command can get: close the connection."""
             self.trouble = reason
@@ -348,11 +365,12 @@ def _client_class() -> Any:
             not_stored = [key for key in mapping if key not in placed]  # no live server
             sent = []
             for server, keys in server_keys.items():
-                request = b"".join(
-                    b"%s %s %d %d %d\r\n%s\r\n"
-                    % (command, key, item[1], time, len(item[0]), item[0])
-                    for key, item in ((key, mapping[originals[key]]) for key in keys)
-                )
+                parts = []
+                for key in keys:
+                    data, flags = mapping[originals[key]]
+                    parts.append(b"%s %s %d %d %d\r\n" % (command, key, flags, time, len(data)))
+                    parts.append(data + b"\r\n")
+                request = b"".join(parts)
                 try:
                     server.send_cmds(request)
                 except dead as exc:
@@ -361,20 +379,23 @@ def _client_class() -> Any:
                     continue
                 sent.append((server, keys))
             for server, keys in sent:
-                done = 0
                 try:
-                    for key in keys:
-                        line = server.readline(True)
-                        if not _stored_reply(line):
-                            raise OutOfStepError(f"unexpected reply {line[:60]!r} to {cmd}")
-                        if line != b"STORED":
-                            not_stored.append(originals[key])
-                        done += 1
+                    lines = server.readlines(len(keys))
                 except dead as exc:
                     server.mark_dead(exc)
-                except OutOfStepError as exc:
-                    server.out_of_step(str(exc))
-                not_stored.extend(originals[key] for key in keys[done:])
+                    not_stored.extend(originals[key] for key in keys)
+                    continue
+                for line in lines:
+                    if not _stored_reply(line):
+                        server.out_of_step(f"unexpected reply {line[:60]!r} to {cmd}")
+                        not_stored.extend(originals[key] for key in keys)
+                        break
+                else:
+                    not_stored.extend(
+                        originals[key]
+                        for key, line in zip(keys, lines, strict=True)
+                        if line != b"STORED"
+                    )
             return not_stored
 
         def delete(self, key: bytes, noreply: bool = False) -> int:
