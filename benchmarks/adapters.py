@@ -3,7 +3,7 @@
 Run: ``python -m benchmarks.adapters [--ops N] [--rounds N] [--runs N]
 [--library NAME] [--server HOST:PORT]``. Without ``--server`` a memcached is started on a free
 127.0.0.1 port (via ``tests.servers``). For each library: ``get`` of a hit,
-``set`` and ``get_multi`` of 100 keys, with 100-byte ``bytes`` values (which
+``set``, ``get_multi`` of 100 keys and ``set_multi`` of 10, with 100-byte ``bytes`` values (which
 every raw client stores as they are). Each raw client gets the settings the
 adapter gives its own clients (:func:`_raw`), so that the two differ only by
 the adapter's work. Implementations are timed in turns, best of 40 short
@@ -14,7 +14,8 @@ thread's CPU clock (the client-side work, which the loopback round trip's
 scheduling noise on a busy machine does not inflate). The ratios are adapter
 time over raw time (target: at most 1.15). ``--runs N`` repeats the whole
 comparison and prints the median run with the range of the ratios: single
-runs differ by several per cent on a loaded machine.
+runs differ by several per cent on a loaded machine. After each table, one
+``set_multi`` of 10 over one ``set`` (target: at most 2.5 for the adapter).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from benchmarks.harness import compare
 from caching.adapters import adapter_class
 
 MULTI = 100
+#: Keys per ``set_multi`` call (issue 12's target: at most 2.5 times one ``set``).
+BATCH = 10
 #: ns/op of raw and caching on the wall clock, then on the CPU clock.
 Timings = tuple[dict[str, float], dict[str, float]]
 VALUE = b"v" * 100
@@ -110,7 +113,19 @@ def _workload(client: Any, library: str, keys: list[str]) -> dict[str, Callable[
         for chunk in chunks:
             get_multi(chunk)
 
-    return {"get": get, "set": set_, f"get_multi {MULTI}": multi}
+    set_multi = client.set_many if not hasattr(client, "set_multi") else client.set_multi
+    batches = [dict.fromkeys(keys[i : i + BATCH], VALUE) for i in range(0, len(keys), BATCH)]
+
+    def store_batches() -> None:
+        for batch in batches:
+            set_multi(batch)
+
+    return {
+        "get": get,
+        "set": set_,
+        f"get_multi {MULTI}": multi,
+        f"set_multi {BATCH}": store_batches,
+    }
 
 
 def _render(title: str, rows: list[tuple[str, list[Timings]]]) -> str:
@@ -138,6 +153,21 @@ def _render(title: str, rows: list[tuple[str, list[Timings]]]) -> str:
             ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _batch_cost(rows: list[tuple[str, list[Timings]]]) -> str:
+    """One ``set_multi`` of :data:`BATCH` keys over one ``set``, wall clock,
+    for the adapter and the raw client: the median run and the range."""
+    runs = dict(rows)
+    cells = []
+    for name in ("caching", "raw"):
+        ratios = sorted(
+            batch[0][name] / single[0][name]
+            for batch, single in zip(runs[f"set_multi {BATCH}"], runs["set"], strict=True)
+        )
+        spread = f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else ""
+        cells.append(f"{name} {ratios[(len(ratios) - 1) // 2]:.2f}x{spread}")
+    return f"set_multi of {BATCH} / one set (wall, target <= 2.5 for caching): " + ", ".join(cells)
 
 
 def _ratio(timings: dict[str, float]) -> float:
@@ -190,6 +220,8 @@ def main(argv: list[str] | None = None) -> None:
                 ops = len(keys)
                 if operation.startswith("get_multi"):
                     ops = len(keys) // MULTI * _multi_repeats(keys)
+                elif operation.startswith("set_multi"):
+                    ops = -(-len(keys) // BATCH)  # ns per call
                 runs = {name: work[operation] for name, work in workloads.items()}
                 timings = [
                     (
@@ -200,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
                 ]
                 rows.append((operation, timings))
             print(_render(f"{library}: adapter vs raw client", rows))
+            print()
+            print(_batch_cost(rows), flush=True)
             print(flush=True)
 
 

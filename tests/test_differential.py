@@ -47,6 +47,11 @@ VALUES: list[Any] = [
 ]
 
 
+#: Small deltas and memcached's whole range, past pylibmc's C int (2**31-1)
+#: and past 32 bits, up to 2**64-1.
+DELTAS = [0, 1, 2, 5, 1000, 2**31 - 1, 2**31, 2**32, 2**63, 2**64 - 2, 2**64 - 1]
+
+
 def typed(answer: Any) -> Any:
     """An answer with the type of every value made explicit, so that ``True``
     and ``1`` (equal in Python) differ."""
@@ -68,7 +73,7 @@ def random_call(rng: random.Random, prefix: str) -> tuple[str, Callable[[Cache],
     def mapping() -> dict[str | bytes, Any]:
         return {key(): rng.choice(VALUES) for _ in range(rng.randint(0, 3))}
 
-    k, value, delta = key(), rng.choice(VALUES), rng.choice([0, 1, 2, 5, 1000])
+    k, value, delta = key(), rng.choice(VALUES), rng.choice(DELTAS)
     initial = rng.choice([None, None, 0, 10, 2**64 - 1])
     many, keys = mapping(), some_keys()
     calls: dict[str, Callable[[Cache], Any]] = {

@@ -219,10 +219,6 @@ class MemcachedAdapter:
     #: while the library works (``ValueError``, ``KeyError``...) the same way.
     bad_replies: tuple[type[BaseException], ...] = ()
 
-    #: Largest ``delta`` the library passes to ``incr``/``decr``; a larger
-    #: one raises ``ValueError`` before any I/O.
-    max_delta: int = counters.MAX_COUNTER - 1
-
     #: Called with the client after each operation, before the client goes
     #: back to the pool, for a library that reports failures other than by
     #: raising (python-memcached); ``None`` for the others.
@@ -749,9 +745,6 @@ class MemcachedAdapter:
     def _count(self, key: Key, delta: int, initial_value: int | None, down: bool) -> int | None:
         stored_key = self._stored_keys[key]
         delta = counters.check_delta(delta)
-        if delta > self.max_delta:
-            name = type(self).__name__
-            raise ValueError(f"{name} takes a delta of at most {self.max_delta}, got {delta}")
         initial = counters.check_initial(initial_value)
         value = self._run(self._counter, None, (stored_key, delta, initial, down))
         if value is not None and value < 0:  # NON_NUMERIC

@@ -8,9 +8,17 @@ and finite timeouts. Values are stored in the format of
 :mod:`caching.adapters.serializer`; keys are checked by :mod:`caching.key_rules` before any
 I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
 
-Limitation: pylibmc's ``incr``/``decr`` take a C ``int``, so a ``delta``
-above ``2**31 - 1`` raises ``ValueError`` here (the other adapters take any
-delta up to ``2**64 - 1``).
+pylibmc's ``incr``/``decr`` take a C ``int``: a ``delta`` above ``2**31 - 1``
+goes, with one server, through memcached's meta arithmetic (``ma``) on the
+batch connection below, and otherwise through a ``gets``/``cas`` loop, which
+writes the item without an expiry (docs/ADAPTERS.md, "Counters over the
+whole range").
+
+libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
+command at a time, each waiting for its reply. With one server, the adapter
+sends those batches on a text-protocol connection of each pooled client's
+own instead (:class:`_Pipe`): one write, then the replies, one round trip
+(docs/ADAPTERS.md, "Round trips of the ``_multi`` calls").
 
 Each pylibmc client keeps its own failure state of each server
 (libmemcached's retry wait). With one server, the adapter keeps the one
@@ -31,6 +39,8 @@ from __future__ import annotations
 
 import logging
 import os
+import select
+import socket
 import weakref
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -47,8 +57,10 @@ from caching.adapters.base import (
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
 from caching.adapters.serializer import (
+    FLAG_INT,
     MARKED_TEXT,
     Codec,
+    Item,
     counter_value,
     from_native,
     raw,
@@ -61,8 +73,15 @@ __all__ = ["MAX_DELTA", "PylibmcAdapter", "client_factory"]
 
 logger = logging.getLogger(__name__)
 
-#: Largest ``delta`` pylibmc passes to ``incr``/``decr`` (a C ``int``).
+#: Largest ``delta`` pylibmc passes to ``incr``/``decr`` (a C ``int``); a
+#: larger one goes through memcached's meta arithmetic or a ``gets``/``cas``
+#: loop (:meth:`PylibmcAdapter._large_count`).
 MAX_DELTA = 2**31 - 1
+
+#: ``cas`` attempts of one large-delta ``incr``/``decr`` before it answers
+#: "nothing happened" (each failed attempt means another writer changed the
+#: item meanwhile).
+_CAS_TRIES = 100
 
 
 @cache
@@ -146,6 +165,169 @@ class _Own:
 #: The attribute of a foreign pool's client that holds its :class:`_Own`.
 _OWN = "_caching_own"
 
+#: The attribute of a pooled client that holds its :class:`_Pipe`.
+_PIPE = "_caching_pipe"
+
+#: The store modes as text-protocol commands.
+_COMMANDS = {mode: mode.encode("ascii") for mode in (SET, ADD, REPLACE)}
+
+_STORE_REPLIES = frozenset({b"STORED", b"NOT_STORED", b"EXISTS", b"NOT_FOUND"})
+_DELETE_REPLIES = frozenset({b"DELETED", b"NOT_FOUND"})
+
+
+#: memcached's answer to incr/decr of an item that is not a counter.
+_NON_NUMERIC_REPLY = b"CLIENT_ERROR cannot increment or decrement non-numeric value"
+
+
+def _meta_complete(lines: list[bytes]) -> bool:
+    """Whether ``lines`` hold the whole reply to one ``ma ... v``: a value
+    (``VA <size>`` and the number) or one line (``NF``, an error)."""
+    return bool(lines) and (len(lines) >= 2 or not lines[0].startswith(b"VA "))
+
+
+def _store_reply(line: bytes) -> bool:
+    # SERVER_ERROR (out of memory, too large): refused; memcached has read
+    # the data, so the connection stays in step.
+    return line in _STORE_REPLIES or line.startswith(b"SERVER_ERROR ")
+
+
+class _Pipe:
+    """A text-protocol connection of one pooled pylibmc client to the
+    adapter's one server, for the batches libmemcached sends command by
+    command (its ``set_multi``, ``add_multi`` and ``delete_multi`` wait for
+    each reply before the next command, and its buffering behaviour drops
+    the replies): the whole batch in one write, then its replies, one line
+    per command, in order; and for the meta arithmetic of a large delta
+    (``ma``, which libmemcached does not speak).
+
+    It belongs to the client (checked out with it, never shared), to the
+    process that made it (:attr:`pid`), and is closed with the client's
+    connections (:meth:`PylibmcAdapter._reset`, the pool's close). Timeouts
+    are the client's own behaviours (``connect_timeout``, ``_poll_timeout``,
+    in milliseconds).
+
+    :raises OSError: (from :meth:`exchange`, :meth:`ask`) the server failed:
+        refused, closed, or no answer within the timeout; the connection is
+        closed.
+    :raises _OutOfStepError: (likewise) a reply the commands cannot get; the
+        connection is closed.
+    """
+
+    __slots__ = ("pid", "poll", "sock")
+
+    def __init__(self, address: str, connect_timeout: float, timeout: float) -> None:
+        self.pid = os.getpid()
+        if address.startswith("unix:"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(connect_timeout)
+                sock.connect(address[5:])
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            host, port = address.rsplit(":", 1)
+            sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(timeout)
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        self.sock, self.poll = sock, poller.poll
+
+    def exchange(self, request: bytes, count: int, valid: Callable[[bytes], bool]) -> list[bytes]:
+        """Send ``request`` (``count`` commands) and read one reply line per
+        command, each checked by ``valid``."""
+        lines = self.ask(request, lambda lines: len(lines) >= count)
+        try:
+            if len(lines) != count:
+                raise _OutOfStepError(
+                    f"{len(lines) - count} reply lines too many to {count} commands"
+                )
+            for line in lines:
+                if not valid(line):
+                    raise _OutOfStepError(f"unexpected reply {line[:60]!r} to {request[:40]!r}")
+        except _OutOfStepError:
+            self.close()
+            raise
+        return lines
+
+    def ask(self, request: bytes, complete: Callable[[list[bytes]], bool]) -> list[bytes]:
+        """Send ``request`` and read reply lines until ``complete`` says they
+        are all there; bytes after them are out of step."""
+        try:
+            self.sock.sendall(request)
+            lines: list[bytes] = []
+            rest = b""
+            while not complete(lines):
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionResetError("closed by the server")
+                *done, rest = (rest + chunk).split(b"\r\n")
+                lines += done
+            if rest:
+                raise _OutOfStepError(f"{len(rest)} bytes after the replies: {rest[:40]!r}")
+            return lines
+        except BaseException:
+            self.close()
+            raise
+
+    def unread(self) -> bytes | None:
+        """``None`` when nothing waits on the connection; else what waits
+        (``b""``: the server closed it), which no command asked for."""
+        if not self.poll(0):
+            return None
+        try:
+            return self.sock.recv(4096, socket.MSG_PEEK)
+        except OSError:  # reset by the server
+            return b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __del__(self) -> None:
+        # A client dropped without its connections closed (as libmemcached
+        # does for its own): closing a forked child's copy of the socket
+        # leaves the parent's connection open. (No socket: never connected.)
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            sock.close()
+
+
+class _OutOfStepError(Exception):
+    """A reply that the commands sent cannot get."""
+
+
+def _pipe(client: Any, address: str, on_unread: Callable[[bytes], None]) -> _Pipe:
+    """``client``'s :class:`_Pipe` to ``address``, made on first use, and
+    again after it was closed, in a forked child, or when something waits
+    on it before a command (``on_unread`` is told the bytes: none if the
+    server closed it, e.g. when it restarted)."""
+    pipe: _Pipe | None = getattr(client, _PIPE, None)
+    if pipe is not None and pipe.pid == os.getpid() and pipe.sock.fileno() >= 0:
+        unread = pipe.unread()
+        if unread is None:
+            return pipe
+        pipe.close()
+        if unread:
+            on_unread(unread)
+    if pipe is None or pipe.sock.fileno() < 0 or pipe.pid != os.getpid():
+        behaviors = client.behaviors
+        pipe = _Pipe(
+            address,
+            max(1, behaviors["connect_timeout"]) / 1000,
+            max(1, behaviors["_poll_timeout"]) / 1000,
+        )
+        setattr(client, _PIPE, pipe)
+    return pipe
+
+
+def _close_pipe(client: Any) -> None:
+    """Close ``client``'s :class:`_Pipe`, if it has one of this process."""
+    pipe: _Pipe | None = getattr(client, _PIPE, None)
+    if pipe is not None and pipe.pid == os.getpid():
+        pipe.close()
+
+
 # Adapters over foreign pools, told when this process is a fork's child.
 _FOREIGN: weakref.WeakSet[PylibmcAdapter] = weakref.WeakSet()
 
@@ -192,8 +374,6 @@ class PylibmcAdapter(MemcacheApi):
     :raises TypeError: a pool whose clients do not decode as the settings
         need (read from a ``Pool`` now, a foreign pool's at first use).
     """
-
-    max_delta = MAX_DELTA
 
     def __init__(
         self,
@@ -260,6 +440,8 @@ class PylibmcAdapter(MemcacheApi):
         self._not_found = library.NotFound
         self._too_big = library.TooBig
         self._client_error = library.ClientError
+        self._connection_error = library.ConnectionError
+        self._protocol_error = library.ProtocolError
 
     # -- a foreign pool ---------------------------------------------------
 
@@ -287,7 +469,7 @@ class PylibmcAdapter(MemcacheApi):
         client used before a server came back is reset first."""
         pid = process_id()
         if own is not None and own.pid == pid:  # a server is back since its last use
-            own.client.disconnect_all()
+            _close(own.client)
             own.generation = self._generation
             return own
         if own is None and getattr(original, "_caching_pid", self._built_pid) == pid:
@@ -376,15 +558,128 @@ class PylibmcAdapter(MemcacheApi):
             self._bad_reply_seen(",".join(self.servers), str(exc))
             return None
 
+    def _reset(self, client: Any) -> None:
+        _close_pipe(client)
+        super()._reset(client)
+
+    def _pipe(self, client: Any) -> _Pipe | None:
+        """``client``'s :class:`_Pipe` when the adapter has one server (with
+        several, only libmemcached knows where its ketama puts a key)."""
+        servers = self.servers
+        if len(servers) != 1 or servers == ["pool"]:
+            return None
+        try:
+            return _pipe(client, servers[0], self._unread)
+        except OSError as exc:
+            raise self._connection_error(f"{servers[0]}: {exc}") from exc
+
+    def _unread(self, unread: bytes) -> None:
+        """A batch connection held bytes no command asked for: replaced."""
+        reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
+        self._bad_reply_seen(self.servers[0], reason)
+
+    def _exchange(
+        self, client: Any, pipe: _Pipe, request: bytes, count: int, valid: Callable[[bytes], bool]
+    ) -> list[bytes]:
+        """:meth:`_Pipe.exchange`, its failures as pylibmc's: a server
+        failure is a ``ConnectionError`` (one of :attr:`errors`), a reply
+        out of step a ``ProtocolError`` (one of :attr:`bad_replies`)."""
+        try:
+            return pipe.exchange(request, count, valid)
+        except OSError as exc:
+            raise self._connection_error(f"{self.servers[0]}: {exc}") from exc
+        except _OutOfStepError as exc:
+            raise self._protocol_error(str(exc)) from exc
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        pipe = self._pipe(client)
+        if pipe is None:  # several servers: libmemcached's, key by key
+            return super()._store_batch(client, mode, items, exptime)
+        command = _COMMANDS[mode]
+        request = b"".join(
+            b"%s %s %d %d %d\r\n%s\r\n" % (command, key, flags, exptime, len(data), data)
+            for key, (data, flags) in items.items()
+        )
+        lines = self._exchange(client, pipe, request, len(items), _store_reply)
+        return [key for key, line in zip(items, lines, strict=True) if line != b"STORED"]
+
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
-        client.delete_multi(keys)  # False when one was missing: not a failure
+        pipe = self._pipe(client)
+        if pipe is None:
+            client.delete_multi(keys)  # False when one was missing: not a failure
+            return True
+        request = b"".join(b"delete " + key + b"\r\n" for key in keys)
+        self._exchange(client, pipe, request, len(keys), _DELETE_REPLIES.__contains__)
         return True
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
+        if delta > MAX_DELTA:
+            return self._large_count(client, key, delta, False)
         return self._counted(client, client.incr, key, delta)
 
     def _decr(self, client: Any, key: bytes, delta: int) -> int | None:
+        if delta > MAX_DELTA:
+            return self._large_count(client, key, delta, True)
         return self._counted(client, client.decr, key, delta)
+
+    #: Whether the server speaks memcached's meta commands (1.6 on); set
+    #: ``False`` when it answers ``ma`` with ``ERROR``.
+    _meta = True
+
+    def _large_count(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
+        """``incr``/``decr`` by a ``delta`` above :data:`MAX_DELTA`. With one
+        server, memcached's meta arithmetic (``ma``) on the batch connection:
+        memcached's own ``incr``/``decr`` of any 64-bit delta, item expiry
+        and flags kept. Otherwise (several servers, where only libmemcached
+        places keys; a memcached without meta commands; twemproxy, which
+        closes the connection on them) :meth:`_cas_count`."""
+        pipe = self._pipe(client) if self._meta else None
+        if pipe is not None:
+            request = b"ma %s D%d v%s\r\n" % (key, delta, b" MD" if down else b"")
+            try:
+                lines = pipe.ask(request, _meta_complete)
+            except OSError:
+                lines = []  # closed on a meta command (twemproxy): the loop instead
+            except _OutOfStepError as exc:
+                raise self._protocol_error(str(exc)) from exc
+            if lines == [b"ERROR"]:
+                self._meta = False  # no meta commands (memcached before 1.6)
+            elif lines:
+                return self._meta_answer(lines, request)
+        return self._cas_count(client, key, delta, down)
+
+    def _meta_answer(self, lines: list[bytes], request: bytes) -> int | None:
+        """The answer of an ``ma ... v`` command's reply ``lines``."""
+        if lines == [b"NF"]:
+            return None
+        if lines == [_NON_NUMERIC_REPLY]:
+            return NON_NUMERIC
+        if len(lines) == 2 and lines[0].startswith(b"VA ") and lines[1].strip(b" ").isdigit():
+            return int(lines[1])
+        raise self._protocol_error(f"unexpected reply {lines[0][:60]!r} to {request[:40]!r}")
+
+    def _cas_count(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
+        """``incr``/``decr`` by a ``delta`` pylibmc cannot pass (above
+        :data:`MAX_DELTA`), with memcached's answers: the server judges the
+        item first (an ``incr`` by 0: ``None`` on a miss,
+        :data:`~caching.adapters.base.NON_NUMERIC` if it is not a counter),
+        then a ``gets``/``cas`` loop writes the new value, wrapped at
+        ``2**64`` (``incr``) or floored at 0 (``decr``), as an int item:
+        atomic, since a ``cas`` after another writer's change fails and the
+        loop reads again. Used where :meth:`_large_count` cannot send
+        ``ma``: memcached's text protocol cannot read an item's expiry, so
+        the new item is written with none (docs/ADAPTERS.md).
+        """
+        for _ in range(_CAS_TRIES):
+            judged = self._counted(client, client.incr, key, 0)
+            if judged is None or judged == NON_NUMERIC:
+                return judged
+            new = _cas_step(client, key, delta, down)
+            if new is not None:
+                return new  # else gone or rewritten since it was judged: again
+        return None
 
     def _counted(
         self, client: Any, call: Callable[[bytes, int], int], key: bytes, delta: int
@@ -413,6 +708,35 @@ _MISSING = object()
 _OUT_OF_MEMORY = "error 48 from "
 
 
+def _cas_step(client: Any, key: bytes, delta: int, down: bool) -> int | None:
+    """One ``gets``/``cas`` of :meth:`PylibmcAdapter._cas_count`: the new
+    value, or ``None`` when the item is gone, holds no counter, or changed
+    before the ``cas``. pylibmc's ``gets`` and ``cas`` want the client's
+    ``cas`` behaviour: on for the step."""
+    cas_on = client.behaviors["cas"]
+    if not cas_on:
+        client.set_behaviors({"cas": True})
+    try:
+        value, token = client.gets(key)
+        current = _count_value(value)
+        if token is None or current is None:
+            return None
+        new = max(0, current - delta) if down else (current + delta) % MAX_COUNTER
+        return new if client.cas(key, (str(new).encode("ascii"), FLAG_INT), token) else None
+    finally:
+        if not cas_on:
+            client.set_behaviors({"cas": False})
+
+
+def _count_value(value: Any) -> int | None:
+    """The number a counter's value read by pylibmc holds (an int item, or
+    the text of a bool item after a count); ``None`` when it holds none."""
+    if type(value) is str:
+        value = value.strip(" ")
+        return int(value) if value.isdigit() and value.isascii() else None
+    return value if type(value) is int and 0 <= value < MAX_COUNTER else None
+
+
 def _is_counter(client: Any, key: bytes) -> bool:
     """Whether ``key``'s item is one memcached counts (or is missing): read
     after a ``CLIENT_ERROR`` to ``incr``/``decr``. (A stored ``None`` is an
@@ -438,6 +762,7 @@ def _check_decoding(client: Any, codec: Codec) -> None:
 
 
 def _close(client: Any) -> None:
+    _close_pipe(client)
     client.disconnect_all()
 
 

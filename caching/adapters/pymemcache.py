@@ -44,7 +44,7 @@ from caching.adapters.options import as_servers
 from caching.adapters.pool import Pool
 from caching.adapters.serializer import Codec, Item, loads
 from caching.key_rules import Key
-from caching.store_rules import SET
+from caching.store_rules import ADD, REPLACE, SET
 
 __all__ = ["PymemcacheAdapter"]
 
@@ -97,6 +97,14 @@ def _library() -> Any:
 NON_NUMERIC_ERROR = b"cannot increment or decrement non-numeric value"
 
 
+#: The store modes as pymemcache's command names.
+_MODES = {mode: mode.encode("ascii") for mode in (SET, ADD, REPLACE)}
+
+
+#: The replies of a store that did not store (a SERVER_ERROR line aside).
+_NOT_STORED = frozenset({b"NOT_STORED", b"EXISTS", b"NOT_FOUND"})
+
+
 def _counter_reply(line: bytes) -> bool:
     return line.isdigit() or line == b"NOT_FOUND"
 
@@ -118,6 +126,7 @@ def _client_classes() -> tuple[Any, Any]:
     library = _library()
     base = library.Client
     unknown = library.exceptions.MemcacheUnknownError
+    closed = library.exceptions.MemcacheUnexpectedCloseError
     fetch, store, misc = base._fetch_cmd, base._store_cmd, base._misc_cmd
 
     class Client(base):  # type: ignore[misc,valid-type]
@@ -175,6 +184,48 @@ def _client_classes() -> tuple[Any, Any]:
             if self._poll is not None and self._poll(0):
                 self._out_of_step()
             return store(self, name, values, expire, noreply, flags, cas)
+
+        def store_batch(self, name: bytes, items: dict[bytes, Item], expire: int) -> list[bytes]:
+            """``name`` (``set``, ``add`` or ``replace``) of every item, as
+            pymemcache's ``_store_cmd`` sends them (one write, then one reply
+            line per command, in order) without its per-key work: the keys
+            come checked and the items serialised by the adapter. The keys
+            not stored; a ``SERVER_ERROR`` (too large, out of memory) is one
+            of them and leaves the connection in step (memcached has read
+            the data). A reply the commands cannot get closes the connection
+            and raises ``MemcacheUnknownError``; a failure closes it too."""
+            if self._poll is not None and self._poll(0):
+                self._out_of_step()
+            if self.sock is None:
+                self._connect()
+            request = b"".join(
+                b"%s %s %d %d %d\r\n%s\r\n" % (name, key, flags, expire, len(data), data)
+                for key, (data, flags) in items.items()
+            )
+            try:
+                self.sock.sendall(request)
+                lines: list[bytes] = []
+                rest = b""
+                while len(lines) < len(items):
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise closed()
+                    *done, rest = (rest + chunk).split(b"\r\n")
+                    lines += done
+            except Exception:
+                self.close()
+                raise
+            if len(lines) != len(items) or rest:
+                self.close()
+                raise unknown(f"{len(lines) - len(items)} reply lines too many to {name!r}")
+            failed = []
+            for key, line in zip(items, lines, strict=True):
+                if line != b"STORED":
+                    if line not in _NOT_STORED and not line.startswith(b"SERVER_ERROR "):
+                        self.close()
+                        raise unknown(f"unexpected reply {line[:60]!r} to {name!r}")
+                    failed.append(key)
+            return failed
 
         def _misc_cmd(
             self, cmds: Any, cmd_name: bytes, noreply: bool | None, end_tokens: Any = None
@@ -301,9 +352,39 @@ class PymemcacheAdapter(MemcachedAdapter):
     def _store_batch(
         self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
     ) -> list[bytes]:
-        if mode != SET:
-            return super()._store_batch(client, mode, items, exptime)
-        return list(client.set_many(items, exptime, noreply=False))
+        # One write of every command, then the replies: one round trip per
+        # server for any mode (pymemcache's own set_many does so for set
+        # only, with per-key work the adapter has done already).
+        name = _MODES[mode]
+        if len(self.servers) == 1:
+            return client.store_batch(name, items, exptime)  # type: ignore[no-any-return]
+        failed: list[bytes] = []
+        for node, keys in self._by_node(client, items).items():
+            batch = {key: items[key] for key in keys}
+            try:  # None: a node left alone after a failure
+                refused = client._safely_run_func(
+                    node, node.store_batch, None, name, batch, exptime
+                )
+            except self.errors as exc:
+                self._report(_address(node.server), exc)
+                refused = None
+            except Exception as exc:  # a reply pymemcache could not read
+                node.close()
+                self._bad_reply_seen(_address(node.server), repr(exc))
+                refused = None
+            failed += keys if refused is None else refused
+        return failed
+
+    def _by_node(self, client: Any, keys: Any) -> dict[Any, list[Any]]:
+        """A HashClient's keys by the node that holds them (keys with no
+        live node left out); ``str`` keys placed by their UTF-8 bytes, as
+        every call places them."""
+        batches: dict[Any, list[Any]] = {}
+        for key in keys:
+            node = client._get_client(key.encode("utf-8") if isinstance(key, str) else key)
+            if node is not None:
+                batches.setdefault(node, []).append(key)
+        return batches
 
     def _get(self, client: Any, key: bytes) -> Any:
         return client.get(key)
@@ -314,15 +395,10 @@ class PymemcacheAdapter(MemcachedAdapter):
         # HashClient.get_many drops every server's answers when one fails:
         # ask server by server (through its own failure bookkeeping) so that
         # the part that could be read is returned.
-        batches: dict[Any, list[Key]] = {}
-        for key in keys:
-            # HashClient places a key by hashing its repr: always the bytes,
-            # so that "k" and b"k" land on the server every call uses.
-            node = client._get_client(key.encode("utf-8") if isinstance(key, str) else key)
-            if node is not None:
-                batches.setdefault(node, []).append(key)
+        # HashClient places a key by hashing its repr: always the bytes,
+        # so that "k" and b"k" land on the server every call uses.
         found: dict[Key, Any] = {}
-        for node, batch in batches.items():
+        for node, batch in self._by_node(client, keys).items():
             try:
                 found.update(client._safely_run_func(node, node.get_many, {}, batch))
             except self.errors as exc:
@@ -336,7 +412,23 @@ class PymemcacheAdapter(MemcachedAdapter):
         return bool(client.delete(key, noreply=False))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
-        return bool(client.delete_many(keys, noreply=False))
+        if len(self.servers) == 1:  # one write, then the replies
+            return bool(client.delete_many(keys, noreply=False))
+        # HashClient.delete_many deletes key by key: each node's batch in
+        # one round trip instead, through its own failure bookkeeping.
+        deleted = True
+        for node, batch in self._by_node(client, keys).items():
+            try:  # None: a node left alone after a failure
+                done = client._safely_run_func(node, node.delete_many, None, batch, noreply=False)
+                deleted = deleted and done is not None
+            except self.errors as exc:
+                self._report(_address(node.server), exc)
+                deleted = False
+            except Exception as exc:  # a reply pymemcache could not read
+                node.close()
+                self._bad_reply_seen(_address(node.server), repr(exc))
+                deleted = False
+        return deleted
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
         return self._counted(client.incr, key, delta)

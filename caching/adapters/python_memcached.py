@@ -195,6 +195,23 @@ def _client_class(undecoded: bool = False) -> Any:
             if not self._get_socket():  # refused: marked dead
                 raise OSError(f"cannot reconnect to {self}")
 
+        def readlines(self, count: int) -> list[bytes]:
+            """The next ``count`` reply lines (without ``\\r\\n``), in as few
+            receives as they arrive in; what follows stays buffered.
+
+            :raises _ConnectionDeadError: the connection closed first (the
+                server is marked dead).
+            """
+            buf = self.buffer
+            while buf.count(b"\r\n") < count:
+                data = self.socket.recv(65536) if self.socket else b""
+                if not data:
+                    self.mark_dead("connection closed in readlines()")
+                    raise library._ConnectionDeadError()
+                buf += data
+            *lines, self.buffer = buf.split(b"\r\n", count)
+            return lines
+
         def out_of_step(self, reason: str) -> None:
             """The reply was not one the command can get: close the connection."""
             self.trouble = reason
@@ -226,6 +243,8 @@ def _client_class(undecoded: bool = False) -> Any:
             super().__init__(*args, **kwargs)
             #: Told of each item ``loads`` could not read (a miss).
             self.on_refused = on_refused
+            #: No key_encoder of the caller's (python-memcached's own is the identity).
+            self._plain_keys = kwargs.get("key_encoder") is None
 
         def set_servers(self, servers: list[str]) -> None:
             self.servers = [
@@ -239,6 +258,21 @@ def _client_class(undecoded: bool = False) -> Any:
                 for server in servers
             ]
             self._init_buckets()
+
+        def _map_and_prefix_keys(self, key_iterable: Any, key_prefix: Any) -> Any:
+            # As python-memcached's, without its per-key hashing and
+            # connection check where there is one server, no prefix and no
+            # key_encoder: every key goes to that server (or none if it is
+            # down), under its UTF-8 bytes.
+            if len(self.buckets) != 1 or key_prefix or not self._plain_keys:
+                return super()._map_and_prefix_keys(key_iterable, key_prefix)
+            server = self.buckets[0]
+            if not server.connect():
+                return {}, {}
+            originals = {
+                (key.encode("utf-8") if type(key) is str else key): key for key in key_iterable
+            }
+            return {server: list(originals)}, originals
 
         def _val_to_store_info(self, value: Item, min_compress_len: int) -> tuple[int, int, bytes]:
             data, flags = value  # serialised by the adapter already
@@ -339,15 +373,26 @@ def _client_class(undecoded: bool = False) -> Any:
             min_compress_len: int = 0,
             noreply: bool = False,
         ) -> list[bytes]:
+            return self.store_multi("set", mapping, time, key_prefix)
+
+        def store_multi(
+            self, cmd: str, mapping: dict[bytes, Item], time: int = 0, key_prefix: bytes = b""
+        ) -> list[bytes]:
+            """``set``, ``add`` or ``replace`` (``cmd``) of every item of
+            ``mapping``: each server's commands in one write, then its
+            replies read (one round trip per server); the keys not stored."""
+            command = _COMMANDS[cmd]
             server_keys, originals = self._map_and_prefix_keys(mapping, key_prefix)
             placed = set(originals.values())
             not_stored = [key for key in mapping if key not in placed]  # no live server
             sent = []
             for server, keys in server_keys.items():
-                request = b"".join(
-                    b"set %s %d %d %d\r\n%s\r\n" % (key, item[1], time, len(item[0]), item[0])
-                    for key, item in ((key, mapping[originals[key]]) for key in keys)
-                )
+                parts = []
+                for key in keys:
+                    data, flags = mapping[originals[key]]
+                    parts.append(b"%s %s %d %d %d\r\n" % (command, key, flags, time, len(data)))
+                    parts.append(data + b"\r\n")
+                request = b"".join(parts)
                 try:
                     server.send_cmds(request)
                 except dead as exc:
@@ -356,20 +401,23 @@ def _client_class(undecoded: bool = False) -> Any:
                     continue
                 sent.append((server, keys))
             for server, keys in sent:
-                done = 0
                 try:
-                    for key in keys:
-                        line = server.readline(True)
-                        if not _stored_reply(line):
-                            raise OutOfStepError(f"unexpected reply {line[:60]!r} to set")
-                        if line != b"STORED":
-                            not_stored.append(originals[key])
-                        done += 1
+                    lines = server.readlines(len(keys))
                 except dead as exc:
                     server.mark_dead(exc)
-                except OutOfStepError as exc:
-                    server.out_of_step(str(exc))
-                not_stored.extend(originals[key] for key in keys[done:])
+                    not_stored.extend(originals[key] for key in keys)
+                    continue
+                for line in lines:
+                    if not _stored_reply(line):
+                        server.out_of_step(f"unexpected reply {line[:60]!r} to {cmd}")
+                        not_stored.extend(originals[key] for key in keys)
+                        break
+                else:
+                    not_stored.extend(
+                        originals[key]
+                        for key, line in zip(keys, lines, strict=True)
+                        if line != b"STORED"
+                    )
             return not_stored
 
         def delete(self, key: bytes, noreply: bool = False) -> int:
@@ -538,6 +586,13 @@ class PythonMemcachedAdapter(MemcacheApi):
 
     def _store(self, mode: str, client: Any, key: bytes, item: Item, exptime: int) -> bool:
         return bool(getattr(client, mode)(key, item, exptime))
+
+    def _store_batch(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        # One round trip per server for every mode (the strict client's
+        # store_multi; python-memcached's own pipelines set only).
+        return list(client.store_multi(mode, items, exptime))
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         # python-memcached skips the keys of a dead server and still says 1;

@@ -291,20 +291,6 @@ def test_incr_tells_a_value_that_is_not_a_counter_from_a_bad_reply(name: str) ->
         assert adapter.incr("n") == 7  # 6, +1 and -1 by the garbled calls (the server obeyed), +1
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_a_delta_the_library_cannot_take_raises_before_any_io(name: str) -> None:
-    adapter_class = builder(name)
-    with FakeMemcached(lifetime=30) as fake:
-        adapter = adapter_class(fake.address, **_options(name))
-        assert adapter.set("n", 1) is True
-        received = fake.received
-        if adapter.max_delta < 2**64 - 1:
-            with pytest.raises(ValueError, match="delta"):
-                adapter.incr("n", adapter.max_delta + 1)
-            assert fake.received == received
-        assert adapter.incr("n", adapter.max_delta) == (1 + adapter.max_delta) % 2**64
-
-
 @pytest.mark.memcached
 @pytest.mark.parametrize("name", NAMES)
 def test_the_first_incr_after_the_server_dies_answers_none(name: str) -> None:
