@@ -101,6 +101,11 @@ def _update() -> None:
         LISTENING.clear()
 
 
+def has_global_listeners() -> bool:
+    """Whether :func:`subscribe` has listeners now."""
+    return bool(_listeners)
+
+
 def emit(own: list[Listener], event: Event) -> None:
     """Hand ``event`` to every global listener and to ``own`` (a ``Cached``'s)."""
     for listener in (*_listeners, *own):

@@ -116,3 +116,14 @@ def test_no_listener_no_event_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
     cached.get_or_create("k", lambda: "v")
     cached.get_or_create("k", lambda: "v")
     assert built == []
+
+
+def test_a_dropped_cached_gives_its_listeners_back() -> None:
+    import gc
+
+    cached = Cached(MemoryCache())
+    cached.subscribe(lambda event: None)
+    assert LISTENING
+    del cached
+    gc.collect()
+    assert not LISTENING

@@ -380,10 +380,15 @@ class PymemcacheAdapter(MemcachedAdapter):
         live node left out); ``str`` keys placed by their UTF-8 bytes, as
         every call places them."""
         batches: dict[Any, list[Any]] = {}
+        unplaced = False
         for key in keys:
             node = client._get_client(key.encode("utf-8") if isinstance(key, str) else key)
             if node is not None:
                 batches.setdefault(node, []).append(key)
+            else:
+                unplaced = True
+        if unplaced:  # no live server for some keys: this call met a failure
+            self._count_failure()
         return batches
 
     def _get(self, client: Any, key: bytes) -> Any:

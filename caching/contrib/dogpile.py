@@ -22,6 +22,7 @@ Needs the ``dogpile`` extra (``pip install 'caching-toolkit[dogpile]'``).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -38,7 +39,7 @@ from dogpile.cache.api import (
 from caching.contract import Cache
 from caching.encoding import base64_encode, hash_encode, string_encode
 from caching.expiry import lifetime
-from caching.patterns.onepass import OnePass, pass_key
+from caching.patterns.onepass import POLL_INTERVAL, OnePass, pass_key
 from caching.url import from_url
 
 __all__ = ["KEY_ENCODERS", "CachingBackend", "CachingMutex"]
@@ -50,10 +51,6 @@ KEY_ENCODERS: dict[str, Callable[[Any], Any] | None] = {
     "sha1": hash_encode(hashlib.sha1),
     "none": None,
 }
-
-#: Refused ``add``s in a row, with no lock item to read, that mean the
-#: backend fails.
-_FAILING = 2
 
 #: Seconds a dogpile lock lives when its holder dies (``lock_timeout``).
 DEFAULT_LOCK_TIMEOUT = 30
@@ -84,13 +81,15 @@ class CachingMutex(CacheMutex):
         :param wait: block until it is free (waiting on its holder in this
             process, polling every 5 ms otherwise) rather than answer at once.
         :returns: whether this caller may go on as the holder. While the
-            backend fails (its ``add`` refuses, yet no lock item is there to
-            read, twice in a row), a waiting caller goes on without a lock,
-            as with no cache at all: its value cannot be stored anyway, and
-            waiting would block it for good. Without ``wait``, ``False``.
+            backend fails (a memcached adapter reports a server failure in
+            its ``add`` or ``get``: ``failed_calls()``), a waiting caller goes
+            on without a lock, as with no cache at all: its value cannot be
+            stored anyway, and waiting would block it for good. Without
+            ``wait``, ``False``.
         """
-        unheld = 0
+        failed_calls: Callable[[], int] | None = getattr(self.cache, "failed_calls", None)
         while True:
+            before = failed_calls() if failed_calls is not None else 0
             attempt = OnePass(self.cache, self.key, self.time, self.namespace)
             attempt.__enter__()
             if attempt.acquired:
@@ -99,11 +98,11 @@ class CachingMutex(CacheMutex):
             if not wait:
                 return False
             if self.cache.get(self.key, self.namespace) is None:
-                unheld += 1  # released just now, or the backend fails
-                if unheld == _FAILING:
+                # Released just now (try again), or the backend failed.
+                if failed_calls is not None and failed_calls() > before:
                     return True
+                time.sleep(POLL_INTERVAL)
                 continue
-            unheld = 0
             attempt.wait()
 
     def release(self) -> None:

@@ -12,6 +12,7 @@ import inspect
 import logging
 import threading
 import time as _time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple, ParamSpec, TypeVar, cast, overload
@@ -175,6 +176,8 @@ class Cached:
         self._listeners: list[Listener] = []
         #: key -> monotonic time before which a failed rebuild is not retried.
         self._rebuild_failed: dict[Key, float] = {}
+        #: Keys whose background rebuild is queued or running in this process.
+        self._queued: set[Key] = set()
         #: key -> monotonic time before which a failed background rebuild is
         #: not logged again.
         self._rebuild_logged: dict[Key, float] = {}
@@ -191,10 +194,15 @@ class Cached:
         """
         self._listeners.append(listener)
         events._local(+1)
+        # A Cached dropped with listeners subscribed gives its count back.
+        gone = weakref.finalize(self, events._local, -1)
 
         def unsubscribe() -> None:
-            if listener in self._listeners:
+            with self._rebuild_lock:
+                if listener not in self._listeners:
+                    return
                 self._listeners.remove(listener)
+            if gone.detach() is not None:
                 events._local(-1)
 
         return unsubscribe
@@ -206,8 +214,12 @@ class Cached:
         seconds: float | None = None,
         error: BaseException | None = None,
     ) -> None:
-        """Hand an event to the listeners (called only while ``LISTENING``)."""
-        events.emit(self._listeners, Event(name, key, self._event_namespace(), seconds, error))
+        """Hand an event to the listeners (called only while ``LISTENING``:
+        some ``Cached`` has listeners; nothing is built unless this one or
+        every ``Cached`` has)."""
+        if self._listeners or events.has_global_listeners():
+            event = Event(name, key, self._event_namespace(), seconds, error)
+            events.emit(self._listeners, event)
 
     def _event_namespace(self) -> str | None:
         """What events name as their namespace (a region: its name)."""
@@ -218,7 +230,7 @@ class Cached:
     def set(self, key: Key, value: Any, dependency_key: str | None = None) -> bool:
         """``set`` with this instance's time and namespace; wire ``key`` to
         ``dependency_key`` when given."""
-        succeed = self.cache.set(key, value, self.time, self.namespace)
+        succeed = self.cache.set(key, *self._item(value, self.time), self.namespace)
         if dependency_key:
             self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
         return succeed
@@ -226,26 +238,26 @@ class Cached:
     def add(self, key: Key, value: Any, dependency_key: str | None = None) -> bool:
         """``add`` with this instance's time and namespace; when stored, wire
         ``key`` to ``dependency_key`` when given."""
-        succeed = self.cache.add(key, value, self.time, self.namespace)
+        succeed = self.cache.add(key, *self._item(value, self.time), self.namespace)
         if succeed and dependency_key:
             self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
         return succeed
 
     def replace(self, key: Key, value: Any) -> bool:
         """``replace`` with this instance's time and namespace."""
-        return self.cache.replace(key, value, self.time, self.namespace)
+        return self.cache.replace(key, *self._item(value, self.time), self.namespace)
 
     def set_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
         """``set_multi`` with this instance's time and namespace."""
-        return self.cache.set_multi(mapping, self.time, self.namespace)
+        return self.cache.set_multi(*self._items(mapping), self.namespace)
 
     def add_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
         """``add_multi`` with this instance's time and namespace."""
-        return self.cache.add_multi(mapping, self.time, self.namespace)
+        return self.cache.add_multi(*self._items(mapping), self.namespace)
 
     def replace_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
         """``replace_multi`` with this instance's time and namespace."""
-        return self.cache.replace_multi(mapping, self.time, self.namespace)
+        return self.cache.replace_multi(*self._items(mapping), self.namespace)
 
     def get(self, key: Key) -> Any:
         """``get`` in this instance's namespace (:data:`CACHED_NONE` reads as ``None``)."""
@@ -355,26 +367,39 @@ class Cached:
 
         :returns: the result and whether it was stored.
         """
+        started = _time.time()  # the value is as old as the data it was built from
         result = self._timed_create(key, create_factory) if LISTENING else create_factory()
         if not self._keep(result, policy):
             return result, False
         time = self.time if policy.time is None else policy.time
-        item, time = self._item(CACHED_NONE if result is None else result, time)
+        item, time = self._item(CACHED_NONE if result is None else result, time, started)
         stored = store(key, item, time, self.namespace)
         if stored and dependency_key is not None:
             self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
         return result, stored
 
-    def _item(self, value: Any, time: Time) -> tuple[Any, Time]:
+    def _item(self, value: Any, time: Time, made: float | None = None) -> tuple[Any, Time]:
         """What is stored for ``value`` with expiry ``time``: as it is, or,
-        with a stale period, a :class:`Fresh` stored for ``time + stale``."""
+        with a stale period, a :class:`Fresh` stored for ``time + stale``
+        (``made``: wall-clock time the data it was built from was read; a
+        soft invalidation after it makes it stale; default now)."""
         if not self.stale or not time:
             return value, time
         now = _time.time()
         fresh = seconds(time)
         until = fresh if fresh > MAX_RELATIVE else now + fresh  # an absolute time
         hard = timedelta(seconds=until - now + seconds(self.stale))
-        return Fresh(value, until, now), hard
+        return Fresh(value, until, now if made is None else made), hard
+
+    def _items(self, mapping: Mapping[Key, Any]) -> tuple[Mapping[Key, Any], Time]:
+        """:meth:`_item` of every value of ``mapping``, and their expiry."""
+        if not self.stale or not self.time:
+            return mapping, self.time
+        time: Time = self.time
+        items = {}
+        for key, value in mapping.items():
+            items[key], time = self._item(value, self.time)
+        return items, time
 
     def _is_stale(self, stored: Any) -> bool:
         """Whether ``stored`` is a :class:`Fresh` past its fresh time."""
@@ -406,17 +431,45 @@ class Cached:
         failed = self._rebuild_failed.get(key)
         if failed is not None and _time.monotonic() < failed:
             return self._served_stale(key, value)  # a rebuild failed just now
+        background = self.refresh == BACKGROUND
+        if background and key in self._queued:
+            return self._served_stale(key, value)  # its rebuild is queued here
         one_pass = OnePass(self.cache, self._pass_key(key), self.timeout, self.namespace)
         one_pass.__enter__()
         if not one_pass.acquired:
             return self._served_stale(key, value)  # another caller, in any process, rebuilds it
+        current = self.cache.get(key, self.namespace)  # rebuilt since it was read?
+        if current is not None and not self._is_stale(current):
+            one_pass.__exit__(None, None, None)
+            return _value(current)
         rebuild = functools.partial(
             self._rebuild, one_pass, key, create_factory, dependency_key_factory, policy
         )
-        if self.refresh == BACKGROUND:
-            run_in_background(rebuild, functools.partial(self._rebuild_error, key))
-            return self._served_stale(key, value)
-        return rebuild()
+        if not background:
+            return rebuild()
+        with self._rebuild_lock:
+            self._queued.add(key)
+        queued = functools.partial(self._rebuild_queued, one_pass, key, rebuild)
+        if run_in_background(queued, functools.partial(self._rebuild_error, key)) is None:
+            self._dequeue(key)  # the pool is full: serve stale, rebuild later
+            one_pass.__exit__(None, None, None)
+        return self._served_stale(key, value)
+
+    def _rebuild_queued(self, one_pass: OnePass, key: Key, rebuild: Factory) -> Any:
+        """A queued rebuild, on the pool: its pass may have expired in the
+        queue; it goes on only if it still holds it (renewed), else another
+        caller rebuilds."""
+        try:
+            if not one_pass.renew():
+                one_pass.__exit__(None, None, None)
+                return None
+            return rebuild()
+        finally:
+            self._dequeue(key)
+
+    def _dequeue(self, key: Key) -> None:
+        with self._rebuild_lock:
+            self._queued.discard(key)
 
     def _served_stale(self, key: Key, value: Any) -> Any:
         if LISTENING:

@@ -310,6 +310,24 @@ class OnePass:
             self.acquired = True
         return self
 
+    def renew(self) -> bool:
+        """Give the pass this caller holds a fresh life of ``time`` seconds
+        (for work that starts later than the pass was taken: a queued job).
+
+        :returns: whether this caller still holds the pass (its key held this
+            pass's marker, or had expired and was taken again with it);
+            ``False`` when another caller holds it now, or this one holds none.
+        """
+        holder = self._holder
+        if holder is None:
+            return False
+        current = self.cache.get(self.key, self.namespace)
+        if current == holder.marker:
+            return bool(self.cache.set(self.key, holder.marker, self.time, self.namespace))
+        if current is None:
+            return bool(self.cache.add(self.key, holder.marker, self.time, self.namespace))
+        return False
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

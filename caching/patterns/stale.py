@@ -31,6 +31,10 @@ REFRESH_MODES = (INLINE, BACKGROUND)
 #: Threads of the background pool (per process).
 REFRESH_THREADS = 4
 
+#: Most rebuilds queued or running on the pool (per process); past it, a
+#: stale value is served without a rebuild until the queue drains.
+MAX_QUEUED = 256
+
 
 class Fresh:
     """A value stored with a stale period.
@@ -79,20 +83,35 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+_queued = 0
+
+
 def run_in_background(
     job: Callable[[], Any], on_error: Callable[[BaseException], Any]
-) -> Future[Any]:
+) -> Future[Any] | None:
     """Run ``job()`` on the refresh pool; an exception it raises goes to
     ``on_error`` (never lost silently).
 
-    :returns: the job's future (tests wait on it).
+    :returns: the job's future (tests wait on it), or ``None`` when
+        :data:`MAX_QUEUED` jobs are queued or running already (not run).
     """
+    global _queued
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            _queued = 0  # a fork's child: the parent's jobs do not run here
+        if _queued >= MAX_QUEUED:
+            return None
+        _queued += 1
 
     def run() -> Any:
+        global _queued
         try:
             return job()
         except BaseException as exc:  # handed on, never lost
             on_error(exc)
             return None
+        finally:
+            with _pool_lock:
+                _queued -= 1
 
     return _executor().submit(run)

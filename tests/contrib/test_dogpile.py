@@ -132,3 +132,46 @@ def test_the_lock_holds_across_processes(memcached_server: servers.Server) -> No
         release.set()
         holder.join(30)
     assert holder.exitcode == 0
+
+
+def _overlap(url: str, rounds: int, results: Any) -> None:
+    """3 threads take the lock ``rounds`` times each; a shared counter on the
+    server tells whether two holders were ever inside at once."""
+    import threading
+
+    backend = CachingBackend({"url": url})
+    cache = backend.cache
+    overlaps = 0
+
+    def worker() -> None:
+        nonlocal overlaps
+        for _ in range(rounds):
+            mutex = backend.get_mutex("together")
+            assert mutex is not None
+            mutex.acquire()
+            if (cache.incr("inside", 1, None, 0) or 0) > 1:
+                overlaps += 1
+            cache.decr("inside", 1)
+            mutex.release()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    results.put(overlaps)
+
+
+@pytest.mark.memcached
+@pytest.mark.parametrize("client", ["pymemcache", "pylibmc"])
+def test_never_two_holders_across_processes(memcached_server: servers.Server, client: str) -> None:
+    url = f"memcached://{memcached_server.address}?client={client}"
+    context = multiprocessing.get_context("spawn")
+    results: Any = context.Queue()
+    workers = [context.Process(target=_overlap, args=(url, 150, results)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    overlaps = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    assert overlaps == [0, 0, 0]

@@ -261,3 +261,93 @@ def test_soft_region_invalidation_across_processes(memcached: servers.Server) ->
     assert theirs.get_or_create("k", creator) == "v2"
     with pytest.raises(ValueError, match="needs a stale period"):
         Region("soft_hard_only", time=60).configure("memory://").invalidate(hard=False)
+
+
+class _PausedRead(MemoryCache):
+    """``get`` of ``k`` by the thread named ``late`` pauses after reading,
+    until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def get(self, key: Any, namespace: str | None = None) -> Any:
+        value = super().get(key, namespace)
+        if threading.current_thread().name == "late" and key == "k":
+            self.gate.wait(5)
+        return value
+
+
+@pytest.mark.slow
+def test_a_caller_that_read_the_stale_item_before_a_rebuild_does_not_rebuild_again() -> None:
+    cache = _PausedRead()
+    cached = Cached(cache, time=1, stale=30)
+    creator = Creator(seconds=0.0)
+    assert cached.get_or_create("k", creator) == "v1"
+    time.sleep(1.2)
+    answers: list[str] = []
+    late = threading.Thread(
+        target=lambda: answers.append(cached.get_or_create("k", creator)), name="late"
+    )
+    late.start()
+    time.sleep(0.05)  # "late" has read the stale item
+    assert cached.get_or_create("k", creator) == "v2"  # rebuilt, the pass released
+    cache.gate.set()
+    late.join(5)
+    assert answers == ["v2"]
+    assert creator.runs == 2
+
+
+@pytest.mark.slow
+def test_background_rebuilds_run_once_per_key_however_long_they_queue() -> None:
+    cache = MemoryCache()
+    seed = Cached(cache, time=1, stale=60)
+    cached = Cached(cache, time=100, stale=60, timeout=1, refresh="background")
+    runs: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def make(key: str) -> Callable[[], str]:
+        def create() -> str:
+            with lock:
+                runs[key] = runs.get(key, 0) + 1
+            time.sleep(0.3)
+            return key
+
+        return create
+
+    keys = [f"q{i}" for i in range(12)]
+    for key in keys:
+        seed.get_or_create(key, make(key))
+    runs.clear()
+    time.sleep(1.2)  # all stale; 12 rebuilds on 4 threads queue past the 1 s pass
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        for key in keys:
+            cached.get_or_create(key, make(key))
+        time.sleep(0.05)
+    time.sleep(1.5)
+    assert runs == dict.fromkeys(keys, 1)
+
+
+def test_a_soft_invalidation_during_a_build_makes_its_value_stale() -> None:
+    region = Region("soft_during_build", time=60, stale=600)
+    region.configure(MemoryCache(), invalidation_check=0)
+    source = {"v": "old"}
+    started = threading.Event()
+
+    def create() -> str:
+        value = source["v"]
+        started.set()
+        time.sleep(0.2)
+        return value
+
+    builder = threading.Thread(target=lambda: region.get_or_create("k", create))
+    builder.start()
+    assert started.wait(5)
+    source["v"] = "new"
+    assert region.invalidate(hard=False)
+    builder.join(5)
+    assert region.get_or_create("k", lambda: source["v"]) == "new"  # stale: rebuilt
+    region.set("s", "old-set")  # a plain set goes stale too
+    assert region.invalidate(hard=False)
+    assert region.get_or_create("s", lambda: "new-set") == "new-set"
