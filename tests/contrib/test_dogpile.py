@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -29,9 +30,16 @@ class _OverMemcached:
     config_args: ClassVar[dict[str, Any]] = {"arguments": {"url": _UNSET}}
 
     @pytest.fixture(autouse=True)
-    def _on_the_session_server(self, memcached_server: servers.Server) -> None:
+    def _on_the_session_server(self, memcached_server: servers.Server) -> Iterator[None]:
         url = f"memcached://{memcached_server.address}?client={self.client}"
         type(self).config_args = {"arguments": {"url": url}}
+        yield
+        # dogpile's fixtures drop their backends unclosed: close the adapters'
+        # connections (after dogpile's own teardown has deleted its keys).
+        for owner in (self._backend_inst, getattr(self._region_inst, "backend", None)):
+            close = getattr(getattr(owner, "cache", None), "close", None)
+            if close is not None:
+                close()
 
 
 class TestMemoryBackend(_GenericBackendTestSuite):

@@ -100,3 +100,4 @@ def test_failures_are_counted_through_a_killed_server(name: str) -> None:
             "incr": (1, 0, 1, 1),
         }
         server.start()
+        stats.backend.close()  # type: ignore[attr-defined]
