@@ -29,6 +29,7 @@ from caching.key_rules import (
     check_mapping,
     is_plain_key,
     key_bytes,
+    plain_keys,
     reject_single_key,
 )
 from caching.adapters.serializer import dumps
@@ -68,6 +69,10 @@ _SCALARS = frozenset({float, bool, type(None), complex})
 # Immutable values need no copy: copy_values stores them as they are.
 _IMMUTABLE = _SCALARS | {int, str, bytes}
 
+# get_multi reads a batch of at most this many keys item by item, with no
+# fixed cost of its path for large batches (docs/PERFORMANCE.md).
+_FEW = 16
+
 # Counters stay within compact ints in practice: the full range (to 2**64-1)
 # takes the complete check (docs/PERFORMANCE.md, "Small counters").
 _SMALL = 2**30 - 1
@@ -99,13 +104,11 @@ def _charge(value: Any) -> int:
 
 
 def _fits(key: Key, value: Any, limit: int) -> bool:
-    """Whether ``key`` and ``value`` fit memcached's item size ``limit``, in
-    bytes, as an adapter would send them (docs/PERFORMANCE.md, "Item size").
+    """Whether ``key`` (in its canonical form) and ``value`` fit memcached's
+    item size ``limit``, in bytes, as an adapter would send them.
 
-    :raises InvalidKeyError: ``key`` breaks the key rules.
     :raises TypeError: ``value`` cannot be pickled.
     """
-    key = canonical_key(key)
     key_size = len(key) if key.__class__ is str and key.isascii() else len(key_bytes(key))
     return _ITEM_OVERHEAD + key_size + _charge(value) <= limit
 
@@ -149,7 +152,7 @@ def _storer(mode: str) -> Callable[..., bool]:
             or (kind in _SCALARS and self._scalars_fit)
             or (kind is int and self._scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
             or self._max_item_size is None
-            or _fits(key, value, self._max_item_size)
+            or _fits(canonical_key(key), value, self._max_item_size)
         )
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
@@ -178,6 +181,22 @@ def _storer(mode: str) -> Callable[..., bool]:
     return store
 
 
+def _counted(value: Any) -> int:
+    """A stored value that is not a small int, as memcached's incr/decr read
+    what an adapter sent for it: an ``int`` or ``bool`` in ``0 .. 2**64-1``
+    counts; anything else, an ``int`` subclass too (the adapters pickle it),
+    is not numeric.
+
+    :raises ValueError: not a counter (the message names the value's type).
+    """
+    if value.__class__ is _Pickled:
+        value = pickle.loads(value)
+    kind = value.__class__
+    if (kind is int or kind is bool) and 0 <= value < MAX_COUNTER:
+        return int(value)
+    raise counters.non_numeric(kind)
+
+
 def _counter(up: bool) -> Callable[..., int | None]:
     """Build ``incr`` (``up``) or ``decr``: one body, no extra call per use.
 
@@ -185,8 +204,6 @@ def _counter(up: bool) -> Callable[..., int | None]:
     stops at 0, the item keeps its expiry, a counter created from
     ``initial_value`` has none.
     """
-
-    step = counters.incr if up else counters.decr
 
     def count(
         self: MemoryCache,
@@ -203,25 +220,30 @@ def _counter(up: bool) -> Callable[..., int | None]:
             initial_value = counters.check_initial(initial_value)
         if not self._plain:
             key = self._key(key)
-        items = self._items
+        items, clock = self._items, self._clock
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
             item = items.get(key)
             if item is None:
                 key = canonical_key(key)  # a stored key is valid: only check the others
                 item = items.get(key)
-            if item is not None and (not item[1] or item[1] > self._now()):
+            if item is not None and (
+                not item[1] or item[1] > (_wall_time() if clock is None else clock())
+            ):
                 value = item[0]
                 if value.__class__ is not int or not 0 <= value <= _SMALL:
-                    if value.__class__ is _Pickled:  # an int subclass, copied
-                        value = pickle.loads(value)
-                    value = counters.counter_value(value)
+                    value = _counted(value)
             elif initial_value is None:
                 return None  # missing or expired
             else:
                 value = initial_value
                 item = None  # created, with no expiry
-            value = step(value, delta)
+            if up:  # both below 2**64: one wrap at most
+                value += delta
+                if value >= MAX_COUNTER:
+                    value -= MAX_COUNTER
+            else:
+                value = value - delta if value > delta else 0
             if item is None:
                 items[key] = [value, 0]
             else:
@@ -365,12 +387,33 @@ class MemoryCache:
         return value
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
-        reject_single_key(keys)
         if keys.__class__ is not list and keys.__class__ is not tuple:
+            reject_single_key(keys)
             keys = list(keys)
-        now = self._now()
         if not self._plain:
-            return self._read_each(keys, now)
+            return self._read_each(keys, self._now())
+        clock = self._clock
+        if len(keys) <= _FEW:  # item by item (docs/PERFORMANCE.md, "Small batches")
+            # An expiry second has passed when it is <= the whole second now.
+            second = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
+            found = {}
+            items = self._items
+            for key in keys:
+                item = items.get(key)
+                if item is None:  # a miss: check the key
+                    canonical = canonical_key(key)
+                    if canonical is key:
+                        continue
+                    item = items.get(canonical)  # bytes given for a str key
+                    if item is None:
+                        continue
+                value, expiry = item
+                if expiry and expiry <= second:
+                    self._try_reclaim(second)  # it and all that expired before it go
+                elif value is not None:
+                    found[key] = value
+            return found
+        now = _wall_time() if clock is None else clock()
         # When no item has expired (the heap's smallest second is in the
         # future), the values are read without their expiries, at C speed.
         # The epoch, bumped before any second leaves the heap, tells whether
@@ -484,40 +527,51 @@ class MemoryCache:
             expiry = now + time if time else 0
         else:
             expiry = expires_at(time, now)
+        given = list(mapping)
+        values = list(mapping.values())
+        plain = self._plain and plain_keys(given)  # all checked at once, in C
+        keys = given if plain else [self._key(key) for key in given]
+        if self._copy_values:
+            values = [_copy(value) for value in values]
+        limit = self._max_item_size
+        refused = set()
+        if limit is not None:
+            short, scalars_fit = self._short_value, self._scalars_fit
+            for index, value in enumerate(values):
+                kind = value.__class__
+                if not (
+                    ((kind is str or kind is bytes) and len(value) <= short)
+                    or (kind in _SCALARS and scalars_fit)
+                    or (kind is int and scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
+                    or _fits(keys[index], value, limit)
+                ):
+                    refused.add(index)
         expired = expiry <= now and expiry != 0
-        short, scalars_fit, limit = self._short_value, self._scalars_fit, self._max_item_size
-        copy, plain = self._copy_values, self._plain
-        batch = []
-        for given, value in mapping.items():
-            key = canonical_key(given) if plain else self._key(given)
-            if copy:
-                value = _copy(value)
-            kind = value.__class__
-            fits = (
-                ((kind is str or kind is bytes) and len(value) <= short)
-                or (kind in _SCALARS and scalars_fit)
-                or (kind is int and scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
-                or limit is None
-                or _fits(key, value, limit)
-            )
-            batch.append((given, key, value, fits))
         items, failed = self._items, []
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
-            for given, key, value, fits in batch:
+            if mode is SET and not expired and not refused:  # all stored ("Stores")
+                for key, value in zip(keys, values, strict=True):
+                    item = items.get(key)
+                    if item is None or item[1] != expiry:
+                        self._index(key, expiry, now)
+                    items[key] = [value, expiry]
+                    if self._lru:
+                        self._used(key, now)
+                return failed
+            for index, key in enumerate(keys):
                 item = items.get(key)
-                if mode is not SET or expired or not fits:
-                    live = item is not None and (not item[1] or item[1] > now)
-                    decision = store_decision(mode, live, fits, expired)
-                    if decision:  # all but STORE (0)
-                        if DROPS_OLD[decision]:
-                            self._drop(key)
-                        if not ANSWERS[decision]:
-                            failed.append(given)
-                        continue
+                live = item is not None and (not item[1] or item[1] > now)
+                decision = store_decision(mode, live, index not in refused, expired)
+                if decision:  # all but STORE (0)
+                    if DROPS_OLD[decision]:
+                        self._drop(key)
+                    if not ANSWERS[decision]:
+                        failed.append(given[index])
+                    continue
                 if item is None or item[1] != expiry:
                     self._index(key, expiry, now)
-                items[key] = [value, expiry]
+                items[key] = [values[index], expiry]
                 if self._lru:
                     self._used(key, now)
         finally:
