@@ -220,27 +220,26 @@ def _counter(up: bool) -> Callable[..., int | None]:
             initial_value = counters.check_initial(initial_value)
         if not self._plain:
             key = self._key(key)
-        items, clock = self._items, self._clock
+        items = self._items
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
             item = items.get(key)
             if item is None:
                 key = canonical_key(key)  # a stored key is valid: only check the others
                 item = items.get(key)
-            if item is not None and (
-                not item[1] or item[1] > (_wall_time() if clock is None else clock())
-            ):
-                value = item[0]
-                if value.__class__ is not int or not 0 <= value <= _SMALL:
+            if item is not None:
+                value, expiry = item
+                if expiry and expiry <= (_wall_time() if self._clock is None else self._clock()):
+                    item = None  # expired
+                elif value.__class__ is not int or not 0 <= value <= _SMALL:
                     value = _counted(value)
-            elif initial_value is None:
-                return None  # missing or expired
-            else:
-                value = initial_value
-                item = None  # created, with no expiry
+            if item is None:  # missing or expired
+                if initial_value is None:
+                    return None
+                value = initial_value  # created, with no expiry
             if up:  # both below 2**64: one wrap at most
                 value += delta
-                if value >= MAX_COUNTER:
+                if value > _SMALL and value >= MAX_COUNTER:
                     value -= MAX_COUNTER
             else:
                 value = value - delta if value > delta else 0
