@@ -146,7 +146,9 @@ def _workload(
 
         return {"get_multi 10": lambda: floor(few), "get_multi 100": floor}
     if name == "cachetools":
-        return _cachetools_workload(cache, keys, misses, counters, chunks, mixed_chunks, few, batches)
+        return _cachetools_workload(
+            cache, keys, misses, counters, chunks, mixed_chunks, few, batches
+        )
 
     set_, get = cache.set, cache.get
     add = getattr(cache, "add", None)

@@ -20,7 +20,9 @@ from time import time_ns as _wall_time_ns
 from typing import TYPE_CHECKING, Any
 
 from caching import counters
-from caching.expiry import MAX_RELATIVE, Time, expires_at, to_exptime
+from caching.adapters.serializer import dumps
+from caching.counters import MAX_COUNTER
+from caching.expiry import MAX_RELATIVE, Time, expires_at
 from caching.key_rules import (
     MAX_KEY_LENGTH,
     Key,
@@ -32,8 +34,6 @@ from caching.key_rules import (
     plain_keys,
     reject_single_key,
 )
-from caching.adapters.serializer import dumps
-from caching.counters import MAX_COUNTER
 from caching.store_rules import ADD, ANSWERS, DROPS_OLD, REPLACE, SET, store_decision
 from caching.values import pickled
 
@@ -251,7 +251,7 @@ def _counter(up: bool) -> Callable[..., int | None]:
                 self._used(key, int(self._now()))
         finally:
             self._lock.release()
-        return value
+        return value  # type: ignore[no-any-return]  # an int: checked above
 
     count.__name__ = count.__qualname__ = "incr" if up else "decr"
     return count
@@ -546,7 +546,7 @@ class MemoryCache:
                 ):
                     refused.add(index)
         expired = expiry <= now and expiry != 0
-        items, failed = self._items, []
+        items, failed = self._items, list[Key]()
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
             if mode is SET and not expired and not refused:  # all stored ("Stores")

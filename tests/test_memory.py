@@ -490,7 +490,7 @@ def test_a_batch_is_checked_whole_before_anything_is_stored() -> None:
         cache.set_multi({"a": 1, "b": threading.Lock()})
     with pytest.raises(InvalidKeyError):
         cache.set_multi({"a": 1, "bad key": 2})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="latest expiry"):
         cache.set_multi({"a": 1}, 2**40)  # a time memcached cannot keep
     assert cache.get("a") is None
     assert len(cache) == 0

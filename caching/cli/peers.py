@@ -259,8 +259,7 @@ _DJANGO_BACKENDS = {
 def _django(url: str, servers: list[str], keys: Keys) -> Ops | None:
     if _module("django") is None:
         return None
-    from django.conf import settings
-
+    settings = _module("django.conf").settings
     if not settings.configured:
         settings.configure()
     if servers:
@@ -270,9 +269,10 @@ def _django(url: str, servers: list[str], keys: Keys) -> Ops | None:
         path, name = backend.rsplit(".", 1)
         cache = getattr(_module(path), name)(servers, {"TIMEOUT": TTL})
     else:
-        from django.core.cache.backends.locmem import LocMemCache
-
-        cache = LocMemCache(f"bench-{_RUN}", {"TIMEOUT": TTL, "OPTIONS": {"MAX_ENTRIES": 10**6}})
+        locmem = _module("django.core.cache.backends.locmem")
+        cache = locmem.LocMemCache(
+            f"bench-{_RUN}", {"TIMEOUT": TTL, "OPTIONS": {"MAX_ENTRIES": 10**6}}
+        )
     many, items = list(keys.many), keys.many_items()
     cache.set(keys.item, VALUE, TTL)
     cache.set(keys.counter, 0, TTL)

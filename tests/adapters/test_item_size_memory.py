@@ -126,7 +126,7 @@ def test_incr_of_an_int_subclass_raises_on_the_adapter_as_on_memory(
 ) -> None:
     adapter = adapters[name]
     adapter.set("level", _Level.LOW)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an int"):
         adapter.incr("level")
     assert adapter.get("level") == _Level.LOW
 
