@@ -261,7 +261,9 @@ class MemoryCache:
     """An in-process cache that answers as a memcached server does.
 
     Safe to share between threads: reads take no lock; writes and counters are
-    serialised by one lock, so ``incr`` is atomic and ``add`` decides once.
+    serialised by one lock, so ``incr`` is atomic and ``add`` decides once. A
+    ``_multi`` store checks the whole batch (time, keys, values) before it
+    stores anything, then stores it under one acquisition of the lock.
 
     Expired items are reclaimed without being read: items are indexed by
     their expiry second, and each write of a new item, or of a new expiry,
@@ -273,12 +275,16 @@ class MemoryCache:
         for no bound. When a new key would pass it, expired items are dropped
         first, then the least recently used item (read or written) is evicted,
         as memcached evicts from the tail of its LRU.
-    :param max_item_size: largest item, in bytes (key + value as a memcached
-        client serialises it + 59 bytes of header), like memcached's ``-I``;
-        larger values are not stored: the call returns ``False`` and, as on
-        memcached, a refused ``set`` also drops the key's old item. Default
-        1 MiB, memcached's default. ``None`` turns the check off, which saves
-        pickling container values only to measure them.
+    :param max_item_size: largest item, in bytes, like memcached's ``-I``,
+        counted as memcached counts what the adapters send: the key, the
+        value as :func:`caching.adapters.serializer.dumps` serialises it (a
+        str quoted with a leading ``"_"``, bytes that start like a number
+        pickled, ints in ``0 .. 2**64-1`` as decimal text, anything else
+        pickled), 59 bytes of header, and 4 for the flags when they are not
+        0. Larger values are not stored: the call returns ``False`` and, as
+        on memcached, a refused ``set`` also drops the key's old item.
+        Default 1 MiB, memcached's default. ``None`` turns the check off,
+        which saves pickling container values only to measure them.
     :param copy_values: store a pickled copy and hand back a fresh copy on
         every read, as memcached does, so mutating a returned object never
         changes what another reader gets (immutable values -- ``str``,
