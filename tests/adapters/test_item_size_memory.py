@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from caching import MemoryCache
+from caching.adapters.base import MemcachedAdapter
 from caching.memory import DEFAULT_MAX_ITEM_SIZE
 from tests import servers
-from tests.adapters.conftest import Build
+from tests.adapters.conftest import NAMES, Build, builder
 
 pytestmark = pytest.mark.memcached
 
@@ -55,15 +56,16 @@ EDGES: dict[str, Callable[[], tuple[Any, Any]]] = {
 
 
 @pytest.fixture(scope="module")
-def adapters(memcached_server: servers.Server) -> dict[str, Any]:
-    from tests.adapters.conftest import NAMES, builder
-
-    return {name: builder(name)(memcached_server.address, timeout=5.0) for name in NAMES}
+def adapters(memcached_server: servers.Server) -> Iterator[dict[str, MemcachedAdapter]]:
+    built = {name: builder(name)(memcached_server.address, timeout=5.0) for name in NAMES}
+    yield built
+    for adapter in built.values():
+        adapter.close()
 
 
 @pytest.mark.parametrize("case", list(EDGES))
 def test_one_byte_under_the_limit_is_stored_and_one_over_refused_everywhere(
-    case: str, adapters: dict[str, Any]
+    case: str, adapters: dict[str, MemcachedAdapter]
 ) -> None:
     fitting, over = EDGES[case]()
     memory = MemoryCache()
@@ -77,7 +79,9 @@ def test_one_byte_under_the_limit_is_stored_and_one_over_refused_everywhere(
         assert adapter.get(KEY) is None, name
 
 
-def test_a_1_1_mb_int_is_refused_as_the_adapters_refuse_it(adapters: dict[str, Any]) -> None:
+def test_a_1_1_mb_int_is_refused_as_the_adapters_refuse_it(
+    adapters: dict[str, MemcachedAdapter],
+) -> None:
     big = 1 << (8 * 1_100_000)
     assert MemoryCache().set(KEY, big) is False
     assert MemoryCache().set(KEY, 10**1_000_000) is True  # about 415 KB pickled
@@ -122,7 +126,7 @@ def test_incr_of_an_int_subclass_raises_on_memory() -> None:
     ],
 )
 def test_incr_of_an_int_subclass_raises_on_the_adapter_as_on_memory(
-    name: str, adapters: dict[str, Any]
+    name: str, adapters: dict[str, MemcachedAdapter]
 ) -> None:
     adapter = adapters[name]
     adapter.set("level", _Level.LOW)
