@@ -20,7 +20,9 @@ from time import time_ns as _wall_time_ns
 from typing import TYPE_CHECKING, Any
 
 from caching import counters
-from caching.expiry import MAX_RELATIVE, Time, expires_at, to_exptime
+from caching.adapters.serializer import dumps
+from caching.counters import MAX_COUNTER
+from caching.expiry import MAX_RELATIVE, Time, expires_at
 from caching.key_rules import (
     MAX_KEY_LENGTH,
     Key,
@@ -28,9 +30,11 @@ from caching.key_rules import (
     check_keys,
     check_mapping,
     is_plain_key,
+    key_bytes,
+    plain_keys,
     reject_single_key,
 )
-from caching.store_rules import ADD, ANSWERS, DROPS_OLD, REPLACE, SET, Decision, store_decision
+from caching.store_rules import ADD, ANSWERS, DROPS_OLD, REPLACE, SET, store_decision
 from caching.values import pickled
 
 __all__ = ["DEFAULT_MAX_ITEM_SIZE", "MemoryCache"]
@@ -45,12 +49,29 @@ _ITEM_OVERHEAD = 59
 
 _MAX_OVERHEAD = _ITEM_OVERHEAD + MAX_KEY_LENGTH
 
-_KEEP = Decision.KEEP
+# memcached keeps an item's flags in 4 more bytes when they are not 0, and
+# the adapters' serializer (caching.adapters.serializer) sends every value
+# but plain bytes with flags (measured on memcached 1.6 -I 1m through each
+# adapter, 1-byte key: 1048516 bytes with flags 0, 1048512 with flags).
+_FLAGS = 4
 
-_SCALARS = frozenset({int, float, bool, type(None), complex})
+# What the serializer may add to a str or bytes of n characters beyond 4n
+# bytes: a leading "_" and the flags, or a pickle's opcodes, length, memo
+# and frame (at most 22 bytes) and the flags.
+_TEXT_SLACK = 32
+
+# A float, bool, None, complex or an int within +-2**64 takes at most this
+# much, pickled or as decimal text, with its flags.
+_SCALAR_BOUND = 64
+
+_SCALARS = frozenset({float, bool, type(None), complex})
 
 # Immutable values need no copy: copy_values stores them as they are.
-_IMMUTABLE = _SCALARS | {str, bytes}
+_IMMUTABLE = _SCALARS | {int, str, bytes}
+
+# get_multi reads a batch of at most this many keys item by item, with no
+# fixed cost of its path for large batches (docs/PERFORMANCE.md).
+_FEW = 16
 
 # Counters stay within compact ints in practice: the full range (to 2**64-1)
 # takes the complete check (docs/PERFORMANCE.md, "Small counters").
@@ -66,22 +87,30 @@ def _copy(value: Any) -> Any:
     return value if value.__class__ in _IMMUTABLE else _Pickled(pickled(value))
 
 
-def _payload_size(value: Any) -> int:
-    """The size of ``value`` once serialised as a memcached client would, in bytes."""
-    kind = type(value)
-    if kind is bytes or kind is _Pickled:
-        return len(value)
-    if kind is str:
-        return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
-    if kind in _SCALARS:
-        return 0
-    return len(pickled(value))
+def _charge(value: Any) -> int:
+    """The bytes ``value`` takes of memcached's item size as the adapters
+    send it (:func:`caching.adapters.serializer.dumps`): its data, and 4 for
+    its flags when they are not 0.
+
+    :raises TypeError: ``value`` cannot be pickled.
+    """
+    kind = value.__class__
+    if kind is _Pickled:  # what the adapters pickle too (flags 1)
+        return len(value) + _FLAGS
+    if kind is str or kind is bytes or kind is int or kind is bool:
+        data, flags = dumps(value)
+        return len(data) + _FLAGS if flags else len(data)
+    return len(pickled(value)) + _FLAGS  # dumps pickles any other value
 
 
 def _fits(key: Key, value: Any, limit: int) -> bool:
-    """Whether ``key`` and ``value`` fit memcached's item size ``limit``."""
-    key_size = len(key.encode() if isinstance(key, str) else key)
-    return _payload_size(value) + _ITEM_OVERHEAD + key_size <= limit
+    """Whether ``key`` (in its canonical form) and ``value`` fit memcached's
+    item size ``limit``, in bytes, as an adapter would send them.
+
+    :raises TypeError: ``value`` cannot be pickled.
+    """
+    key_size = len(key) if key.__class__ is str and key.isascii() else len(key_bytes(key))
+    return _ITEM_OVERHEAD + key_size + _charge(value) <= limit
 
 
 def _storer(mode: str) -> Callable[..., bool]:
@@ -90,7 +119,9 @@ def _storer(mode: str) -> Callable[..., bool]:
 
     Decides by :func:`caching.store_rules.store_decision`. The key may be
     unchecked at first: a key found in the store is valid, any other is
-    checked (and put in its canonical form) before anything changes.
+    checked (and put in its canonical form) before anything changes. An
+    ``add`` over a live item and a ``replace`` without one answer ``False``
+    before the value is measured or copied.
     """
 
     def store(
@@ -98,8 +129,6 @@ def _storer(mode: str) -> Callable[..., bool]:
     ) -> bool:
         if not self._plain:
             key = self._key(key)
-            if self._copy_values:
-                value = _copy(value)
         clock = self._clock
         # whole seconds (docs/PERFORMANCE.md, "The clock")
         now = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
@@ -107,20 +136,24 @@ def _storer(mode: str) -> Callable[..., bool]:
             expiry = now + time if time else 0
         else:
             expiry = expires_at(time, now)
-        if mode is not SET:  # an add over a live item measures nothing (lock-free read)
-            item = self._items.get(key)
-            if item is not None:
-                live = not item[1] or item[1] > now
-                if store_decision(mode, live, True, False) is _KEEP:
-                    return False
+        items = self._items
+        if mode is not SET:  # decided before measuring (a lock-free read)
+            item = items.get(key)
+            if item is None:
+                key = canonical_key(key)
+                item = items.get(key)
+            if (item is not None and (not item[1] or item[1] > now)) is (mode is ADD):
+                return False  # KEEP: add over a live item, replace without one
+        if self._copy_values:
+            value = _copy(value)
         kind = value.__class__
         fits = (
             ((kind is str or kind is bytes) and len(value) <= self._short_value)
-            or kind in _SCALARS
+            or (kind in _SCALARS and self._scalars_fit)
+            or (kind is int and self._scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
             or self._max_item_size is None
             or _fits(canonical_key(key), value, self._max_item_size)
         )
-        items = self._items
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
             item = items.get(key)
@@ -135,19 +168,9 @@ def _storer(mode: str) -> Callable[..., bool]:
                     if DROPS_OLD[decision]:
                         self._drop(key)
                     return ANSWERS[decision]
-            if item is not None and item[1] == expiry:
-                items[key] = [value, expiry]  # a rewrite: the index has the key already
-            else:
-                seconds = self._seconds
-                if seconds and seconds[0] <= now:
-                    self._reclaim(now)
-                if expiry:  # indexed before the item can be read
-                    bucket = self._buckets.get(expiry)
-                    if bucket is None:
-                        bucket = self._bucket(expiry)
-                    bucket.append(key)
-                    self._indexed += 1
-                items[key] = [value, expiry]  # one store: readers see both or neither
+            if item is None or item[1] != expiry:  # else a rewrite: the index has the key
+                self._index(key, expiry, now)
+            items[key] = [value, expiry]  # one store: readers see both or neither
             if self._lru:
                 self._used(key, now)
         finally:
@@ -158,6 +181,22 @@ def _storer(mode: str) -> Callable[..., bool]:
     return store
 
 
+def _counted(value: Any) -> int:
+    """A stored value that is not a small int, as memcached's incr/decr read
+    what an adapter sent for it: an ``int`` or ``bool`` in ``0 .. 2**64-1``
+    counts; anything else, an ``int`` subclass too (the adapters pickle it),
+    is not numeric.
+
+    :raises ValueError: not a counter (the message names the value's type).
+    """
+    if value.__class__ is _Pickled:
+        value = pickle.loads(value)
+    kind = value.__class__
+    if (kind is int or kind is bool) and 0 <= value < MAX_COUNTER:
+        return int(value)
+    raise counters.non_numeric(kind)
+
+
 def _counter(up: bool) -> Callable[..., int | None]:
     """Build ``incr`` (``up``) or ``decr``: one body, no extra call per use.
 
@@ -165,8 +204,6 @@ def _counter(up: bool) -> Callable[..., int | None]:
     stops at 0, the item keeps its expiry, a counter created from
     ``initial_value`` has none.
     """
-
-    step = counters.incr if up else counters.decr
 
     def count(
         self: MemoryCache,
@@ -190,18 +227,22 @@ def _counter(up: bool) -> Callable[..., int | None]:
             if item is None:
                 key = canonical_key(key)  # a stored key is valid: only check the others
                 item = items.get(key)
-            if item is not None and (not item[1] or item[1] > self._now()):
-                value = item[0]
-                if value.__class__ is not int or not 0 <= value <= _SMALL:
-                    if value.__class__ is _Pickled:  # an int subclass, copied
-                        value = pickle.loads(value)
-                    value = counters.counter_value(value)
-            elif initial_value is None:
-                return None  # missing or expired
+            if item is not None:
+                value, expiry = item
+                if expiry and expiry <= (_wall_time() if self._clock is None else self._clock()):
+                    item = None  # expired
+                elif value.__class__ is not int or not 0 <= value <= _SMALL:
+                    value = _counted(value)
+            if item is None:  # missing or expired
+                if initial_value is None:
+                    return None
+                value = initial_value  # created, with no expiry
+            if up:  # both below 2**64: one wrap at most
+                value += delta
+                if value > _SMALL and value >= MAX_COUNTER:
+                    value -= MAX_COUNTER
             else:
-                value = initial_value
-                item = None  # created, with no expiry
-            value = step(value, delta)
+                value = value - delta if value > delta else 0
             if item is None:
                 items[key] = [value, 0]
             else:
@@ -210,7 +251,7 @@ def _counter(up: bool) -> Callable[..., int | None]:
                 self._used(key, int(self._now()))
         finally:
             self._lock.release()
-        return value
+        return value  # type: ignore[no-any-return]  # an int: checked above
 
     count.__name__ = count.__qualname__ = "incr" if up else "decr"
     return count
@@ -220,7 +261,9 @@ class MemoryCache:
     """An in-process cache that answers as a memcached server does.
 
     Safe to share between threads: reads take no lock; writes and counters are
-    serialised by one lock, so ``incr`` is atomic and ``add`` decides once.
+    serialised by one lock, so ``incr`` is atomic and ``add`` decides once. A
+    ``_multi`` store checks the whole batch (time, keys, values) before it
+    stores anything, then stores it under one acquisition of the lock.
 
     Expired items are reclaimed without being read: items are indexed by
     their expiry second, and each write of a new item, or of a new expiry,
@@ -232,12 +275,16 @@ class MemoryCache:
         for no bound. When a new key would pass it, expired items are dropped
         first, then the least recently used item (read or written) is evicted,
         as memcached evicts from the tail of its LRU.
-    :param max_item_size: largest item, in bytes (key + value as a memcached
-        client serialises it + 59 bytes of header), like memcached's ``-I``;
-        larger values are not stored: the call returns ``False`` and, as on
-        memcached, a refused ``set`` also drops the key's old item. Default
-        1 MiB, memcached's default. ``None`` turns the check off, which saves
-        pickling container values only to measure them.
+    :param max_item_size: largest item, in bytes, like memcached's ``-I``,
+        counted as memcached counts what the adapters send: the key, the
+        value as :func:`caching.adapters.serializer.dumps` serialises it (a
+        str quoted with a leading ``"_"``, bytes that start like a number
+        pickled, ints in ``0 .. 2**64-1`` as decimal text, anything else
+        pickled), 59 bytes of header, and 4 for the flags when they are not
+        0. Larger values are not stored: the call returns ``False`` and, as
+        on memcached, a refused ``set`` also drops the key's old item.
+        Default 1 MiB, memcached's default. ``None`` turns the check off,
+        which saves pickling container values only to measure them.
     :param copy_values: store a pickled copy and hand back a fresh copy on
         every read, as memcached does, so mutating a returned object never
         changes what another reader gets (immutable values -- ``str``,
@@ -268,8 +315,11 @@ class MemoryCache:
         self._max_items = max_items
         self._max_item_size = max_item_size
         # a str or bytes of at most this length fits whatever its key (a str
-        # encodes to at most 4 bytes a character)
-        self._short_value = -1 if max_item_size is None else (max_item_size - _MAX_OVERHEAD) // 4
+        # encodes to at most 4 bytes a character), and so does a scalar when
+        # _scalars_fit (docs/PERFORMANCE.md, "Item size")
+        limit = -1 if max_item_size is None else max_item_size - _MAX_OVERHEAD
+        self._short_value = (limit - _TEXT_SLACK) // 4
+        self._scalars_fit = limit >= _SCALAR_BOUND
         self._copy_values = copy_values
         self._encode = key_encode
         self._clock = clock
@@ -342,12 +392,33 @@ class MemoryCache:
         return value
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
-        reject_single_key(keys)
         if keys.__class__ is not list and keys.__class__ is not tuple:
+            reject_single_key(keys)
             keys = list(keys)
-        now = self._now()
         if not self._plain:
-            return self._read_each(keys, now)
+            return self._read_each(keys, self._now())
+        clock = self._clock
+        if len(keys) <= _FEW:  # item by item (docs/PERFORMANCE.md, "Small batches")
+            # An expiry second has passed when it is <= the whole second now.
+            second = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
+            found = {}
+            items = self._items
+            for key in keys:
+                item = items.get(key)
+                if item is None:  # a miss: check the key
+                    canonical = canonical_key(key)
+                    if canonical is key:
+                        continue
+                    item = items.get(canonical)  # bytes given for a str key
+                    if item is None:
+                        continue
+                value, expiry = item
+                if expiry and expiry <= second:
+                    self._try_reclaim(second)  # it and all that expired before it go
+                elif value is not None:
+                    found[key] = value
+            return found
+        now = _wall_time() if clock is None else clock()
         # When no item has expired (the heap's smallest second is in the
         # future), the values are read without their expiries, at C speed.
         # The epoch, bumped before any second leaves the heap, tells whether
@@ -436,26 +507,95 @@ class MemoryCache:
     def set_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
     ) -> list[Key]:
-        return self._store_multi(mapping, time, self.set)
+        return self._store_multi(mapping, time, SET)
 
     def add_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
     ) -> list[Key]:
-        return self._store_multi(mapping, time, self.add)
+        return self._store_multi(mapping, time, ADD)
 
     def replace_multi(
         self, mapping: Mapping[Key, Any], time: Time = 0, namespace: str | None = None
     ) -> list[Key]:
-        return self._store_multi(mapping, time, self.replace)
+        return self._store_multi(mapping, time, REPLACE)
 
-    def _store_multi(
-        self, mapping: Mapping[Key, Any], time: Time, store: Callable[[Key, Any, Time], bool]
-    ) -> list[Key]:
+    def _store_multi(self, mapping: Mapping[Key, Any], time: Time, mode: str) -> list[Key]:
+        """``set_multi``, ``add_multi`` or ``replace_multi``: the batch is
+        checked whole -- the time once, then every key and value (copied,
+        measured) -- and stored under one acquisition of the lock, each item
+        decided as :meth:`set` decides it. Returns the keys given that were
+        not stored, in the mapping's order."""
         check_mapping(mapping)
-        to_exptime(time)  # a bad time raises before anything is stored
-        for given in mapping:
-            self._key(given)  # so does a bad key
-        return [given for given in mapping if not store(given, mapping[given], time)]
+        clock = self._clock
+        now = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
+        if time.__class__ is int and 0 <= time <= MAX_RELATIVE:
+            expiry = now + time if time else 0
+        else:
+            expiry = expires_at(time, now)
+        given = list(mapping)
+        values = list(mapping.values())
+        plain = self._plain and plain_keys(given)  # all checked at once, in C
+        keys = given if plain else [self._key(key) for key in given]
+        if self._copy_values:
+            values = [_copy(value) for value in values]
+        limit = self._max_item_size
+        refused = set()
+        if limit is not None:
+            short, scalars_fit = self._short_value, self._scalars_fit
+            for index, value in enumerate(values):
+                kind = value.__class__
+                if not (
+                    ((kind is str or kind is bytes) and len(value) <= short)
+                    or (kind in _SCALARS and scalars_fit)
+                    or (kind is int and scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
+                    or _fits(keys[index], value, limit)
+                ):
+                    refused.add(index)
+        expired = expiry <= now and expiry != 0
+        items, failed = self._items, list[Key]()
+        self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
+        try:
+            if mode is SET and not expired and not refused:  # all stored ("Stores")
+                for key, value in zip(keys, values, strict=True):
+                    item = items.get(key)
+                    if item is None or item[1] != expiry:
+                        self._index(key, expiry, now)
+                    items[key] = [value, expiry]
+                    if self._lru:
+                        self._used(key, now)
+                return failed
+            for index, key in enumerate(keys):
+                item = items.get(key)
+                live = item is not None and (not item[1] or item[1] > now)
+                decision = store_decision(mode, live, index not in refused, expired)
+                if decision:  # all but STORE (0)
+                    if DROPS_OLD[decision]:
+                        self._drop(key)
+                    if not ANSWERS[decision]:
+                        failed.append(given[index])
+                    continue
+                if item is None or item[1] != expiry:
+                    self._index(key, expiry, now)
+                items[key] = [values[index], expiry]
+                if self._lru:
+                    self._used(key, now)
+        finally:
+            self._lock.release()
+        return failed
+
+    def _index(self, key: Key, expiry: int, now: int) -> None:
+        """Before a new item or a new expiry of ``key`` is stored (under the
+        lock): drop what has expired, and file ``key`` under its expiry
+        second, so that it is indexed before it can be read."""
+        seconds = self._seconds
+        if seconds and seconds[0] <= now:
+            self._reclaim(now)
+        if expiry:
+            bucket = self._buckets.get(expiry)
+            if bucket is None:
+                bucket = self._bucket(expiry)
+            bucket.append(key)
+            self._indexed += 1
 
     def _drop(self, key: Key) -> Any:
         """Remove ``key``'s item (under the lock); its expiry, or None."""

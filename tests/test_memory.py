@@ -300,10 +300,17 @@ class _Level(enum.IntEnum):
 
 
 @pytest.mark.parametrize("copy_values", [False, True])
-def test_incr_of_an_int_subclass(copy_values: bool) -> None:
+def test_incr_of_an_int_subclass_raises_as_on_the_adapters(copy_values: bool) -> None:
+    # The adapters pickle an int subclass, which memcached does not count.
     cache = MemoryCache(copy_values=copy_values)
     cache.set("n", _Level.LOW)
-    assert cache.incr("n") == 4
+    with pytest.raises(ValueError, match="_Level"):
+        cache.incr("n")
+    with pytest.raises(ValueError, match="_Level"):
+        cache.decr("n")
+    assert cache.get("n") is _Level.LOW
+    cache.set("b", True)  # a bool is sent as "01", which memcached counts
+    assert cache.incr("b") == 2
 
 
 def test_incr_error_names_the_stored_type_even_when_copied() -> None:
@@ -407,3 +414,103 @@ def test_get_multi_survives_a_concurrent_flush() -> None:
 
     _race(writer, reader)
     assert errors == []
+
+
+class _Counted:
+    """A value that counts how often it is pickled."""
+
+    pickles = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        type(self).pickles += 1
+        return (_Counted, ())
+
+
+@pytest.mark.parametrize("copy_values", [False, True])
+def test_add_over_a_live_item_and_replace_without_one_serialise_nothing(
+    copy_values: bool,
+) -> None:
+    cache = MemoryCache(copy_values=copy_values)
+    cache.set("live", 1)
+    _Counted.pickles = 0
+    assert cache.add("live", _Counted()) is False
+    assert cache.replace("missing", _Counted()) is False
+    assert cache.add("live", [_Counted()]) is False
+    assert _Counted.pickles == 0
+    with pytest.raises(InvalidKeyError):
+        cache.replace("bad key", _Counted())  # the key is still checked
+    assert cache.add("new", [_Counted()]) is True
+    assert _Counted.pickles == 1  # measured (and copied, once, with copy_values)
+
+
+class _CountingLock:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.acquired = 0
+
+    def acquire(self, blocking: bool = True) -> bool:
+        self.acquired += 1
+        return self.lock.acquire(blocking)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@pytest.mark.parametrize("method", ["set_multi", "add_multi", "replace_multi"])
+def test_a_batch_is_stored_under_one_acquisition_of_the_lock(method: str) -> None:
+    cache = MemoryCache()
+    cache.set_multi({f"k{i}": 0 for i in range(0, 10, 2)}, 60)
+    counting = cache._lock = _CountingLock()  # type: ignore[assignment]
+    batch = {f"k{i}": {"n": i} for i in range(10)}
+    failed = getattr(cache, method)(batch, 60)
+    assert counting.acquired == 1
+    held = [f"k{i}" for i in range(0, 10, 2)]  # live before the call
+    new = [f"k{i}" for i in range(1, 10, 2)]
+    expected_failed = {"set_multi": [], "add_multi": held, "replace_multi": new}[method]
+    assert failed == expected_failed
+    found = cache.get_multi(list(batch))
+    for key in batch:
+        if method == "add_multi" and key in held:
+            assert found[key] == 0
+        elif key in expected_failed:
+            assert key not in found
+        else:
+            assert found[key] == batch[key]
+
+
+def test_a_batch_is_checked_whole_before_anything_is_stored() -> None:
+    cache = MemoryCache()
+    with pytest.raises(TypeError):
+        cache.set_multi({"a": 1, "b": threading.Lock()})
+    with pytest.raises(InvalidKeyError):
+        cache.set_multi({"a": 1, "bad key": 2})
+    with pytest.raises(ValueError, match="latest expiry"):
+        cache.set_multi({"a": 1}, 2**40)  # a time memcached cannot keep
+    assert cache.get("a") is None
+    assert len(cache) == 0
+
+
+@pytest.mark.parametrize("size", [3, 16, 17, 100])
+def test_get_multi_answers_alike_for_small_and_large_batches(size: int) -> None:
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    keys = [f"k{i}" for i in range(size)]
+    cache.set_multi({key: i for i, key in enumerate(keys)}, 10)
+    cache.set("short", "gone", 1)
+    cache.set("none", None)
+    clock.now += 2
+    asked = [*keys[:-1], b"k%d" % (size - 1), "short", "none", "absent"]
+    assert cache.get_multi(asked) == {
+        **{key: i for i, key in enumerate(keys[:-1])},
+        b"k%d" % (size - 1): size - 1,
+    }
+    with pytest.raises(InvalidKeyError):
+        cache.get_multi([*keys[: size - 1], "bad key"])
+    clock.now += 10
+    assert cache.get_multi(asked) == {}

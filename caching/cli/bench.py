@@ -3,11 +3,13 @@
 Every operation -- the contract calls, and hits through ``@cached`` and
 ``get_or_create`` -- runs ``--ops`` times, best of five runs, on caching's
 backend for ``--url`` and -- when installed -- on wheezy.caching,
-dogpile.cache and cachetools against the same kind of store, the libraries
-timed in turns. The Markdown table gives nanoseconds per operation and, for
-each peer, peer / caching (``2.00x``: caching is twice as fast). In-process
-stores are timed on the CPU clock, servers on the wall clock. Progress goes to
-stderr, results to stdout.
+dogpile.cache, cachetools and Django's cache against the same kind of store,
+the libraries timed in turns. The value stored is a small record
+(:data:`caching.cli.peers.VALUE`), and a short str for ``set (str)``; the
+counter of ``incr (expiring)`` has an expiry. The Markdown table gives
+nanoseconds per operation and, for each peer, peer / caching (``2.00x``:
+caching is twice as fast). In-process stores are timed on the CPU clock,
+servers on the wall clock. Progress goes to stderr, results to stdout.
 """
 
 from __future__ import annotations
@@ -125,7 +127,9 @@ def _table(url: str, ops: int, results: Results, dropped: dict[str, str]) -> str
         lines.append(_row(cells))
     lines.extend(f"\n{name}: left out, {why}" for name, why in dropped.items())
     if not peers and not dropped:
-        lines.append("\n(no peer installed: pip install wheezy.caching dogpile.cache cachetools)")
+        lines.append(
+            "\n(no peer installed: pip install wheezy.caching dogpile.cache cachetools django)"
+        )
     return "\n".join(lines)
 
 

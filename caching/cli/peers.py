@@ -3,14 +3,16 @@
 Each subject maps an operation name to a call taking no argument, working on
 keys of its own (a shared memcached sees every subject's items side by side,
 and the peers store values in formats of their own). Peers (wheezy.caching,
-dogpile.cache, cachetools) are used when importable and when they can reach
-the same kind of store: an in-process one for ``memory://``, the same
-memcached client library for ``memcached://``. Operations a peer lacks are
-left out of its subject.
+dogpile.cache, cachetools, Django's cache) are used when importable and when
+they can reach the same kind of store: an in-process one for ``memory://``
+(Django's ``LocMemCache``), the same memcached client library for
+``memcached://`` (Django's ``PyLibMCCache`` or ``PyMemcacheCache``).
+Operations a peer lacks are left out of its subject.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import threading
 import uuid
@@ -19,12 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["VALUE", "Keys", "Ops", "contract_ops", "pattern_ops", "peer_subjects"]
+__all__ = ["TEXT", "VALUE", "Keys", "Ops", "contract_ops", "pattern_ops", "peer_subjects"]
 
 Ops = dict[str, Callable[[], object]]
 
 #: The value of every item the benchmark stores: a small record.
 VALUE = {"id": 42, "name": "a realistic small record", "tags": ["a", "b", "c"]}
+#: The value of the ``set (str)`` row: a short str.
+TEXT = "a realistic small record"
 #: Seconds the benchmark's items live on a server.
 TTL = 600
 #: Tells this run's keys from an earlier run's on a shared server.
@@ -39,21 +43,23 @@ class Keys:
     missing: str
     counter: str
     many: tuple[str, ...]
+    text: str
 
     @classmethod
     def make(cls, prefix: str) -> Keys:
         """The keys of subject ``prefix`` in this run."""
         start = f"bench:{_RUN}:{prefix}:"
         many = tuple(f"{start}many:{i}" for i in range(10))
-        return cls(start + "item", start + "missing", start + "counter", many)
+        return cls(start + "item", start + "missing", start + "counter", many, start + "text")
 
     def many_items(self) -> dict[str, Any]:
-        """The items of the ``_multi`` operations."""
-        return dict.fromkeys(self.many, VALUE)
+        """The items of the ``_multi`` operations: distinct copies of :data:`VALUE`."""
+        return {key: copy.deepcopy(VALUE) for key in self.many}
 
 
 def contract_ops(cache: Any, keys: Keys) -> Ops:
-    """The contract operations on ``cache`` (caching's or wheezy.caching's)."""
+    """The contract operations on ``cache`` (caching's or wheezy.caching's);
+    the counter has an expiry, as rate limits and lockouts keep theirs."""
     many, items = list(keys.many), keys.many_items()
     cache.set(keys.item, VALUE, TTL)
     cache.set(keys.counter, 0, TTL)
@@ -62,8 +68,9 @@ def contract_ops(cache: Any, keys: Keys) -> Ops:
         "get (hit)": lambda: cache.get(keys.item),
         "get (miss)": lambda: cache.get(keys.missing),
         "set": lambda: cache.set(keys.item, VALUE, TTL),
+        "set (str)": lambda: cache.set(keys.text, TEXT, TTL),
         "add (exists)": lambda: cache.add(keys.item, VALUE, TTL),
-        "incr": lambda: cache.incr(keys.counter),
+        "incr (expiring)": lambda: cache.incr(keys.counter),
         "delete (miss)": lambda: cache.delete(keys.missing),
         "get_multi x10": lambda: cache.get_multi(many),
         "set_multi x10": lambda: cache.set_multi(items, TTL),
@@ -174,6 +181,7 @@ def _dogpile(url: str, servers: list[str], keys: Keys) -> Ops | None:
         "get (hit)": lambda: region.get(keys.item),
         "get (miss)": lambda: region.get(keys.missing),
         "set": lambda: region.set(keys.item, VALUE),
+        "set (str)": lambda: region.set(keys.text, TEXT),
         "delete (miss)": lambda: region.delete(keys.missing),
         "get_multi x10": lambda: region.get_multi(many),
         "set_multi x10": lambda: region.set_multi(items),
@@ -208,6 +216,10 @@ def _cachetools(url: str, servers: list[str], keys: Keys) -> Ops | None:
         with lock:
             store[keys.item] = VALUE
 
+    def set_text() -> None:
+        with lock:
+            store[keys.text] = TEXT
+
     def get_multi() -> dict[str, Any]:
         with lock:
             return {key: store[key] for key in many if key in store}
@@ -229,11 +241,52 @@ def _cachetools(url: str, servers: list[str], keys: Keys) -> Ops | None:
         "get (hit)": lambda: get(keys.item),
         "get (miss)": lambda: get(keys.missing),
         "set": set_one,
+        "set (str)": set_text,
         "add (exists)": add,
-        "incr": incr,
+        "incr (expiring)": incr,
         "delete (miss)": delete,
         "get_multi x10": get_multi,
         "set_multi x10": set_multi,
+    }
+
+
+_DJANGO_BACKENDS = {
+    "pylibmc": "django.core.cache.backends.memcached.PyLibMCCache",
+    "pymemcache": "django.core.cache.backends.memcached.PyMemcacheCache",
+}
+
+
+def _django(url: str, servers: list[str], keys: Keys) -> Ops | None:
+    if _module("django") is None:
+        return None
+    settings = _module("django.conf").settings
+    if not settings.configured:
+        settings.configure()
+    if servers:
+        backend = _DJANGO_BACKENDS.get(_client_name(url))
+        if backend is None or _module(_client_name(url)) is None:
+            return None
+        path, name = backend.rsplit(".", 1)
+        cache = getattr(_module(path), name)(servers, {"TIMEOUT": TTL})
+    else:
+        locmem = _module("django.core.cache.backends.locmem")
+        cache = locmem.LocMemCache(
+            f"bench-{_RUN}", {"TIMEOUT": TTL, "OPTIONS": {"MAX_ENTRIES": 10**6}}
+        )
+    many, items = list(keys.many), keys.many_items()
+    cache.set(keys.item, VALUE, TTL)
+    cache.set(keys.counter, 0, TTL)
+    cache.set_many(items, TTL)
+    return {
+        "get (hit)": lambda: cache.get(keys.item),
+        "get (miss)": lambda: cache.get(keys.missing),
+        "set": lambda: cache.set(keys.item, VALUE, TTL),
+        "set (str)": lambda: cache.set(keys.text, TEXT, TTL),
+        "add (exists)": lambda: cache.add(keys.item, VALUE, TTL),
+        "incr (expiring)": lambda: cache.incr(keys.counter),
+        "delete (miss)": lambda: cache.delete(keys.missing),
+        "get_multi x10": lambda: cache.get_many(many),
+        "set_multi x10": lambda: cache.set_many(items, TTL),
     }
 
 
@@ -241,6 +294,7 @@ _PEERS: dict[str, Callable[[str, list[str], Keys], Ops | None]] = {
     "wheezy.caching": _wheezy,
     "dogpile.cache": _dogpile,
     "cachetools": _cachetools,
+    "django": _django,
 }
 
 

@@ -16,8 +16,9 @@ OPERATIONS = {
     "get (hit)",
     "get (miss)",
     "set",
+    "set (str)",
     "add (exists)",
-    "incr",
+    "incr (expiring)",
     "delete (miss)",
     "get_multi x10",
     "set_multi x10",
@@ -47,6 +48,7 @@ def test_json_report_times_every_operation_and_each_installed_peer() -> None:
             ("wheezy.caching", "wheezy.caching"),
             ("dogpile.cache", "dogpile.cache"),
             ("cachetools", "cachetools"),
+            ("django", "django"),
         ]
         if _installed(module)
     }
@@ -68,7 +70,7 @@ def test_table_and_progress() -> None:
     assert "| operation | caching ns/op |" in result.stdout
     for name in OPERATIONS:
         assert f"\n| {name} | " in result.stdout
-    assert "bench: [1/10] get (hit)" in result.stderr
+    assert "bench: [1/11] get (hit)" in result.stderr
 
 
 def test_per_call_runs_ops_calls_and_returns_nanoseconds_per_call() -> None:
