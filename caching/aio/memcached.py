@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from time import monotonic
 from typing import Any, Self, TypeVar
@@ -40,7 +41,7 @@ from caching.adapters.base import EXPIRED, NON_NUMERIC, StoredKeys, require
 from caching.adapters.failures import FailureLog
 from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS, as_servers
-from caching.adapters.serializer import BadItemError, Codec, Item, RefusalLog
+from caching.adapters.serializer import FLAG_BYTES, BadItemError, Codec, Item, RefusalLog
 from caching.expiry import Time, to_exptime
 from caching.key_rules import Key, check_mapping, reject_single_key
 from caching.store_rules import ADD, REPLACE, SET
@@ -56,6 +57,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_running_loop = asyncio.get_running_loop
 
 #: Default seconds to wait for a TCP connection to a server.
 DEFAULT_CONNECT_TIMEOUT = 0.5
@@ -78,16 +81,37 @@ def _exptime(time: Time) -> int:
 
 class _Server:
     """One server: its emcache client (made in the running loop on first
-    use) and its hold-off."""
+    use), its hold-off, and the admission of calls to its connections.
 
-    __slots__ = ("address", "client", "down_until", "loop", "name")
+    At most ``slots`` calls run on the server at once (its connections):
+    the others queue, first come first served, in ``waiting``. emcache's own
+    pool hands a freed connection to the newest waiter, so under load its
+    oldest waiter can sit out the whole timeout and be taken for a server
+    failure; with the adapter's queue in front, a call admitted finds a
+    connection free, and its timeout is the server's.
+    """
 
-    def __init__(self, name: str, address: Any) -> None:
+    __slots__ = ("address", "client", "down_until", "free", "loop", "name", "slots", "waiting")
+
+    def __init__(self, name: str, address: Any, slots: int) -> None:
         self.name = name
         self.address = address
         self.client: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.down_until = 0.0
+        self.slots = slots
+        self.free = slots
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    def release(self) -> None:
+        """A call is done: admit the first live waiter, or free the slot."""
+        waiting = self.waiting
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 def _address(emcache: Any, server: str) -> Any:
@@ -149,7 +173,7 @@ class AsyncMemcachedClient:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         timeout: float = DEFAULT_TIMEOUT,
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
-        pool_size: int = 4,
+        pool_size: int = 16,
         serializer: str = "pickle",
         secret: str | bytes | Sequence[str | bytes] | None = None,
         compress_over: int | None = None,
@@ -158,7 +182,7 @@ class AsyncMemcachedClient:
         self._emcache = require("emcache", "emcache")
         names = as_servers(servers)
         self.servers = names
-        self._servers = [_Server(name, _address(self._emcache, name)) for name in names]
+        self._servers = [_Server(name, _address(self._emcache, name), pool_size) for name in names]
         self._by_name = {server.name: server for server in self._servers}
         self._hasher: Any = None
         if len(names) > 1:
@@ -166,6 +190,7 @@ class AsyncMemcachedClient:
             self._hasher = rendezvous.RendezvousHash(list(names))
         self._stored_keys = StoredKeys(key_encode)
         self.codec = Codec(serializer, secret, compress_over, compressor)
+        self._plain = self.codec.plain
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self.retry_timeout = retry_timeout
@@ -174,6 +199,11 @@ class AsyncMemcachedClient:
         self._item_refusals = RefusalLog(logger, retry_timeout)
         self._closing: set[asyncio.Task[None]] = set()
         errors = self._emcache
+        #: What emcache raises when a server fails (TimeoutError is an OSError).
+        self._failures: tuple[type[BaseException], ...] = (
+            OSError,
+            errors.ClusterNoAvailableNodes,
+        )
         self._not_stored = errors.NotStoredStorageCommandError
         self._not_found = errors.NotFoundCommandError
         self._storage_error = errors.StorageCommandError
@@ -231,6 +261,8 @@ class AsyncMemcachedClient:
             min_connections=1,
             connection_timeout=self.connect_timeout,
         )
+        if server.loop is not loop:  # a new loop: the old one's queue is gone
+            server.free, server.waiting = server.slots, deque()
         server.client, server.loop = client, loop
         return client
 
@@ -244,32 +276,87 @@ class AsyncMemcachedClient:
         """``await operation(client, *args)`` on ``server``'s client; a server
         failure (refused, lost, timed out) is logged and gives ``default``;
         a reply that could not be read too, without the hold-off. A
-        ``CancelledError`` passes through (emcache closes the connection)."""
-        trying = False
-        if server.down_until:
-            now = monotonic()
-            if now < server.down_until:
-                return default
-            server.down_until = now + self.retry_timeout  # this call tries
-            trying = True
-        client = await self._client(server, trying)
+        ``CancelledError`` passes through (emcache closes the connection).
+        (The fast path: a healthy server with a connection free.)"""
+        client = server.client
+        if not server.free or server.down_until or server.loop is not _running_loop():
+            return await self._call_slow(server, operation, args, default)
+        server.free -= 1
         try:
-            result = await operation(client, *args)
-        except (OSError, self._emcache.ClusterNoAvailableNodes) as exc:  # TimeoutError too
-            server.down_until = monotonic() + self.retry_timeout
-            self.failures.report(server.name, exc)
+            return await operation(client, *args)
+        except self._failures as exc:  # TimeoutError and the OSErrors
+            self._failed(server, exc)
             return default
         except self._command_error as exc:  # a reply it could not read
             self.failures.report(server.name, f"unexpected reply: {exc}", down=False)
             return default
-        if trying or server.down_until:
-            server.down_until = 0.0
-            self.failures.recovered(server.name)
-        return result
+        finally:
+            server.release()
+
+    async def _call_slow(
+        self,
+        server: _Server,
+        operation: Callable[..., Awaitable[T]],
+        args: tuple[Any, ...],
+        default: T,
+    ) -> T:
+        """:meth:`_call` otherwise: within the hold-off, ``default`` at once;
+        after it, this call tries the server on a fresh client while the
+        others still answer ``default``; with no connection free, wait in
+        line for at most ``timeout`` seconds (then ``default``: the server
+        is not taken for failed, the calls ahead are still running)."""
+        if server.down_until and monotonic() < server.down_until:
+            return default  # held off: not even in line
+        if server.loop is not _running_loop():
+            await self._client(server, False)
+        if not server.free:
+            waiter = _running_loop().create_future()
+            server.waiting.append(waiter)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await waiter
+            except BaseException as exc:
+                if waiter.done() and not waiter.cancelled():
+                    server.release()  # admitted as it was cancelled: pass it on
+                if isinstance(exc, TimeoutError):
+                    return default
+                raise
+        else:
+            server.free -= 1
+        try:
+            trying = False
+            if server.down_until:
+                now = monotonic()
+                if now < server.down_until:
+                    return default
+                server.down_until = now + self.retry_timeout  # this call tries
+                trying = True
+            client = await self._client(server, trying)
+            try:
+                result = await operation(client, *args)
+            except self._failures as exc:
+                self._failed(server, exc)
+                return default
+            except self._command_error as exc:
+                self.failures.report(server.name, f"unexpected reply: {exc}", down=False)
+                return default
+            if trying:
+                server.down_until = 0.0
+                self.failures.recovered(server.name)
+            return result
+        finally:
+            server.release()
+
+    def _failed(self, server: _Server, error: BaseException) -> None:
+        """Note a failure of ``server``: hold off, log at most once per period."""
+        server.down_until = monotonic() + self.retry_timeout
+        self.failures.report(server.name, error)
 
     def _decoded(self, key: bytes, item: Any) -> Any:
         """The value of an emcache ``Item`` of ``key`` (``None``: a refused
         item, a miss logged at most once per period)."""
+        if item.flags == FLAG_BYTES and self._plain:
+            return item.value  # what Codec.loads answers, without its checks
         try:
             return self.codec.loads(key, item.value, item.flags)
         except BadItemError as exc:
@@ -309,12 +396,15 @@ class AsyncMemcachedClient:
             key for key, item in items if not await self._store(client, mode, key, item, exptime)
         ]
 
-    async def _get(self, client: Any, key: bytes) -> Any:
-        return await client.get(key, return_flags=True)
+    @staticmethod
+    def _get(client: Any, key: bytes) -> Awaitable[Any]:
+        # A plain function returning emcache's coroutine: no coroutine of ours
+        # around it on the hot path.
+        return client.get(key, return_flags=True)  # type: ignore[no-any-return]
 
-    async def _get_many(self, client: Any, keys: list[bytes]) -> dict[bytes, Any]:
-        found: dict[bytes, Any] = await client.get_many(keys, return_flags=True)
-        return found
+    @staticmethod
+    def _get_many(client: Any, keys: list[bytes]) -> Awaitable[dict[bytes, Any]]:
+        return client.get_many(keys, return_flags=True)  # type: ignore[no-any-return]
 
     async def _delete(self, client: Any, key: bytes) -> bool:
         try:
@@ -409,30 +499,60 @@ class AsyncMemcachedClient:
         return None if item is None else self._decoded(stored_key, item)
 
     async def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
-        by_key = self._keys(keys)
-        if not by_key:
+        reject_single_key(keys)
+        stored_keys = self._stored_keys
+        listed = keys if type(keys) is list else list(keys)
+        stored = [stored_keys[key] for key in listed]  # all checked before any I/O
+        if not stored:
             return {}
+        given = dict(zip(stored, listed, strict=True))
+        if len(given) < len(listed):  # a str and its bytes, or a key twice
+            return await self._get_multi_named(self._keys(listed))
         nothing: dict[bytes, Any] = {}
-        groups = self._by_server(by_key)
+        if self._hasher is None:
+            answer = await self._call(self._servers[0], self._get_many, (list(given),), nothing)
+            answers = [answer]
+        else:
+            answers = await self._gather_gets(list(given))
+        found: dict[Key, Any] = {}
+        decoded = self._decoded
+        for answer in answers:
+            for key, item in answer.items():
+                one = given.get(key)
+                if one is None:  # not asked for: never handed to the caller
+                    continue
+                value = decoded(key, item)
+                if value is not None:
+                    found[one] = value
+        return found
+
+    async def _gather_gets(self, keys: list[bytes]) -> list[dict[bytes, Any]]:
+        """One ``get_many`` per server, at once; a failed server's part is ``{}``."""
+        nothing: dict[bytes, Any] = {}
+        groups = self._by_server(keys)
         if len(groups) == 1:
             [(server, stored)] = groups.items()
-            answers = [await self._call(server, self._get_many, (stored,), nothing)]
-        else:
-            answers = await asyncio.gather(
+            return [await self._call(server, self._get_many, (stored,), nothing)]
+        return list(
+            await asyncio.gather(
                 *(
                     self._call(server, self._get_many, (stored,), nothing)
                     for server, stored in groups.items()
                 )
             )
+        )
+
+    async def _get_multi_named(self, by_key: dict[bytes, list[Key]]) -> dict[Key, Any]:
+        """``get_multi`` where several of the caller's keys name one item."""
         found: dict[Key, Any] = {}
-        for answer in answers:
+        for answer in await self._gather_gets(list(by_key)):
             for key, item in answer.items():
-                given = by_key.get(key)
-                if given is None:  # not asked for: never handed to the caller
+                names = by_key.get(key)
+                if names is None:
                     continue
                 value = self._decoded(key, item)
                 if value is not None:
-                    for one in given:
+                    for one in names:
                         found[one] = value
         return found
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -228,3 +229,26 @@ def test_bad_keys_raise_before_any_io() -> None:
         assert cache.failures.down == frozenset()
 
     run_on(cache, body)
+
+
+def test_calls_queue_fairly_for_the_connections_under_load(
+    memcached_server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """100 tasks on 2 connections: each call waits its turn, first come
+    first served, so none sits out the timeout and none is taken for a
+    server failure (emcache's own pool serves its newest waiter first)."""
+    servers.flush(memcached_server)
+
+    async def body(cache: Any) -> None:
+        assert await cache.set("k", "v") is True
+
+        async def worker() -> None:
+            for _ in range(100):
+                assert await cache.get("k") == "v"
+
+        await asyncio.gather(*(worker() for _ in range(100)))
+        assert cache.failures.down == frozenset()
+
+    with caplog.at_level(logging.WARNING, logger="caching.aio.memcached"):
+        run_on(emcache_at([memcached_server.address], pool_size=2, timeout=0.5), body)
+    assert [r.getMessage() for r in caplog.records if r.name == "caching.aio.memcached"] == []
