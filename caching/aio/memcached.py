@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from time import monotonic
@@ -91,27 +92,88 @@ class _Server:
     connection free, and its timeout is the server's.
     """
 
-    __slots__ = ("address", "client", "down_until", "free", "loop", "name", "slots", "waiting")
+    __slots__ = (
+        "address",
+        "client",
+        "down_until",
+        "free",
+        "loop",
+        "name",
+        "node",
+        "slots",
+        "sweep",
+        "waiting",
+    )
 
     def __init__(self, name: str, address: Any, slots: int) -> None:
         self.name = name
         self.address = address
         self.client: Any = None
+        #: The client's one emcache node, for get_multi's batch reads
+        #: (``None``: this emcache has none, its ``get_many`` is used).
+        self.node: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.down_until = 0.0
         self.slots = slots
         self.free = slots
-        self.waiting: deque[asyncio.Future[None]] = deque()
+        #: (loop time after which it gives up, its future), first come first.
+        self.waiting: deque[tuple[float, asyncio.Future[bool]]] = deque()
+        #: The one timer that turns away the waiters past their time.
+        self.sweep: asyncio.TimerHandle | None = None
+
+    def reset(self) -> None:
+        """A new event loop: the old one's line is gone."""
+        self.free, self.waiting, self.sweep = self.slots, deque(), None
+
+    def wait_in_line(self, loop: asyncio.AbstractEventLoop, timeout: float) -> asyncio.Future[bool]:
+        """A future that becomes ``True`` when the caller is admitted, or
+        ``False`` after ``timeout`` seconds in line."""
+        waiter: asyncio.Future[bool] = loop.create_future()
+        deadline = loop.time() + timeout
+        self.waiting.append((deadline, waiter))
+        if self.sweep is None:
+            self.sweep = loop.call_at(deadline, self._turn_away, loop)
+        return waiter
+
+    def _turn_away(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiting, now = self.waiting, loop.time()
+        while waiting and waiting[0][0] <= now:
+            waiter = waiting.popleft()[1]
+            if not waiter.done():
+                waiter.set_result(False)
+        self.sweep = loop.call_at(waiting[0][0], self._turn_away, loop) if waiting else None
 
     def release(self) -> None:
         """A call is done: admit the first live waiter, or free the slot."""
         waiting = self.waiting
         while waiting:
-            waiter = waiting.popleft()
+            waiter = waiting.popleft()[1]
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(True)
                 return
         self.free += 1
+
+
+async def _close_client(client: Any) -> None:
+    """Close an emcache client, ending its reconnection tasks.
+
+    Its ``close`` cancels each pool's reconnection task and waits for it;
+    on CPython 3.11 that cancellation can be lost (``asyncio.wait_for``
+    raising the connection's ``OSError`` instead), and the task then sleeps
+    out its back-off and tries again, for ever: the close (and the loop's
+    shutdown) would wait on a down server. The task is cancelled again
+    until it is gone.
+    """
+    closing = asyncio.ensure_future(client.close())
+    while not closing.done():
+        await asyncio.wait([closing], timeout=0.05)
+        for node in getattr(getattr(client, "_cluster", None), "nodes", ()):
+            task = getattr(
+                getattr(node, "_connection_pool", None), "_creating_connection_task", None
+            )
+            if task is not None and not task.done():
+                task.cancel()
+    closing.result()
 
 
 def _address(emcache: Any, server: str) -> Any:
@@ -208,6 +270,9 @@ class AsyncMemcachedClient:
         self._not_found = errors.NotFoundCommandError
         self._storage_error = errors.StorageCommandError
         self._command_error = errors.CommandError
+        # emcache's per-operation timeout, for the batch reads on its nodes
+        # (None where another emcache lays its modules out otherwise).
+        self._op_timeout: Any = getattr(sys.modules.get("emcache.timeout"), "OpTimeout", None)
         # emcache logs each lost connection and each failed reconnection at
         # WARNING; the adapter reports failures itself, once per period.
         library_logger = logging.getLogger("emcache")
@@ -227,7 +292,7 @@ class AsyncMemcachedClient:
         for server in self._servers:
             client, server.client = server.client, None
             if client is not None and server.loop is asyncio.get_running_loop():
-                await client.close()
+                await _close_client(client)
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -249,7 +314,7 @@ class AsyncMemcachedClient:
         if client is not None and server.loop is loop and not fresh:
             return client
         if client is not None and server.loop is loop:
-            task = loop.create_task(client.close())
+            task = loop.create_task(_close_client(client))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         # create_client awaits nothing without autodiscovery: it returns
@@ -261,9 +326,11 @@ class AsyncMemcachedClient:
             min_connections=1,
             connection_timeout=self.connect_timeout,
         )
-        if server.loop is not loop:  # a new loop: the old one's queue is gone
-            server.free, server.waiting = server.slots, deque()
+        if server.loop is not loop:
+            server.reset()
         server.client, server.loop = client, loop
+        nodes = getattr(getattr(client, "_cluster", None), "nodes", None)
+        server.node = nodes[0] if self._op_timeout is not None and nodes else None
         return client
 
     async def _call(
@@ -310,17 +377,15 @@ class AsyncMemcachedClient:
         if server.loop is not _running_loop():
             await self._client(server, False)
         if not server.free:
-            waiter = _running_loop().create_future()
-            server.waiting.append(waiter)
+            waiter = server.wait_in_line(_running_loop(), self.timeout)
             try:
-                async with asyncio.timeout(self.timeout):
-                    await waiter
-            except BaseException as exc:
-                if waiter.done() and not waiter.cancelled():
+                admitted = await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled() and waiter.result():
                     server.release()  # admitted as it was cancelled: pass it on
-                if isinstance(exc, TimeoutError):
-                    return default
                 raise
+            if not admitted:
+                return default  # not admitted within timeout
         else:
             server.free -= 1
         try:
@@ -331,7 +396,7 @@ class AsyncMemcachedClient:
                     return default
                 server.down_until = now + self.retry_timeout  # this call tries
                 trying = True
-            client = await self._client(server, trying)
+            client = await self._client(server, True) if trying else server.client
             try:
                 result = await operation(client, *args)
             except self._failures as exc:
@@ -355,10 +420,14 @@ class AsyncMemcachedClient:
     def _decoded(self, key: bytes, item: Any) -> Any:
         """The value of an emcache ``Item`` of ``key`` (``None``: a refused
         item, a miss logged at most once per period)."""
-        if item.flags == FLAG_BYTES and self._plain:
-            return item.value  # what Codec.loads answers, without its checks
+        return self._decoded_item(key, item.value, item.flags)
+
+    def _decoded_item(self, key: bytes, data: bytes, flags: int) -> Any:
+        """The value of ``key``'s item ``(data, flags)``, read by the codec."""
+        if flags == FLAG_BYTES and self._plain:
+            return data  # what Codec.loads answers, without its checks
         try:
-            return self.codec.loads(key, item.value, item.flags)
+            return self.codec.loads(key, data, flags)
         except BadItemError as exc:
             self._item_refusals.report(key, exc)
             return None
@@ -402,9 +471,22 @@ class AsyncMemcachedClient:
         # around it on the hot path.
         return client.get(key, return_flags=True)  # type: ignore[no-any-return]
 
-    @staticmethod
-    def _get_many(client: Any, keys: list[bytes]) -> Awaitable[dict[bytes, Any]]:
-        return client.get_many(keys, return_flags=True)  # type: ignore[no-any-return]
+    async def _fetch(self, client: Any, server: _Server, keys: list[bytes]) -> Any:
+        """A batch read on ``server``: ``(keys, values, flags)`` lists. On
+        emcache's node, as its ``get_many`` does (its timeout, its
+        connection context, which closes the connection of a call cancelled
+        or failed), without building an ``Item`` per key nor a task per
+        call: for one server, ``get_many``'s Python overhead was a quarter
+        of a 100-key read. (Where emcache has no such node, ``get_many``.)"""
+        node = server.node
+        if node is None:
+            found = await client.get_many(keys, return_flags=True)
+            return list(found), [i.value for i in found.values()], [i.flags for i in found.values()]
+        async with self._op_timeout(self.timeout, server.loop), node.connection() as connection:
+            got, values, flags, _, error = await connection.fetch_command(b"get", keys)
+        if error:
+            raise self._command_error(f"get: {bytes(error)!r}")
+        return got, values, flags
 
     async def _delete(self, client: Any, key: bytes) -> bool:
         try:
@@ -508,35 +590,58 @@ class AsyncMemcachedClient:
         given = dict(zip(stored, listed, strict=True))
         if len(given) < len(listed):  # a str and its bytes, or a key twice
             return await self._get_multi_named(self._keys(listed))
-        nothing: dict[bytes, Any] = {}
+        nothing: tuple[list[bytes], list[bytes], list[int]] = ([], [], [])
         if self._hasher is None:
-            answer = await self._call(self._servers[0], self._get_many, (list(given),), nothing)
-            answers = [answer]
+            server = self._servers[0]
+            answers = [await self._call(server, self._fetch, (server, list(given)), nothing)]
         else:
             answers = await self._gather_gets(list(given))
         found: dict[Key, Any] = {}
-        decoded = self._decoded
-        for answer in answers:
-            for key, item in answer.items():
-                one = given.get(key)
-                if one is None:  # not asked for: never handed to the caller
+        for got, values, flags in answers:
+            if self._plain:  # bytes items as they are, in one comprehension
+                before = len(found)
+                found.update(
+                    {
+                        given[key]: value
+                        for key, value, flag in zip(got, values, flags, strict=True)
+                        if flag == FLAG_BYTES and key in given
+                    }
+                )
+                if len(found) - before == len(got):
                     continue
-                value = decoded(key, item)
-                if value is not None:
-                    found[one] = value
+            self._read_into(found, given, got, values, flags)
         return found
 
-    async def _gather_gets(self, keys: list[bytes]) -> list[dict[bytes, Any]]:
-        """One ``get_many`` per server, at once; a failed server's part is ``{}``."""
-        nothing: dict[bytes, Any] = {}
+    def _read_into(
+        self,
+        found: dict[Key, Any],
+        given: dict[bytes, Key],
+        got: list[bytes],
+        values: list[bytes],
+        flags: list[int],
+    ) -> None:
+        """Decode the items read (``got[i]`` holds ``values[i]`` with
+        ``flags[i]``) into ``found`` under the caller's keys; a key not asked
+        for is never handed to the caller, a refused item is a miss."""
+        for key, data, flag in zip(got, values, flags, strict=True):
+            one = given.get(key)
+            if one is None or one in found:
+                continue
+            value = self._decoded_item(key, data, flag)
+            if value is not None:
+                found[one] = value
+
+    async def _gather_gets(self, keys: list[bytes]) -> list[Any]:
+        """One batch read per server, at once; a failed server's part is empty."""
+        nothing: tuple[list[bytes], list[bytes], list[int]] = ([], [], [])
         groups = self._by_server(keys)
         if len(groups) == 1:
             [(server, stored)] = groups.items()
-            return [await self._call(server, self._get_many, (stored,), nothing)]
+            return [await self._call(server, self._fetch, (server, stored), nothing)]
         return list(
             await asyncio.gather(
                 *(
-                    self._call(server, self._get_many, (stored,), nothing)
+                    self._call(server, self._fetch, (server, stored), nothing)
                     for server, stored in groups.items()
                 )
             )
@@ -545,12 +650,12 @@ class AsyncMemcachedClient:
     async def _get_multi_named(self, by_key: dict[bytes, list[Key]]) -> dict[Key, Any]:
         """``get_multi`` where several of the caller's keys name one item."""
         found: dict[Key, Any] = {}
-        for answer in await self._gather_gets(list(by_key)):
-            for key, item in answer.items():
+        for got, values, flags in await self._gather_gets(list(by_key)):
+            for key, data, flag in zip(got, values, flags, strict=True):
                 names = by_key.get(key)
                 if names is None:
                     continue
-                value = self._decoded(key, item)
+                value = self._decoded_item(key, data, flag)
                 if value is not None:
                     for one in names:
                         found[one] = value

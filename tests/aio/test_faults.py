@@ -193,15 +193,17 @@ def test_one_of_two_servers_down_the_other_still_serves(
     cache = adapter(server.address, memcached_server.address)
 
     async def body() -> None:
-        keys = [f"k{i}" for i in range(60)]
-        assert await cache.set_multi({key: key for key in keys}) == []
-        server.stop()
-        started = time.monotonic()
-        found = await cache.get_multi(keys)
-        assert time.monotonic() - started < BOUND
-        live = [key for key in keys if cache._server_of(key.encode()).name != server.address]
-        assert 0 < len(live) < len(keys)
-        assert found == {key: key for key in live}
-        await cache.close()
+        try:
+            keys = [f"k{i}" for i in range(60)]
+            assert await cache.set_multi({key: key for key in keys}) == []
+            server.stop()
+            started = time.monotonic()
+            found = await cache.get_multi(keys)
+            assert time.monotonic() - started < BOUND
+            live = [key for key in keys if cache._server_of(key.encode()).name != server.address]
+            assert 0 < len(live) < len(keys)
+            assert found == {key: key for key in live}
+        finally:
+            await cache.close()
 
     asyncio.run(body())

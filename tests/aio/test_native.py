@@ -252,3 +252,22 @@ def test_calls_queue_fairly_for_the_connections_under_load(
     with caplog.at_level(logging.WARNING, logger="caching.aio.memcached"):
         run_on(emcache_at([memcached_server.address], pool_size=2, timeout=0.5), body)
     assert [r.getMessage() for r in caplog.records if r.name == "caching.aio.memcached"] == []
+
+
+def test_get_multi_through_emcaches_public_get_many(memcached_server: servers.Server) -> None:
+    """Where emcache has no per-operation timeout to borrow, batch reads go
+    through its public ``get_many``: the same answers, str and bytes keys."""
+    servers.flush(memcached_server)
+    cache = emcache_at([memcached_server.address], serializer="json")
+    cache._op_timeout = None
+
+    async def body(cache: Any) -> None:
+        assert await cache.set_multi({"a": 1, "b": "two", b"c": [3]}) == []
+        assert await cache.get_multi(["a", b"b", "c", "missing", "a"]) == {
+            "a": 1,
+            b"b": "two",
+            "c": [3],
+        }
+        assert all(server.node is None for server in cache._servers)
+
+    run_on(cache, body)
