@@ -71,8 +71,8 @@ DEFAULT_RETRY_TIMEOUT = 1.0
 
 _INITIAL_TRIES = 10
 
-#: ``_call``'s answer when the server failed (told apart from a miss).
-_FAILED: Any = object()
+#: A batch read that read nothing: ``(keys, values, flags)``.
+_NOTHING_READ: tuple[list[bytes], list[bytes], list[int]] = ([], [], [])
 
 
 def _exptime(time: Time) -> int:
@@ -577,8 +577,18 @@ class AsyncMemcachedClient:
 
     async def get(self, key: Key, namespace: str | None = None) -> Any:
         stored_key = self._stored_keys[key]
-        item = await self._call(self._server_of(stored_key), self._get, (stored_key,), None)
-        return None if item is None else self._decoded(stored_key, item)
+        server = self._servers[0] if self._hasher is None else self._server_of(stored_key)
+        if server.node is None:  # before the first call, or emcache's public get
+            item = await self._call(server, self._get, (stored_key,), None)
+            return None if item is None else self._decoded(stored_key, item)
+        got, values, flags = await self._call(
+            server, self._fetch, (server, [stored_key]), _NOTHING_READ
+        )
+        if not got or got[0] != stored_key:
+            return None
+        if flags[0] == FLAG_BYTES and self._plain:
+            return values[0]
+        return self._decoded_item(stored_key, values[0], flags[0])
 
     async def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         reject_single_key(keys)
