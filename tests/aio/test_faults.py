@@ -207,3 +207,27 @@ def test_one_of_two_servers_down_the_other_still_serves(
             await cache.close()
 
     asyncio.run(body())
+
+
+@pytest.mark.slow
+def test_back_at_once_after_a_long_outage(server: servers.Server) -> None:
+    """emcache's own reconnection backs off (1, 2, 4 ... 60 s): after 8 s
+    down it would next try 7 s after the restart. The adapter tries the
+    server on a fresh client once per retry period, so it is back within a
+    period or two."""
+    cache = adapter(server.address)
+
+    async def body() -> None:
+        try:
+            assert await cache.set("k", 1) is True
+            server.stop()
+            stop = time.monotonic() + 8.0
+            while time.monotonic() < stop:
+                assert await cache.get("k") is None
+                await asyncio.sleep(0.05)
+            server.start()
+            assert await back_within(cache, 3.0) < 3.0  # generous; emcache alone: about 7 s
+        finally:
+            await cache.close()
+
+    asyncio.run(body())
