@@ -34,6 +34,7 @@ from caching.aio.onepass import AsyncOnePass
 from caching.expiry import Time, lifetime, seconds
 from caching.key_rules import Key
 from caching.patterns.cached import ONE_PASS_ATTEMPTS
+from caching.patterns.decorators import apply_decorator
 from caching.patterns.key_builders import CONTEXT_NAMES, MakeKey, key_builder
 from caching.patterns.onepass import pass_key
 
@@ -231,21 +232,80 @@ class AsyncCached:
             return lambda _context, *args, **kwargs: given(*args, **kwargs)
         return make_key
 
-    def wraps_get_or_create(
-        self, make_key: MakeKey | None = None
-    ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
-        """Decorator for an ``async def`` function: its calls go through
-        :meth:`get_or_create` under the key of their arguments (the sync
-        key builders' key)."""
+    def _wraps(
+        self,
+        wrapped: Any,
+        make_key: MakeKey | None,
+        fill: Callable[[Key, Factory], Awaitable[Any]],
+    ) -> Any:
+        """Decorator of an ``async def``: look the call's key up; on a miss
+        ``await fill(key, factory)``."""
+        get = self.cache.get
 
-        def decorate(func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             mk = self.adapt(func, make_key)
 
-            @functools.wraps(func)
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
                 key = mk(*args, **kwargs)
-                return await self.get_or_create(key, lambda: func(*args, **kwargs))
+                result = await get(key, self.namespace)
+                if result is None:
+                    result = await fill(key, functools.partial(func, *args, **kwargs))
+                return result
 
             return wrapper
 
-        return decorate
+        return apply_decorator(wrapped, decorate)
+
+    async def _add_missed(self, key: Key, create_factory: Factory) -> Any:
+        return await self._create(key, create_factory, self.cache.add)
+
+    async def _set_missed(self, key: Key, create_factory: Factory) -> Any:
+        return await self._create(key, create_factory, self.cache.set)
+
+    async def _create_missed(self, key: Key, create_factory: Factory) -> Any:
+        return await self.get_or_create(key, create_factory)
+
+    def wraps_get_or_add(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+        """Decorator of the :meth:`get_or_add` pattern for ``async def``
+        functions, as the sync ``Cached.wraps_get_or_add``: keeps the
+        function's name, docstring and signature; works on functions,
+        methods and classmethods (``self``/``cls`` left out of the key,
+        which is the sync key builders'); usable bare or called
+        (``make_key=...``)."""
+        return self._wraps(wrapped, make_key, self._add_missed)
+
+    def wraps_get_or_set(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+        """Decorator of the :meth:`get_or_set` pattern (also ``@cached``)."""
+        return self._wraps(wrapped, make_key, self._set_missed)
+
+    def __call__(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+        """``@cached`` is :meth:`wraps_get_or_set`."""
+        return self.wraps_get_or_set(wrapped, make_key)
+
+    def wraps_get_or_create(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+        """Decorator of the :meth:`get_or_create` pattern (one creation per
+        key in a loop, the pass across processes)."""
+        return self._wraps(wrapped, make_key, self._create_missed)
+
+    def wraps_get_or_set_multi(self, make_key: Callable[[Any], Key]) -> Any:
+        """Decorator of the :meth:`get_or_set_multi` pattern, as the sync
+        one: the ``async def`` takes the list of ids as its first argument
+        (after ``self``/``cls``) and returns ``id -> value``."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            signature = inspect.signature(func)
+            names = list(signature.parameters)
+            ids_name = names[1] if names and names[0] in CONTEXT_NAMES else names[0]
+
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                bound = signature.bind(*args, **kwargs)
+
+                async def create(missing: list[Any]) -> Any:
+                    bound.arguments[ids_name] = missing
+                    return await func(*bound.args, **bound.kwargs)
+
+                return await self.get_or_set_multi(make_key, create, bound.arguments[ids_name])
+
+            return wrapper
+
+        return lambda wrapped: apply_decorator(wrapped, decorate)

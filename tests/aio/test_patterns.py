@@ -281,3 +281,57 @@ def test_get_or_set_multi_creates_only_the_missing(make: Callable[[], Any]) -> N
 
 async def _value(value: Any) -> Any:
     return value
+
+
+def test_decorators_key_calls_as_the_sync_ones_do() -> None:
+    sync = MemoryCache()
+    cache = AsyncMemoryCache(cache=sync)
+    cached = AsyncCached(cache, key_builder("repo"), time=60)
+    sync_cached = Cached(sync, key_builder("repo"), time=60)
+    calls: list[str] = []
+
+    class Repository:
+        @cached
+        async def list_items(self, locale: str = "en") -> list[str]:
+            calls.append("list_items")
+            return [locale]
+
+        @cached.wraps_get_or_add
+        async def count(self, kind: str) -> int:
+            calls.append("count")
+            return 3
+
+        @classmethod
+        @cached.wraps_get_or_create(make_key=lambda name: f"by-name:{name}")
+        async def by_name(cls, name: str) -> str:
+            calls.append("by_name")
+            return name.upper()
+
+        @cached.wraps_get_or_set_multi(make_key=lambda i: f"account:{i}")
+        async def accounts(self, ids: list[int]) -> dict[int, str]:
+            calls.append(f"accounts {ids}")
+            return {i: f"a{i}" for i in ids}
+
+    class SyncRepository:
+        @sync_cached
+        def list_items(self, locale: str = "en") -> list[str]:
+            return ["from sync"]
+
+    async def body(cache: Any) -> None:
+        repo = Repository()
+        assert await repo.list_items("fr") == ["fr"]
+        assert await repo.list_items("fr") == ["fr"]
+        assert await repo.count("x") == 3
+        assert await repo.count("x") == 3
+        assert await Repository.by_name("ada") == "ADA"
+        assert await Repository.by_name("ada") == "ADA"
+        assert await repo.accounts([1, 2]) == {1: "a1", 2: "a2"}
+        assert await repo.accounts([2, 3]) == {2: "a2", 3: "a3"}
+        assert Repository.list_items.__name__ == "list_items"
+
+    run(cache, body)
+    assert calls == ["list_items", "count", "by_name", "accounts [1, 2]", "accounts [3]"]
+    assert sync.get("by-name:ada") == "ADA"
+    # The sync decorator of a function of the same module and name reads the
+    # item the async one stored: one key for both.
+    assert SyncRepository().list_items("fr") == ["fr"]
