@@ -335,3 +335,38 @@ def test_decorators_key_calls_as_the_sync_ones_do() -> None:
     # The sync decorator of a function of the same module and name reads the
     # item the async one stored: one key for both.
     assert SyncRepository().list_items("fr") == ["fr"]
+
+
+def test_dependency_groups_are_shared_with_sync_code(make: Callable[[], Any]) -> None:
+    from caching.aio.dependency import AsyncCacheDependency
+    from caching.patterns.dependency import dependent_key
+
+    async def body(cache: Any) -> None:
+        dependency = AsyncCacheDependency(cache, time=60)
+        assert await cache.set_multi({"item:1": 1, "item:2": 2, "item:3": 3}) == []
+        assert await dependency.add("group", "item:1") is True
+        assert await dependency.add_multi("group", ["item:2", "item:3"]) == []
+        assert await dependency.next_key("other") == dependent_key("other", 1)
+        keys = await dependency.get_keys("group")
+        assert set(keys) >= {"item:1", "item:2", "item:3", "group", dependent_key("group", 3)}
+        assert await dependency.delete("group") is True
+        assert await cache.get_multi(["item:1", "item:2", "item:3", "group"]) == {}
+        assert await dependency.delete("never-wired") is True
+
+    run(make(), body)
+
+
+def test_a_group_wired_by_sync_code_is_deleted_by_async_code() -> None:
+    from caching.aio.dependency import AsyncCacheDependency
+    from caching.patterns.dependency import CacheDependency
+
+    sync = MemoryCache()
+    sync.set_multi({"a": 1, "b": 2})
+    wired = CacheDependency(sync, time=60)
+    assert wired.add_multi("g", ["a", "b"]) == []
+
+    async def body(cache: Any) -> None:
+        assert await AsyncCacheDependency(cache).delete("g") is True
+
+    run(AsyncMemoryCache(cache=sync), body)
+    assert sync.get_multi(["a", "b", "g"]) == {}
