@@ -44,3 +44,34 @@ def test_patterns_are_typed() -> None:
 
 def test_contract_tests_is_a_class() -> None:
     assert isinstance(ContractTests, type)
+
+
+def test_the_async_api_is_typed() -> None:
+    import asyncio
+
+    from caching.aio import AsyncCache, AsyncCacheClient, AsyncMemoryCache, AsyncNullCache
+    from caching.aio import from_url as aio_from_url
+    from caching.aio.cached import AsyncCached
+    from caching.aio.onepass import AsyncOnePass
+
+    async def calls() -> None:
+        memory = AsyncMemoryCache(max_items=100)
+        assert_type(await memory.set("k", {"id": 1}, 60), bool)
+        assert_type(await memory.get("k"), Any)
+        assert_type(await memory.get_multi(["k", b"j"]), dict[str | bytes, Any])
+        assert_type(await memory.set_multi({"a": 1}), list[str | bytes])
+        assert_type(await memory.incr("n", 2, initial_value=0), int | None)
+        assert_type(await memory.ping(), dict[str, float | None])
+        caches: list[AsyncCache] = [memory, AsyncNullCache(), aio_from_url("memory://")]
+        client = AsyncCacheClient({"local": caches[0]}, "local")
+        assert await client.set("k", 1) is True
+        cached = AsyncCached(client, time=60)
+
+        async def make() -> int:
+            return 1
+
+        assert_type(await cached.get_or_create("n", make), Any)
+        async with AsyncOnePass(memory, "pass") as one_pass:
+            assert_type(one_pass.acquired, bool)
+
+    asyncio.run(calls())
