@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("benchmarks.core", "benchmarks.adapters", "benchmarks.codec", "benchmarks.patterns")
+SUITES = (
+    "benchmarks.core",
+    "benchmarks.adapters",
+    "benchmarks.codec",
+    "benchmarks.patterns",
+    "benchmarks.swr",
+)
 
 
 def main() -> None:
