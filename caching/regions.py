@@ -578,10 +578,14 @@ _OPTIONS = sorted(SETTINGS, key=len, reverse=True)
 
 def _parse_flat(
     config: Mapping[str, Any], prefix: str
-) -> tuple[list[str] | None, dict[str, dict[str, tuple[str, Any]]]]:
-    """Flat keys -> (the ``regions`` list if given, name -> option -> (key, value))."""
+) -> tuple[list[str] | None, dict[str, dict[str, tuple[str, Any]]], set[str], list[str]]:
+    """Flat keys -> (the ``regions`` list if given, name -> option -> (key,
+    value), the names read from env-style keys, the env-style keys that name
+    no setting)."""
     listed: list[str] | None = None
     found: dict[str, dict[str, tuple[str, Any]]] = {}
+    env_names: set[str] = set()
+    unknown: list[str] = []
     lowered = prefix.lower()
     for key, value in config.items():
         if not isinstance(key, str) or not key.lower().startswith(lowered):
@@ -596,12 +600,11 @@ def _parse_flat(
             option = next((o for o in _OPTIONS if rest.lower().endswith("_" + o)), "")
             name = rest[: -len(option) - 1].lower() if option else ""
             if not option:
-                raise ValueError(
-                    f"unknown cache setting {key!r}: expected {prefix}REGIONS or "
-                    f"{prefix}<REGION>_<SETTING>, a setting one of: {', '.join(sorted(SETTINGS))}"
-                )
+                unknown.append(key)
+                continue
+            env_names.add(name)
         found.setdefault(name, {})[option.lower()] = (key, value)
-    return listed, found
+    return listed, found, env_names, unknown
 
 
 def _parse(config: Mapping[str, Any], prefix: str) -> dict[str, dict[str, tuple[str, Any]]]:
@@ -619,13 +622,20 @@ def _parse(config: Mapping[str, Any], prefix: str) -> dict[str, dict[str, tuple[
             }
             for name, opts in nested.items()
         }
-    listed, found = _parse_flat(config, prefix)
+    listed, found, env_names, unknown = _parse_flat(config, prefix)
     if listed is None:
+        if unknown:  # without a regions list, every key under the prefix is ours
+            raise ValueError(
+                f"unknown cache setting {unknown[0]!r}: expected {prefix}REGIONS or "
+                f"{prefix}<REGION>_<SETTING>, a setting one of: {', '.join(sorted(SETTINGS))}"
+            )
         return found
     by_lower = {name.lower(): name for name in listed}
     regions: dict[str, dict[str, tuple[str, Any]]] = {name: {} for name in listed}
     for name, options in found.items():
         if name not in regions and name.lower() not in by_lower:
+            if name in env_names:
+                continue  # another variable under the prefix (CACHE_DIR...): not ours
             key = next(iter(options.values()))[0]
             raise ValueError(
                 f"cache setting {key!r} names region {name!r}, which is not in "
@@ -692,14 +702,16 @@ def configure(config: Mapping[str, Any], prefix: str = "cache.") -> Regions:
             except ValueError as exc:
                 raise ValueError(f"bad url {url!r} of a cache region: {exc}") from None
     alive = declared()
+    # configparser and environment names lose their case: match it back
+    alive_by_lower = {declared_name.lower(): found for declared_name, found in alive.items()}
     result = Regions()
     for name, values in converted.items():
         settings = {k: v for k, v in values.items() if k not in ("url", "time")}
-        regions = alive.get(name) or [Region(name)]
+        regions = alive.get(name) or alive_by_lower.get(name.lower()) or [Region(name)]
         for region in regions:
             region.configure(backends[values["url"]], values.get("time"), **settings)
             region.url = values["url"]
-        result[name] = regions[0]
+        result[regions[0].name] = regions[0]
     # Each namespace is its region's own view (its keys scoped by its name
     # and generation), so the client reads and writes the regions' items.
     result.client = CacheClient({name: result[name].cache for name in result}, next(iter(result)))

@@ -45,3 +45,17 @@ def stale_hits(url: str, threads: int, start_at: float, results: Any) -> None:
         worker.start()
     for worker in workers:
         worker.join(30)
+
+
+def soft_invalidator(url: str, ready: Any, done: Any) -> None:
+    """Another process: configure the region, wait for ``ready``, make its
+    values stale (``invalidate(hard=False)``), set ``done``."""
+    from caching.regions import Region
+
+    region = Region("soft_two_processes", time=60, stale=600, invalidation_check=0.2)
+    region.configure(url)
+    if not ready.wait(30):
+        raise RuntimeError("never told to invalidate")
+    if not region.invalidate(hard=False):
+        raise RuntimeError("the soft invalidation was not confirmed")
+    done.set()

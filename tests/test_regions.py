@@ -419,3 +419,25 @@ def test_the_client_of_configure_reads_and_writes_the_regions_items() -> None:
     assert client.get("k", "long_term") is None  # the namespaces are apart
     assert client.delete(key, namespace="short_term")
     assert price.get("tea") is None
+
+
+def test_a_declared_name_keeps_its_case_through_ini_and_env() -> None:
+    declared_region = Region("shortTerm")
+    parser = configparser.ConfigParser()
+    parser.read_string("[app]\ncache.shortTerm.url = memory://\ncache.shortTerm.time = 60\n")
+    regions = caching.configure(dict(parser["app"]), prefix="cache.")
+    assert regions["shortTerm"] is declared_region
+    assert declared_region.is_configured
+    assert declared_region.time == 60
+
+
+def test_other_variables_under_the_env_prefix_are_left_alone_with_a_regions_list() -> None:
+    env = {
+        "CACHE_REGIONS": "api",
+        "CACHE_API_URL": "memory://",
+        "CACHE_DIR": "/var/cache/app",  # another program's variable
+    }
+    regions = caching.configure(env, prefix="CACHE_")
+    assert list(regions) == ["api"]
+    with pytest.raises(ValueError, match="unknown cache setting 'CACHE_DIR'"):
+        caching.configure({"CACHE_API_URL": "memory://", "CACHE_DIR": "/x"}, prefix="CACHE_")

@@ -32,7 +32,15 @@ from caching.adapters.failures import FailureLog
 from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS
 from caching.adapters.pool import PoolLike, checkout, lender
-from caching.adapters.serializer import BadItemError, Codec, Item, RefusalLog, dumps
+from caching.adapters.serializer import (
+    FLAG_INT,
+    BadItemError,
+    Codec,
+    Item,
+    RefusalLog,
+    counter_value,
+    dumps,
+)
 from caching.adapters.watch import ServerWatch
 from caching.errors import MissingExtraError
 from caching.expiry import MAX_EXPTIME, MAX_RELATIVE, Time, to_exptime
@@ -80,6 +88,9 @@ DEFAULT_RETRY_TIMEOUT = 1.0
 BATCH_LIMIT = 512 * 1024
 
 _INITIAL_TRIES = 10
+
+#: ``gets``/``cas`` rounds of one count from 2**63 before it answers "nothing happened".
+_CAS_TRIES = 100
 
 #: What the ``_incr``/``_decr`` primitives answer for memcached's
 #: ``CLIENT_ERROR cannot increment or decrement non-numeric value``: no
@@ -748,8 +759,44 @@ class MemcachedAdapter:
         initial = counters.check_initial(initial_value)
         value = self._run(self._counter, None, (stored_key, delta, initial, down))
         if value is not None and value < 0:  # NON_NUMERIC
-            raise counters.non_numeric()
+            # memcached 1.6 can misread a counter from 2**63 as non-numeric
+            # (docs/FAILURES.md, "Counters from 2**63"): count it here.
+            fallback: int | None = NON_NUMERIC
+            value = self._run(self._count_from_2_63, fallback, (stored_key, delta, down))
+            if value is not None and value < 0:
+                raise counters.non_numeric()
         return value
+
+    def _count_from_2_63(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
+        """``incr``/``decr`` by ``gets``/``cas`` of a counter of 2**63 or more
+        that memcached answered "non-numeric" for; :data:`NON_NUMERIC` when
+        the item is no such counter (or the library has no ``gets``), ``None``
+        when it is gone. The item is written without an expiry (the text
+        protocol does not read it back)."""
+        gets = getattr(client, "gets", None)
+        if gets is None:
+            return NON_NUMERIC
+        for _ in range(_CAS_TRIES):
+            value, token = self._gets(client, key)
+            if value is None:
+                return None
+            if type(value) is not int or not 2**63 <= value < counters.MAX_COUNTER or not token:
+                return NON_NUMERIC
+            new = counters.decr(value, delta) if down else counters.incr(value, delta)
+            if self._cas(client, key, new, token):
+                return new
+        return None
+
+    def _gets(self, client: Any, key: bytes) -> tuple[Any, Any]:
+        """``(value, cas token)`` of ``key``, the value as a counter reads
+        (``counter_value`` of an item handed over undecoded)."""
+        value, token = client.gets(key)
+        if type(value) is tuple:
+            value = counter_value(value)
+        return value, token
+
+    def _cas(self, client: Any, key: bytes, value: int, token: Any) -> bool:
+        return bool(client.cas(key, (str(value).encode("ascii"), FLAG_INT), token))
 
     def _counter(
         self, client: Any, key: bytes, delta: int, initial: int | None, down: bool

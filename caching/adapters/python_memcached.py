@@ -55,7 +55,7 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import ADAPTER_OPTIONS, CODEC_OPTIONS, as_servers
 from caching.adapters.pool import Pool
-from caching.adapters.serializer import Codec, Item, loads, raw
+from caching.adapters.serializer import FLAG_INT, Codec, Item, counter_value, loads, raw
 from caching.key_rules import Key
 
 __all__ = ["URL_OPTIONS", "PythonMemcachedAdapter"]
@@ -593,6 +593,28 @@ class PythonMemcachedAdapter(MemcacheApi):
         # One round trip per server for every mode (the strict client's
         # store_multi; python-memcached's own pipelines set only).
         return list(client.store_multi(mode, items, exptime))
+
+    def _gets(self, client: Any, key: bytes) -> tuple[Any, Any]:
+        # python-memcached keeps the token in cas_ids while cache_cas is on.
+        client.cache_cas = True
+        client.cas_ids.pop(key, None)
+        value = client.gets(key)
+        token = client.cas_ids.get(key)
+        if type(value) is tuple:
+            value = counter_value(value)
+        return value, token
+
+    def _cas(self, client: Any, key: bytes, value: int, token: Any) -> bool:
+        # The strict client's own command (python-memcached's cas goes
+        # through the store path, which this adapter replaced).
+        client.cache_cas = False
+        client.cas_ids.pop(key, None)
+        server, stored_key = client._get_server(key)
+        if not server:
+            return False
+        data = str(value).encode("ascii")
+        request = b"cas %s %d 0 %d %d\r\n%s\r\n" % (stored_key, FLAG_INT, len(data), token, data)
+        return server.ask(request, _stored_reply) == b"STORED"  # type: ignore[no-any-return]
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
         # python-memcached skips the keys of a dead server and still says 1;

@@ -160,6 +160,14 @@ class Cached:
     ) -> None:
         if refresh not in REFRESH_MODES:
             raise ValueError(f"refresh must be one of {REFRESH_MODES}, not {refresh!r}")
+        serializer = getattr(getattr(cache, "codec", None), "serializer", "pickle")
+        if (stale or cache_none) and serializer != "pickle":
+            # Fresh and CACHED_NONE are Python objects; say so now, not after
+            # a creator ran and its value could not be stored.
+            raise ValueError(
+                f"stale= and cache_none= store Python objects, which serializer="
+                f"{serializer!r} cannot: use serializer='pickle' with secret= for safety"
+            )
         self.cache = cache
         self.key_builder = key_builder
         self.time = lifetime(time)

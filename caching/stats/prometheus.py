@@ -21,17 +21,27 @@ Metrics (read from :meth:`StatsCache.snapshot` at each scrape; labels
 ``caching_call_seconds_total``             counter    time the calls took
 ``caching_call_max_seconds``               gauge      the slowest call since the reset
 =========================================  =========  ==========================
+
+and, with :func:`register_events`, the patterns' events (:mod:`caching.events`;
+labels ``event`` and ``namespace``):
+
+=========================================  =========  ==========================
+``caching_events_total``                   counter    hit, miss, stale_served...
+``caching_creator_seconds``                histogram  creators' runs (created, create_failed)
+``caching_wait_seconds``                   histogram  waits for another's creator
+=========================================  =========  ==========================
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from caching.adapters.base import require
+from caching.events import Event, subscribe
 from caching.stats.proxy import StatsCache
 
-__all__ = ["METRICS", "StatsCollector", "register"]
+__all__ = ["EVENT_METRICS", "METRICS", "StatsCollector", "register", "register_events"]
 
 #: ``(metric name, kind, StatsCache field, help)`` of each metric.
 METRICS = (
@@ -85,3 +95,39 @@ def register(stats: StatsCache, registry: Any, backend: str = "default") -> Stat
     collector = StatsCollector(stats, backend)
     registry.register(collector)
     return collector
+
+
+#: ``(metric name, kind, help)`` of the event metrics.
+EVENT_METRICS = (
+    ("caching_events", "counter", "Events of the caching patterns."),
+    ("caching_creator_seconds", "histogram", "Seconds the creators ran."),
+    ("caching_wait_seconds", "histogram", "Seconds callers waited for another's creator."),
+)
+
+
+def register_events(registry: Any) -> Callable[[], None]:
+    """Count every event of every ``Cached`` (:func:`caching.events.subscribe`)
+    as the metrics of :data:`EVENT_METRICS`, in ``registry``.
+
+    :returns: a function that unsubscribes (the metrics stay registered).
+    :raises MissingExtraError: ``prometheus-client`` is not installed.
+    """
+    client = require("prometheus_client", "prometheus")
+    (events_name, _, events_help), (creator_name, _, creator_help), (wait_name, _, wait_help) = (
+        EVENT_METRICS
+    )
+    counted = client.Counter(events_name, events_help, ["event", "namespace"], registry=registry)
+    creators = client.Histogram(creator_name, creator_help, ["namespace"], registry=registry)
+    waits = client.Histogram(wait_name, wait_help, ["namespace"], registry=registry)
+
+    def listen(event: Event) -> None:
+        namespace = event.namespace or ""
+        counted.labels(event.name, namespace).inc()
+        if event.seconds is None:
+            return
+        if event.name in ("created", "create_failed"):
+            creators.labels(namespace).observe(event.seconds)
+        elif event.name in ("waited", "wait_timeout"):
+            waits.labels(namespace).observe(event.seconds)
+
+    return subscribe(listen)

@@ -130,3 +130,42 @@ def test_a_large_delta_keeps_the_items_expiry(memcached_server: servers.Server) 
         assert adapter.decr(key, TOP) == 0
     time.sleep(2.2)  # memcached's expiry is to the second
     assert [adapter.get(key) for adapter, key in zip(adapters, keys, strict=True)] == [None] * 3
+
+
+def _leave_a_dash_behind(server: servers.Server, key: bytes) -> None:
+    """Store and delete an item whose bytes hold a ``-`` just past where a
+    20-digit counter of a key of the same length ends: the counter stored
+    next reuses its memory."""
+    import socket
+
+    data = b"x" * 26 + b"-" + b"x" * 7
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(b"set %s 2304 0 %d\r\n%s\r\ndelete %s\r\n" % (key, len(data), data, key))
+        reply = b""
+        while reply.count(b"\r\n") < 2:
+            reply += connection.recv(100)
+
+
+@pytest.mark.memcached
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("options", [{}, {"serializer": "json", "secret": "k"}], ids=["", "json"])
+def test_a_counter_from_2_63_counts_whatever_memory_memcached_reads_past_it(
+    name: str, options: dict[str, str]
+) -> None:
+    # memcached 1.6.18's safe_strtoull() looks for a "-" in a value of 2**63
+    # or more with strchr(), past the value's end (stored data is not NUL
+    # terminated), into what an earlier item left in that memory: a "-" there
+    # makes it answer CLIENT_ERROR non-numeric for a valid counter
+    # (docs/FAILURES.md, "Counters from 2**63").
+    server = servers.memcached()
+    with servers.running(server):
+        adapter = builder(name)(server.address, **options)
+        for i, (down, delta, expected) in enumerate(
+            [(False, 1, 0), (True, 5, 2**64 - 6), (False, 2**40, 2**40 - 1)]
+        ):
+            key = f"caching-cli:ctr_:{i:035d}"
+            _leave_a_dash_behind(server, b"caching-cli:prev:%035d" % i)
+            assert adapter.set(key, 2**64 - 1)
+            answer = adapter.decr(key, delta) if down else adapter.incr(key, delta)
+            assert (answer, adapter.get(key)) == (expected, expected)
+        adapter.close()

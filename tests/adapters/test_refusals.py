@@ -101,3 +101,4 @@ def test_a_full_server_refuses_a_store_without_being_taken_for_down(
         assert adapter.get(f"fill-{stored - 1}") == "x" * 100_000
         assert adapter.failures.down == frozenset()
         assert warnings_of(caplog) == []
+        adapter.close()

@@ -243,6 +243,7 @@ def test_across_processes_one_creator_and_no_one_waits(memcached: servers.Server
     assert len(rebuilt) == 1
     assert len(served) == 19
     assert max(served) < PROMPT, served
+    cache.close()  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
@@ -261,6 +262,8 @@ def test_soft_region_invalidation_across_processes(memcached: servers.Server) ->
     assert theirs.get_or_create("k", creator) == "v2"
     with pytest.raises(ValueError, match="needs a stale period"):
         Region("soft_hard_only", time=60).configure("memory://").invalidate(hard=False)
+    for region in (ours, theirs):
+        region.backend.close()  # type: ignore[union-attr]
 
 
 class _PausedRead(MemoryCache):
@@ -351,3 +354,39 @@ def test_a_soft_invalidation_during_a_build_makes_its_value_stale() -> None:
     region.set("s", "old-set")  # a plain set goes stale too
     assert region.invalidate(hard=False)
     assert region.get_or_create("s", lambda: "new-set") == "new-set"
+
+
+@pytest.mark.slow
+@pytest.mark.memcached
+def test_soft_region_invalidation_from_another_process(memcached: servers.Server) -> None:
+    url = f"memcached://{memcached.address}?client=pymemcache"
+    region = Region("soft_two_processes", time=60, stale=600, invalidation_check=0.2)
+    region.configure(url)
+    creator = Creator(seconds=0.0)
+    assert region.get_or_create("k", creator) == "v1"
+    context = multiprocessing.get_context("spawn")
+    ready, done = context.Event(), context.Event()
+    other = context.Process(target=stale_workers.soft_invalidator, args=(url, ready, done))
+    other.start()
+    try:
+        ready.set()
+        assert done.wait(30), "the other process did not invalidate"
+        time.sleep(0.5)  # past this process's invalidation_check
+        assert region.get_or_create("k", creator) == "v2"  # stale: this caller rebuilt it
+        assert region.get_or_create("k", creator) == "v2"
+        assert creator.runs == 2
+    finally:
+        other.join(30)
+        region.backend.close()  # type: ignore[union-attr]
+    assert other.exitcode == 0
+
+
+def test_a_serializer_that_cannot_store_the_items_is_refused_at_once() -> None:
+    from caching.adapters.pymemcache import PymemcacheAdapter
+
+    adapter = PymemcacheAdapter("127.0.0.1:1", serializer="json")  # no I/O
+    with pytest.raises(ValueError, match="serializer='json'"):
+        Cached(adapter, time=1, stale=30)
+    with pytest.raises(ValueError, match="serializer='json'"):
+        Cached(adapter, cache_none=True)
+    Cached(adapter, time=1)  # plain values are fine

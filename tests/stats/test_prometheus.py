@@ -31,3 +31,22 @@ def test_the_counts_are_exported_with_stable_names_and_labels() -> None:
     stats.get("a", namespace="users")  # read at each scrape
     again = prometheus_client.generate_latest(registry).decode()
     assert f"caching_calls_total{{{labels}}} 3.0" in again
+
+
+def test_the_patterns_events_are_exported() -> None:
+    from caching.patterns import Cached
+    from caching.stats.prometheus import register_events
+
+    registry = prometheus_client.CollectorRegistry()
+    unsubscribe = register_events(registry)
+    try:
+        cached = Cached(MemoryCache(), time=60, namespace="pages")
+        cached.get_or_create("k", lambda: "v")
+        cached.get_or_create("k", lambda: "v")
+    finally:
+        unsubscribe()
+    text = prometheus_client.generate_latest(registry).decode()
+    assert 'caching_events_total{event="miss",namespace="pages"} 1.0' in text
+    assert 'caching_events_total{event="hit",namespace="pages"} 1.0' in text
+    assert 'caching_events_total{event="created",namespace="pages"} 1.0' in text
+    assert 'caching_creator_seconds_count{namespace="pages"} 1.0' in text
