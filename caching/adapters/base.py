@@ -778,8 +778,8 @@ class MemcachedAdapter:
             return NON_NUMERIC
         for _ in range(_CAS_TRIES):
             value, token = self._gets(client, key)
-            if value is None:
-                return None
+            if value is None and not token:
+                return None  # gone (a stored None has a token)
             if type(value) is not int or not 2**63 <= value < counters.MAX_COUNTER or not token:
                 return NON_NUMERIC
             new = counters.decr(value, delta) if down else counters.incr(value, delta)
@@ -791,8 +791,9 @@ class MemcachedAdapter:
         """``(value, cas token)`` of ``key``, the value as a counter reads
         (``counter_value`` of an item handed over undecoded)."""
         value, token = client.gets(key)
-        if type(value) is tuple:
-            value = counter_value(value)
+        if type(value) is tuple:  # an item handed over undecoded
+            counted = counter_value(value)
+            value = value if counted is None else counted  # no counter: stays a tuple
         return value, token
 
     def _cas(self, client: Any, key: bytes, value: int, token: Any) -> bool:

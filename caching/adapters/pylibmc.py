@@ -688,6 +688,9 @@ class PylibmcAdapter(MemcacheApi):
                 return new  # else gone or rewritten since it was judged: again
         return None
 
+    def _count_from_2_63(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
+        return NON_NUMERIC  # counted in _counted already, where pylibmc raises
+
     def _counted(
         self, client: Any, call: Callable[[bytes, int], int], key: bytes, delta: int
     ) -> int | None:

@@ -600,8 +600,9 @@ class PythonMemcachedAdapter(MemcacheApi):
         client.cas_ids.pop(key, None)
         value = client.gets(key)
         token = client.cas_ids.get(key)
-        if type(value) is tuple:
-            value = counter_value(value)
+        if type(value) is tuple:  # an item handed over undecoded
+            counted = counter_value(value)
+            value = value if counted is None else counted  # no counter: stays a tuple
         return value, token
 
     def _cas(self, client: Any, key: bytes, value: int, token: Any) -> bool:
