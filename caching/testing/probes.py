@@ -21,7 +21,7 @@ from caching.errors import InvalidKeyError
 from caching.expiry import MAX_EXPTIME
 from caching.key_rules import MAX_KEY_LENGTH
 from caching.testing.clock import REAL_CLOCK, Clock
-from caching.testing.values import as_data, in_data_model, serializer_of
+from caching.testing.data_model import as_data, in_data_model, serializer_of
 
 __all__ = [
     "RULES",

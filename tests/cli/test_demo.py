@@ -54,3 +54,21 @@ def test_demo_on_an_unreachable_memcached_says_how_to_start_one() -> None:
     line = one_line_error(result)
     assert f"cannot connect to memcached at 127.0.0.1:{port}" in line
     assert "memcached -l 127.0.0.1 -p" in line
+
+
+def test_the_command_line_needs_no_test_tools() -> None:
+    # `make demo` installs the package alone: nothing the command line
+    # imports may need pytest (or any other development tool).
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['pytest'] = None; sys.modules['hypothesis'] = None\n"
+        "from caching.cli import main\n"
+        "raise SystemExit(main(['demo']) or main(['check', 'memory://']))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert "all 5 steps behaved as expected" in run.stdout
