@@ -33,16 +33,29 @@ from caching.aio.contract import AsyncCache
 from caching.aio.onepass import AsyncOnePass
 from caching.expiry import Time, lifetime, seconds
 from caching.key_rules import Key
-from caching.patterns.cached import ONE_PASS_ATTEMPTS
+from caching.patterns.cached import CACHED_NONE, ONE_PASS_ATTEMPTS
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.key_builders import CONTEXT_NAMES, MakeKey, key_builder
 from caching.patterns.onepass import pass_key
+from caching.patterns.stale import Fresh
 
 __all__ = ["AsyncCached"]
 
 Factory = Callable[[], Awaitable[Any]]
 KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
 Store = Callable[[Key, Any, Time, "str | None"], Awaitable[bool]]
+
+
+def _readable(stored: Any) -> Any:
+    """What a caller gets for an item the sync ``Cached`` may have stored:
+    a ``Fresh`` of stale-while-revalidate unwrapped while fresh and a miss
+    once stale (made again here: the async patterns do not serve stale
+    values yet), ``CACHED_NONE`` as ``None``."""
+    if type(stored) is Fresh:
+        if _time.time() >= stored.until:
+            return None
+        stored = stored.value
+    return None if stored is CACHED_NONE else stored
 
 
 class AsyncCached:
@@ -82,11 +95,13 @@ class AsyncCached:
 
     async def get(self, key: Key) -> Any:
         """``get`` in this instance's namespace."""
-        return await self.cache.get(key, self.namespace)
+        return _readable(await self.cache.get(key, self.namespace))
 
     async def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """``get_multi`` in this instance's namespace."""
-        return await self.cache.get_multi(keys, self.namespace)
+        found = await self.cache.get_multi(keys, self.namespace)
+        read = {key: _readable(value) for key, value in found.items()}
+        return {key: value for key, value in read.items() if value is not None}
 
     async def set(self, key: Key, value: Any) -> bool:
         """``set`` with this instance's time and namespace."""
@@ -112,14 +127,14 @@ class AsyncCached:
     async def get_or_add(self, key: Key, create_factory: Factory) -> Any:
         """Get ``key``; on a miss await ``create_factory()`` and ``add`` its
         result (when not ``None``). :returns: the cached or created value."""
-        result = await self.cache.get(key, self.namespace)
+        result = _readable(await self.cache.get(key, self.namespace))
         if result is None:
             result = await self._create(key, create_factory, self.cache.add)
         return result
 
     async def get_or_set(self, key: Key, create_factory: Factory) -> Any:
         """As :meth:`get_or_add`, storing with ``set`` (overwrites)."""
-        result = await self.cache.get(key, self.namespace)
+        result = _readable(await self.cache.get(key, self.namespace))
         if result is None:
             result = await self._create(key, create_factory, self.cache.set)
         return result
@@ -136,7 +151,7 @@ class AsyncCached:
         :raises: whatever ``create_factory`` raises, to the caller whose
             creation ran it.
         """
-        result = await self.cache.get(key, self.namespace)
+        result = _readable(await self.cache.get(key, self.namespace))
         if result is not None:
             return result
         loop = asyncio.get_running_loop()
@@ -176,16 +191,16 @@ class AsyncCached:
                 self.cache, guard, self.timeout, self.namespace, guards=key
             ) as one_pass:
                 if one_pass.acquired:
-                    result = await self.cache.get(key, self.namespace)
+                    result = _readable(await self.cache.get(key, self.namespace))
                     if result is not None:
                         return result
                     return await self._create(key, create_factory, self.cache.set)
                 remaining = deadline - _time.monotonic()
                 if remaining <= 0 or not await one_pass.wait(remaining):
                     break
-                result = one_pass.value
+                result = _readable(one_pass.value)
             if result is None:
-                result = await self.cache.get(key, self.namespace)
+                result = _readable(await self.cache.get(key, self.namespace))
             if result is not None:
                 return result
         return await self._create(key, create_factory, self.cache.set)
@@ -204,6 +219,7 @@ class AsyncCached:
         """
         key_map = {make_key(arg): arg for arg in args}
         cached = await self.cache.get_multi(list(key_map), self.namespace)
+        cached = {k: v for k, v in ((k, _readable(v)) for k, v in cached.items()) if v is not None}
         found = {key_map[key]: value for key, value in cached.items()}
         if len(cached) == len(key_map):
             return found
@@ -247,7 +263,7 @@ class AsyncCached:
 
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
                 key = mk(*args, **kwargs)
-                result = await get(key, self.namespace)
+                result = _readable(await get(key, self.namespace))
                 if result is None:
                     result = await fill(key, functools.partial(func, *args, **kwargs))
                 return result
