@@ -174,9 +174,9 @@ class FakeMemcached:
                 self._listener.close()
 
     def _serve(self, connection: socket.socket) -> None:
-        connection.settimeout(0.05)
         buffer = b""
         try:
+            connection.settimeout(0.05)  # (inside: stop() may have closed it already)
             while not self._stopping.is_set():
                 try:
                     chunk = connection.recv(65536)
