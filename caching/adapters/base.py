@@ -778,9 +778,9 @@ class MemcachedAdapter:
             return NON_NUMERIC
         for _ in range(_CAS_TRIES):
             value, token = self._gets(client, key)
-            if value is None and not token:
+            if value is None and token is None:
                 return None  # gone (a stored None has a token)
-            if type(value) is not int or not 2**63 <= value < counters.MAX_COUNTER or not token:
+            if type(value) is not int or not 2**63 <= value < counters.MAX_COUNTER:
                 return NON_NUMERIC
             new = counters.decr(value, delta) if down else counters.incr(value, delta)
             if self._cas(client, key, new, token):

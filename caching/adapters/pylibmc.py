@@ -42,10 +42,12 @@ import os
 import select
 import socket
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+from caching import counters
 from caching.adapters.base import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_RETRY_TIMEOUT,
@@ -651,10 +653,7 @@ class PylibmcAdapter(MemcacheApi):
             if lines == [b"ERROR"]:
                 self._meta = False  # no meta commands (memcached before 1.6)
             elif lines:
-                answer = self._meta_answer(lines, request)
-                if answer != NON_NUMERIC or _counter_above_2_63(client, key) is None:
-                    return answer
-                # memcached's misreading of a counter from 2**63 (see _counted)
+                return self._meta_answer(lines, request)
         return self._cas_count(client, key, delta, down)
 
     def _meta_answer(self, lines: list[bytes], request: bytes) -> int | None:
@@ -683,13 +682,27 @@ class PylibmcAdapter(MemcacheApi):
             judged = self._counted(client, client.incr, key, 0)
             if judged is None or judged == NON_NUMERIC:
                 return judged
-            new = _cas_step(client, key, delta, down)
-            if new is not None:
-                return new  # else gone or rewritten since it was judged: again
+            value, token = self._gets(client, key)
+            if type(value) is int and token is not None:
+                new = counters.decr(value, delta) if down else counters.incr(value, delta)
+                if self._cas(client, key, new, token):
+                    return new
+            # else gone or rewritten since it was judged: again
         return None
 
-    def _count_from_2_63(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
-        return NON_NUMERIC  # counted in _counted already, where pylibmc raises
+    def _gets(self, client: Any, key: bytes) -> tuple[Any, Any]:
+        # pylibmc's gets and cas want the client's cas behaviour: on for each.
+        with _cas_behaviour(client):
+            value, token = client.gets(key)
+        if value is not None and _undecoded(client):
+            decoded = counter_value(value)
+            value = value if decoded is None else decoded  # no counter: stays an item
+        counted = _count_value(value)
+        return (value if counted is None else counted), token
+
+    def _cas(self, client: Any, key: bytes, value: int, token: Any) -> bool:
+        with _cas_behaviour(client):
+            return bool(client.cas(key, (str(value).encode("ascii"), FLAG_INT), token))
 
     def _counted(
         self, client: Any, call: Callable[[bytes, int], int], key: bytes, delta: int
@@ -704,16 +717,11 @@ class PylibmcAdapter(MemcacheApi):
             # hold more of a reply), tells "not a counter" from a reply
             # that does not belong here.
             client.disconnect_all()
-            value = _counter_above_2_63(client, key)
-            if value is not None:
+            if _counter_above_2_63(client, key):
                 # memcached 1.6 misreads a counter of 2**63 or more as
-                # non-numeric when the memory after it holds a "-"
-                # (docs/FAILURES.md, "Counters from 2**63"): count here.
-                for _ in range(_CAS_TRIES):
-                    new = _cas_step(client, key, delta, call == client.decr)
-                    if new is not None:
-                        return new
-                return None
+                # non-numeric (docs/FAILURES.md, "Counters from 2**63"):
+                # the base counts it (MemcachedAdapter._count_from_2_63).
+                return NON_NUMERIC
             if _is_counter(client, key):
                 raise
             return NON_NUMERIC
@@ -728,35 +736,27 @@ _MISSING = object()
 _OUT_OF_MEMORY = "error 48 from "
 
 
-def _cas_step(client: Any, key: bytes, delta: int, down: bool) -> int | None:
-    """One ``gets``/``cas`` of :meth:`PylibmcAdapter._cas_count`: the new
-    value, or ``None`` when the item is gone, holds no counter, or changed
-    before the ``cas``. pylibmc's ``gets`` and ``cas`` want the client's
-    ``cas`` behaviour: on for the step."""
+@contextmanager
+def _cas_behaviour(client: Any) -> Iterator[None]:
+    """``client``'s ``cas`` behaviour on for the block (pylibmc's ``gets``
+    and ``cas`` refuse to run without it)."""
     cas_on = client.behaviors["cas"]
     if not cas_on:
         client.set_behaviors({"cas": True})
     try:
-        value, token = client.gets(key)
-        if value is not None and _undecoded(client):
-            value = counter_value(value)
-        current = _count_value(value)
-        if token is None or current is None:
-            return None
-        new = max(0, current - delta) if down else (current + delta) % MAX_COUNTER
-        return new if client.cas(key, (str(new).encode("ascii"), FLAG_INT), token) else None
+        yield
     finally:
         if not cas_on:
             client.set_behaviors({"cas": False})
 
 
-def _counter_above_2_63(client: Any, key: bytes) -> int | None:
-    """The counter ``key`` holds when it is one of 2**63 or more, else ``None``."""
+def _counter_above_2_63(client: Any, key: bytes) -> bool:
+    """Whether ``key`` holds a counter of 2**63 or more."""
     value = client.get(key, _MISSING)
     if value is not _MISSING and _undecoded(client):
         value = counter_value(value)
     counted = _count_value(value)
-    return counted if counted is not None and counted >= 2**63 else None
+    return counted is not None and counted >= 2**63
 
 
 def _count_value(value: Any) -> int | None:
