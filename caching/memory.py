@@ -130,20 +130,26 @@ def _storer(mode: str) -> Callable[..., bool]:
         if not self._plain:
             key = self._key(key)
         clock = self._clock
-        # whole seconds (docs/PERFORMANCE.md, "The clock")
-        now = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
-        if time.__class__ is int and 0 <= time <= MAX_RELATIVE:
-            expiry = now + time if time else 0
-        else:
-            expiry = expires_at(time, now)
         items = self._items
         if mode is not SET:  # decided before measuring (a lock-free read)
             item = items.get(key)
             if item is None:
                 key = canonical_key(key)
                 item = items.get(key)
-            if (item is not None and (not item[1] or item[1] > now)) is (mode is ADD):
+            # an expiry second E has passed when E <= the time now (a float)
+            if (
+                item is not None
+                and (not item[1] or item[1] > (_wall_time() if clock is None else clock()))
+            ) is (mode is ADD):
+                if not (time.__class__ is int and 0 <= time <= MAX_RELATIVE):
+                    expires_at(time, int(self._now()))  # a bad time raises here too
                 return False  # KEEP: add over a live item, replace without one
+        # whole seconds (docs/PERFORMANCE.md, "The clock")
+        now = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
+        if time.__class__ is int and 0 <= time <= MAX_RELATIVE:
+            expiry = now + time if time else 0
+        else:
+            expiry = expires_at(time, now)
         if self._copy_values:
             value = _copy(value)
         kind = value.__class__
@@ -212,6 +218,29 @@ def _counter(up: bool) -> Callable[..., int | None]:
         namespace: str | None = None,
         initial_value: int | None = None,
     ) -> int | None:
+        if self._fast and delta.__class__ is int and initial_value is None:
+            # a live small counter (docs/PERFORMANCE.md, "Counters"): no
+            # key check (a stored key is valid), no wrap or floor to apply
+            lock = self._lock
+            lock.acquire()
+            try:
+                held = self._items[key]
+                value, expiry = held
+                if value.__class__ is int and (not expiry or expiry > _wall_time()):
+                    if up:
+                        new = value + delta
+                        if value >= 0 and new >= value and new <= _SMALL:
+                            held[0] = new
+                            return new
+                    else:
+                        new = value - delta
+                        if new >= 0 and new <= value and value <= _SMALL:
+                            held[0] = new
+                            return new
+            except KeyError:  # missing: the general path decides
+                pass
+            finally:
+                lock.release()
         if delta.__class__ is not int or not 0 <= delta <= _SMALL:
             delta = counters.check_delta(delta)
         if initial_value is not None and (
@@ -326,6 +355,8 @@ class MemoryCache:
         self._lru = max_items is not None
         # Reads take the short path unless an option needs the general one.
         self._plain = not (self._lru or copy_values or key_encode)
+        # incr/decr of a live small counter take their short path
+        self._fast = self._plain and clock is None
         # key -> [value, expiry second or 0 for never]: a store publishes a
         # new pair in one step, so a lock-free reader sees a whole item or
         # none (two dicts could not be updated together: a reader could pair

@@ -123,7 +123,9 @@ class ExpiryTests:
         for call in (
             lambda: cache.set("k", "new", time),  # type: ignore[arg-type]
             lambda: cache.add("missing", "new", time),  # type: ignore[arg-type]
+            lambda: cache.add("k", "new", time),  # type: ignore[arg-type]  # refused anyway
             lambda: cache.replace("k", "new", time),  # type: ignore[arg-type]
+            lambda: cache.replace("missing", "new", time),  # type: ignore[arg-type]
             lambda: cache.set_multi({"k": "new", "missing": 1}, time),  # type: ignore[arg-type]
             lambda: cache.add_multi({"missing": 1}, time),  # type: ignore[arg-type]
             lambda: cache.replace_multi({"k": "new"}, time),  # type: ignore[arg-type]
@@ -145,3 +147,7 @@ class ExpiryTests:
             with pytest.raises(TypeError):
                 call()
         assert cache.get("k") is None
+        assert cache.set("k", 0) is True
+        with pytest.raises(TypeError):  # an add that is refused anyway checks its time first
+            cache.add("k", 1, time)  # type: ignore[arg-type]
+        assert cache.get("k") == 0
