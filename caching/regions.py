@@ -48,7 +48,7 @@ import time as _time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from caching.client import CacheClient
 from caching.contract import Cache
@@ -75,6 +75,8 @@ __all__ = [
 DEFAULT_INVALIDATION_CHECK = 1.0
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+
+R = TypeVar("R", bound=dict[str, Any])
 
 
 class _Unconfigured:
@@ -752,6 +754,41 @@ def read_config(config: Mapping[str, Any], prefix: str = "cache.") -> dict[str, 
     return converted
 
 
+def bind_regions(
+    converted: Mapping[str, Mapping[str, Any]],
+    build: Callable[[str], Any],
+    alive: Mapping[str, list[Any]],
+    new_region: Callable[[str], Any],
+    result: R,
+) -> R:
+    """Configure the regions of ``converted`` (:func:`read_config`'s answer):
+    one backend per distinct URL, ``build(url)``, all built before any is
+    bound; the regions ``alive`` under each name (matched without case)
+    configured, else ``new_region(name)``; ``result[name]`` the first of
+    each. Shared by :func:`configure` and ``caching.aio.regions.configure``.
+
+    :raises ValueError: a bad URL, naming it.
+    """
+    backends: dict[str, Any] = {}
+    for values in converted.values():  # build every backend before binding any
+        url = values["url"]
+        if url not in backends:
+            try:
+                backends[url] = build(url)
+            except ValueError as exc:
+                raise ValueError(f"bad url {url!r} of a cache region: {exc}") from None
+    # configparser and environment names lose their case: match it back
+    alive_by_lower = {declared_name.lower(): found for declared_name, found in alive.items()}
+    for name, values in converted.items():
+        settings = {k: v for k, v in values.items() if k not in ("url", "time")}
+        regions = alive.get(name) or alive_by_lower.get(name.lower()) or [new_region(name)]
+        for region in regions:
+            region.configure(backends[values["url"]], values.get("time"), **settings)
+            region.url = values["url"]
+        result[regions[0].name] = regions[0]
+    return result
+
+
 def configure(config: Mapping[str, Any], prefix: str = "cache.") -> Regions:
     """Configure every region ``config`` names, from the forms applications have.
 
@@ -778,26 +815,7 @@ def configure(config: Mapping[str, Any], prefix: str = "cache.") -> Regions:
         region not in the ``regions`` list, or no region at all; the message
         names the key, the region and what is accepted.
     """
-    converted = read_config(config, prefix)
-    backends: dict[str, Cache] = {}
-    for values in converted.values():  # build every backend before binding any
-        url = values["url"]
-        if url not in backends:
-            try:
-                backends[url] = from_url(url)
-            except ValueError as exc:
-                raise ValueError(f"bad url {url!r} of a cache region: {exc}") from None
-    alive = declared()
-    # configparser and environment names lose their case: match it back
-    alive_by_lower = {declared_name.lower(): found for declared_name, found in alive.items()}
-    result = Regions()
-    for name, values in converted.items():
-        settings = {k: v for k, v in values.items() if k not in ("url", "time")}
-        regions = alive.get(name) or alive_by_lower.get(name.lower()) or [Region(name)]
-        for region in regions:
-            region.configure(backends[values["url"]], values.get("time"), **settings)
-            region.url = values["url"]
-        result[regions[0].name] = regions[0]
+    result = bind_regions(read_config(config, prefix), from_url, declared(), Region, Regions())
     # Each namespace is its region's own view (its keys scoped by its name
     # and generation), so the client reads and writes the regions' items.
     result.client = CacheClient({name: result[name].cache for name in result}, next(iter(result)))
