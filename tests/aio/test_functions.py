@@ -22,26 +22,9 @@ from caching.patterns.functions import CACHED_NONE
 from tests import servers
 from tests.adapters.conftest import builder
 from tests.aio.backends import emcache_at
+from tests.aio.makers import PARAMS, async_cache_maker, run
 
-
-@pytest.fixture(params=["memory", "emcache"])
-def make(request: pytest.FixtureRequest) -> Callable[[], Any]:
-    if request.param == "memory":
-        return AsyncMemoryCache
-    server: servers.Server = request.getfixturevalue("memcached_server")
-    return lambda: emcache_at([server.address])
-
-
-def run(cache: Any, body: Callable[[Any], Any]) -> Any:
-    async def main() -> Any:
-        try:
-            return await body(cache)
-        finally:
-            close = getattr(cache, "close", None)
-            if close is not None:
-                await close()
-
-    return asyncio.run(main())
+make = pytest.fixture(params=PARAMS)(async_cache_maker)
 
 
 def _prefix() -> str:
@@ -59,9 +42,11 @@ def test_acts_on_one_call_of_a_function(make: Callable[[], Any]) -> None:
             calls.append(name)
             return f"{name}:{number}:{len(calls)}"
 
-        assert page.original.__name__ == "page" and page.__name__ == "page"
+        assert page.original.__name__ == "page"
+        assert page.__name__ == "page"
         key = page.key("a", 2)
-        assert key == page.key("a", number=2) and key != page.key("b", 2)
+        assert key == page.key("a", number=2)
+        assert key != page.key("b", 2)
         assert await page.get("a", 2) is None  # never calls
         assert calls == []
         assert await page("a", 2) == "a:2:1"
@@ -280,7 +265,7 @@ def test_an_invalidation_of_some_ids_during_a_multi_creation_is_never_lost(
             value = version["data"]
             gate.reached = True  # type: ignore[attr-defined]
             await gate.wait()
-            return {i: value for i in ids}
+            return dict.fromkeys(ids, value)
 
         async def invalidate() -> None:
             version["data"] = "new"
@@ -359,7 +344,7 @@ def test_items_of_sync_and_async_cached_functions_cross() -> None:
 
     async def main() -> None:
         @cached(cache_none=True)
-        async def lookup(n: int) -> str | None:  # noqa: F811 - the same name on purpose
+        async def lookup(n: int) -> str | None:  # the same name on purpose
             return "async"
 
         assert sync_lookup(-1) is None

@@ -23,9 +23,11 @@ from caching.patterns.stale import Fresh
 from tests import servers
 from tests.adapters.conftest import builder
 from tests.aio.backends import emcache_at
-from tests.aio.test_functions import make, run  # noqa: F401 - the fixture
+from tests.aio.makers import PARAMS, async_cache_maker, run
 
 CREATOR_SECONDS = 0.2
+
+make = pytest.fixture(params=PARAMS)(async_cache_maker)
 
 
 def _stale(value: Any) -> Fresh:
@@ -67,7 +69,8 @@ def test_a_stale_item_met_by_20_tasks_is_rebuilt_once(
             await asyncio.sleep(0.01)
         assert not aio_cached._background
         stored = await cache.get(key)
-        assert type(stored) is Fresh and stored.value == "new"
+        assert type(stored) is Fresh
+        assert stored.value == "new"
         assert stored.until > time.time() + 50  # fresh for time=60
         assert await cached.get_or_create(key, create) == "new"
         return [value for value, _ in answers], [seconds for _, seconds in answers]
@@ -145,9 +148,11 @@ def test_a_failing_background_rebuild_is_logged(
 
     left = run(make(), body)
     errors = [r for r in caplog.records if "background rebuild" in r.getMessage()]
-    assert len(errors) == 1 and "database down" in errors[0].getMessage()
+    assert len(errors) == 1
+    assert "database down" in errors[0].getMessage()
     if serve_stale_on_error:
-        assert type(left) is Fresh and left.value == "old"  # kept
+        assert type(left) is Fresh
+        assert left.value == "old"  # kept
     else:
         assert left is None  # dropped
 
@@ -180,9 +185,7 @@ def test_a_decorated_function_serves_stale_and_rebuilds(make: Callable[[], Any])
 
     async def body(cache: Any) -> None:
         nonlocal made
-        cached = AsyncCached(
-            cache, key_builder(_key()), time=60, stale=600, refresh="background"
-        )
+        cached = AsyncCached(cache, key_builder(_key()), time=60, stale=600, refresh="background")
 
         @cached.wraps_get_or_create
         async def page(n: int) -> str:
@@ -226,6 +229,7 @@ def test_stale_items_cross_between_sync_and_async_cached(
 
     run(emcache_at([memcached_server.address]), body)
     stored = sync_cache.get(key)
-    assert type(stored) is Fresh and stored.until > time.time() + 50
+    assert type(stored) is Fresh
+    assert stored.until > time.time() + 50
     assert sync_cached.get_or_create(key, lambda: "sync again") == "async made"
     sync_cache.close()
