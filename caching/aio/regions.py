@@ -31,6 +31,7 @@ the async ones.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -63,11 +64,28 @@ class _AsyncScoped(ScopeState):
     """The async region's view of its backend: :class:`ScopeState`'s keys
     over an :class:`AsyncCache`; an :class:`AsyncCache` itself."""
 
+    def __init__(self, name: str, check: float) -> None:
+        super().__init__(name, check)
+        #: id(loop) -> the read of the generation under way in that loop:
+        #: the loop's other calls await it rather than use an older
+        #: generation (on the first call: none at all).
+        self._reading: dict[int, asyncio.Future[None]] = {}
+
     async def refresh(self) -> None:
-        """Read the generation (create it when missing), at most once per period."""
-        seen = self.begin_refresh()
-        if seen is None:
-            return
+        """Read the generation (create it when missing), at most once per
+        period; the calls of this loop meanwhile await that read."""
+        loop = asyncio.get_running_loop()
+        reading = self._reading.get(id(loop))
+        if reading is None:
+            seen = self.begin_refresh()
+            if seen is None:
+                return  # read just now (another loop or thread)
+            reading = loop.create_task(self._read(seen))
+            self._reading[id(loop)] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(id(loop), None))
+        await asyncio.shield(reading)  # a caller's cancel stays its own
+
+    async def _read(self, seen: int) -> None:
         backend = self.backend
         if self.soft:
             value = self.found(await backend.get_multi(self.read_keys()))
@@ -98,8 +116,9 @@ class _AsyncScoped(ScopeState):
         return value is not None
 
     async def key(self, key: Key) -> Key:
-        """The backend's key of the region's ``key`` (reads the generation when due)."""
-        if self.due():
+        """The backend's key of the region's ``key`` (reads the generation
+        when due, or awaits the read under way)."""
+        if self._reading or self.due():
             await self.refresh()
         return self._memo[key]
 
@@ -147,7 +166,7 @@ class _AsyncScoped(ScopeState):
 
     async def get(self, key: Key, namespace: str | None = None) -> Any:
         # The hit path: self.key(key) written out (one coroutine less per hit).
-        if self.due():
+        if self._reading or self.due():
             await self.refresh()
         return await self.backend.get(self._memo[key], namespace)
 

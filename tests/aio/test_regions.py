@@ -149,3 +149,34 @@ def test_a_soft_invalidation_serves_stale_and_rebuilds_once(
 
     asyncio.run(main())
     assert made == 2
+
+
+def test_the_first_calls_in_a_loop_await_the_first_read_of_the_generation(
+    memcached_server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """50 concurrent first calls (default ``invalidation_check``): the calls
+    that come while the generation is being read await that read, so every
+    one uses the same scoped keys (else their pass and item keys differ:
+    several creations, a pass whose release is never confirmed)."""
+    region = AsyncRegion(_name(), time=60)
+    calls = 0
+
+    @region.cache_on_arguments
+    async def product(product_id: int) -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.1)
+        return product_id
+
+    async def main() -> None:
+        region.configure(emcache_at([memcached_server.address]))
+        try:
+            assert await asyncio.gather(*(product(7) for _ in range(50))) == [7] * 50
+            assert await product(7) == 7
+            assert await region.get(product.key(7)) == 7
+        finally:
+            await region.close()
+
+    asyncio.run(main())
+    assert calls == 1
+    assert not [record for record in caplog.records if "did not confirm" in record.getMessage()]
