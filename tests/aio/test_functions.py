@@ -19,6 +19,7 @@ from caching.aio import AsyncMemoryCache
 from caching.aio.cached import AsyncCached
 from caching.patterns import Cached, key_builder
 from caching.patterns.functions import CACHED_NONE
+from caching.patterns.stale import Fresh
 from tests import servers
 from tests.adapters.conftest import builder
 from tests.aio.backends import emcache_at
@@ -357,3 +358,28 @@ def test_items_of_sync_and_async_cached_functions_cross() -> None:
 
     sync_lookup = lookup
     asyncio.run(main())
+
+
+def test_the_events_of_an_async_cached_are_the_sync_ones() -> None:
+    seen: list[str] = []
+
+    async def main() -> None:
+        cache = AsyncMemoryCache()
+        cached = AsyncCached(cache, time=60, stale=600)
+        unsubscribe = cached.subscribe(lambda event: seen.append(event.name))
+
+        async def make() -> str:
+            return "v"
+
+        await cached.get_or_create("k", make)
+        await cached.get_or_create("k", make)
+        await cache.set("s", Fresh("old", 0.0, 0.0), 600)
+        await cached.get_or_create("s", make)  # stale: this caller rebuilds inline
+        await cache.set("s", Fresh("old", 0.0, 0.0), 600)
+        await cache.add("one_pass:s", "held elsewhere", 10)
+        assert await cached.get_or_create("s", make) == "old"
+        unsubscribe()
+        await cached.get_or_create("k", make)
+
+    asyncio.run(main())
+    assert seen == ["miss", "created", "hit", "created", "stale_served"]
