@@ -196,6 +196,14 @@ class AsyncCached(CachedBase):
         """``set_multi`` with this instance's time and namespace."""
         return await self.cache.set_multi(*self._items(mapping), self.namespace)
 
+    async def add_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
+        """``add_multi`` with this instance's time and namespace."""
+        return await self.cache.add_multi(*self._items(mapping), self.namespace)
+
+    async def replace_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
+        """``replace_multi`` with this instance's time and namespace."""
+        return await self.cache.replace_multi(*self._items(mapping), self.namespace)
+
     async def delete(self, key: Key, seconds: int = 0) -> bool:
         """``delete`` in this instance's namespace (wheezy's plain delete;
         :meth:`invalidate` is the protected one)."""

@@ -8,6 +8,7 @@ code, is never lost. Over AsyncMemoryCache and a real memcached."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -383,3 +384,27 @@ def test_the_events_of_an_async_cached_are_the_sync_ones() -> None:
 
     asyncio.run(main())
     assert seen == ["miss", "created", "hit", "created", "stale_served"]
+
+
+def test_the_pass_through_calls_store_the_sync_items(make: Callable[[], Any]) -> None:
+    """With a stale period, every store of AsyncCached writes the sync
+    Cached's Fresh item (time + stale on the server, the fresh time inside)."""
+    prefix = _prefix()
+
+    async def body(cache: Any) -> None:
+        cached = AsyncCached(cache, time=60, stale=600)
+        keys = [f"{prefix}-{name}" for name in ("set", "add", "m1", "m2", "a1")]
+        assert await cached.set(keys[0], "v") is True
+        assert await cached.add(keys[1], "v") is True
+        assert await cached.set_multi({keys[2]: "v", keys[3]: "v"}) == []
+        assert await cached.add_multi({keys[4]: "v"}) == []
+        assert await cached.replace_multi({keys[4]: "w"}) == []
+        for key in keys:
+            stored = await cache.get(key)
+            assert type(stored) is Fresh, key
+            assert 50 < stored.until - time.time() <= 60
+        assert await cached.get_multi(keys) == {**dict.fromkeys(keys, "v"), keys[4]: "w"}
+        assert await cached.replace(keys[0], "x") is True
+        assert await cached.get(keys[0]) == "x"
+
+    run(make(), body)
