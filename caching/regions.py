@@ -141,14 +141,19 @@ class ScopeState:
 
     def begin_refresh(self) -> int | None:
         """A read of the generation is due: take it (other callers will not
-        read it again this period). :returns: the count of this process's
-        invalidations so far (for :meth:`end_refresh`), or ``None`` when it
-        was read just now by another caller."""
+        read it again this period, once a generation is known: until then,
+        every caller reads it, rather than use keys of no generation).
+
+        :returns: the count of this process's invalidations so far (for
+            :meth:`end_refresh`), or ``None`` when it was read just now by
+            another caller.
+        """
         with self._lock:
             now = _time.monotonic()
             if now < self._next_check:
                 return None  # another thread just read it
-            self._next_check = now + self.check
+            if self._generation:
+                self._next_check = now + self.check
             return self._invalidations
 
     def read_keys(self) -> list[str]:
@@ -183,6 +188,7 @@ class ScopeState:
             with self._lock:
                 if self._invalidations == seen:  # else older than our own invalidation
                     self._set_generation(value)
+                self._next_check = max(self._next_check, _time.monotonic() + self.check)
 
     def softly_invalidated(self) -> float:
         """A soft invalidation now: values made before now are stale here at
