@@ -48,7 +48,7 @@ import time as _time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from caching.client import CacheClient
 from caching.contract import Cache
@@ -56,7 +56,7 @@ from caching.errors import RegionNotConfiguredError
 from caching.expiry import Time, lifetime
 from caching.key_rules import MAX_KEY_LENGTH, Key, is_plain_key, key_bytes
 from caching.memo import Memo
-from caching.patterns.cached import Cached, KeyBuilder, ShouldCache
+from caching.patterns.cached import Cached, CachedBase, KeyBuilder, ShouldCache
 from caching.patterns.dependency import CacheDependency
 from caching.patterns.stale import INLINE, REFRESH_MODES
 from caching.url import from_url
@@ -76,6 +76,8 @@ DEFAULT_INVALIDATION_CHECK = 1.0
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 
+R = TypeVar("R", bound=dict[str, Any])
+
 
 class _Unconfigured:
     """The backend of a region not configured yet: every call raises."""
@@ -91,12 +93,14 @@ class _Unconfigured:
         )
 
 
-class _Scoped:
-    """The region's view of its backend: every key scoped by the region's
-    name and generation (``"<name>.<generation>:<key>"``, or
-    ``"<name>.<generation>#<sha1 of the key>"`` when that is too long).
-
-    A contract backend itself: ``Cached`` calls it as it calls any cache.
+class ScopeState:
+    """What a region's view of its backend decides, with no I/O (the sync
+    :class:`_Scoped` and the async ``caching.aio.regions`` view share it):
+    the key scoping (``"<name>.<generation>:<key>"``, or
+    ``"<name>.<generation>#<sha1 of the key>"`` when that is too long), when
+    the generation is read again, which read wins against this process's own
+    invalidations, and the keys the generation and a soft invalidation live
+    under.
     """
 
     def __init__(self, name: str, check: float) -> None:
@@ -123,7 +127,7 @@ class _Scoped:
         """The generation this process uses now."""
         return self._generation
 
-    def bind(self, backend: Cache, check: float) -> None:
+    def bind(self, backend: Any, check: float) -> None:
         self.backend = backend
         self.check = check
         self._next_check = 0.0
@@ -135,68 +139,80 @@ class _Scoped:
             self._generation = generation
             self._memo = Memo(self._scope)
 
-    def refresh(self) -> None:
-        """Read the generation (create it when missing), at most once per period."""
+    def begin_refresh(self) -> int | None:
+        """A read of the generation is due: take it (other callers will not
+        read it again this period, once a generation is known: until then,
+        every caller reads it, rather than use keys of no generation).
+
+        :returns: the count of this process's invalidations so far (for
+            :meth:`end_refresh`), or ``None`` when it was read just now by
+            another caller.
+        """
         with self._lock:
             now = _time.monotonic()
             if now < self._next_check:
-                return  # another thread just read it
-            self._next_check = now + self.check
-            seen = self._invalidations
-        backend = self.backend
-        if self.soft:
-            found = backend.get_multi([self.generation_key, self.stale_key])
-            value = found.get(self.generation_key)
-            stale_before = found.get(self.stale_key)
-            if isinstance(stale_before, float):
-                self.stale_before = stale_before
-        else:
-            value = backend.get(self.generation_key)
-        if not isinstance(value, int) or isinstance(value, bool):
-            # Never set, or evicted: start from a random number, so that the
-            # items of an evicted generation do not come back.
-            start = random.randrange(1, 2**31)
-            if backend.add(self.generation_key, start):
-                value = start
-            else:
-                value = backend.get(self.generation_key)
-        if isinstance(value, int) and not isinstance(value, bool):
+                return None  # another thread just read it
+            if self._generation:
+                self._next_check = now + self.check
+            return self._invalidations
+
+    def read_keys(self) -> list[str]:
+        """The keys one read of the generation reads (with ``soft``, the
+        wall-clock time of the last soft invalidation too)."""
+        return [self.generation_key, self.stale_key] if self.soft else [self.generation_key]
+
+    def found(self, found: Mapping[Key, Any]) -> Any:
+        """Take what a read of :meth:`read_keys` found; return the generation read."""
+        stale_before = found.get(self.stale_key)
+        if isinstance(stale_before, float):
+            self.stale_before = stale_before
+        return found.get(self.generation_key)
+
+    @staticmethod
+    def is_generation(value: Any) -> bool:
+        """Whether ``value`` is a generation (an ``int``, not a ``bool``)."""
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    @staticmethod
+    def first_generation() -> int:
+        """The generation stored when none is (never set, or evicted): a
+        random number, so that the items of an evicted generation do not
+        come back."""
+        return random.randrange(1, 2**31)
+
+    def end_refresh(self, value: Any, seen: int) -> None:
+        """Use the generation ``value`` read after :meth:`begin_refresh`
+        gave ``seen``, unless this process invalidated meanwhile (the read
+        is older than that) or the server did not answer (keep ours)."""
+        if self.is_generation(value):
             with self._lock:
                 if self._invalidations == seen:  # else older than our own invalidation
                     self._set_generation(value)
-        # else the server did not answer: keep the generation we have
+                self._next_check = max(self._next_check, _time.monotonic() + self.check)
 
-    def invalidate_softly(self) -> bool:
-        """Make every value made before now stale (one ``set``).
-
-        :returns: whether the backend confirmed it.
-        """
+    def softly_invalidated(self) -> float:
+        """A soft invalidation now: values made before now are stale here at
+        once. :returns: the wall-clock time to store under ``stale_key``."""
         now = _time.time()
         with self._lock:
             self.stale_before = max(self.stale_before, now)
-        return bool(self.backend.set(self.stale_key, now))
+        return now
 
-    def invalidate(self) -> bool:
-        """Start a new generation (one ``incr``; an ``add`` when missing).
-
-        :returns: whether the backend confirmed it.
-        """
-        backend = self.backend
-        value = backend.incr(self.generation_key, 1)
-        if value is None:
-            start = random.randrange(1, 2**31)
-            value = start if backend.add(self.generation_key, start) else None
-            if value is None:
-                value = backend.incr(self.generation_key, 1)
+    def invalidated(self, value: int | None) -> None:
+        """This process started generation ``value`` (``None``: the backend
+        did not confirm it: miss locally at least, and read it again soon)."""
         with self._lock:
             self._invalidations += 1
             self._next_check = _time.monotonic() + self.check
             if value is not None:
                 self._set_generation(value)
-            else:  # not confirmed: miss locally at least, read it again soon
+            else:
                 self._set_generation(self._generation + 1)
                 self._next_check = 0.0
-        return value is not None
+
+    def due(self) -> bool:
+        """Whether the generation is to be read again before a call."""
+        return _time.monotonic() >= self._next_check
 
     # -- keys ----------------------------------------------------------------
 
@@ -214,6 +230,53 @@ class _Scoped:
             if len(scoped) <= MAX_KEY_LENGTH:
                 return scoped
         return f"{head}#{hashlib.sha1(data).hexdigest()}"
+
+
+class _Scoped(ScopeState):
+    """The region's view of its backend (:class:`ScopeState`'s keys): a
+    contract backend itself, ``Cached`` calls it as it calls any cache.
+    """
+
+    def refresh(self) -> None:
+        """Read the generation (create it when missing), at most once per period."""
+        seen = self.begin_refresh()
+        if seen is None:
+            return
+        backend = self.backend
+        if self.soft:
+            value = self.found(backend.get_multi(self.read_keys()))
+        else:
+            value = backend.get(self.generation_key)
+        if not self.is_generation(value):
+            start = self.first_generation()
+            value = (
+                start
+                if backend.add(self.generation_key, start)
+                else backend.get(self.generation_key)
+            )
+        self.end_refresh(value, seen)
+
+    def invalidate_softly(self) -> bool:
+        """Make every value made before now stale (one ``set``).
+
+        :returns: whether the backend confirmed it.
+        """
+        return bool(self.backend.set(self.stale_key, self.softly_invalidated()))
+
+    def invalidate(self) -> bool:
+        """Start a new generation (one ``incr``; an ``add`` when missing).
+
+        :returns: whether the backend confirmed it.
+        """
+        backend = self.backend
+        value = backend.incr(self.generation_key, 1)
+        if value is None:
+            start = self.first_generation()
+            value = start if backend.add(self.generation_key, start) else None
+            if value is None:
+                value = backend.incr(self.generation_key, 1)
+        self.invalidated(value)
+        return value is not None
 
     def key(self, key: Key) -> Key:
         """The backend's key of the region's ``key`` (reads the generation when due)."""
@@ -485,34 +548,13 @@ class Region(Cached):
         :raises ValueError: an unknown setting or a bad value, naming the
             region, the setting and what is accepted; a bad URL.
         """
-        values = {}
-        for name, value in settings.items():
-            if name not in _REGION_SETTINGS:
-                accepted = ", ".join(sorted(_REGION_SETTINGS))
-                raise ValueError(
-                    f"unknown setting {name!r} for cache region {self.name!r} "
-                    f"(accepted: {accepted})"
-                )
-            values[name] = _convert(self.name, name, name, value)
-        if time is not None:
-            self.time = _convert(self.name, "time", "time", time)
-        if "timeout" in values:
-            self.timeout = values["timeout"]
-        if "key_prefix" in values:
-            self.key_prefix = values["key_prefix"]
-        if "cache_none" in values:
-            self.cache_none = values["cache_none"]
-        for name in ("stale", "refresh", "serve_stale_on_error"):
-            if name in values:
-                setattr(self, name, values[name])
-        self._scoped.soft = bool(self.stale)
+        check = apply_settings(self, self._scoped, time, settings)
         if isinstance(backend_or_url, str):
             self.url = backend_or_url
             backend = from_url(backend_or_url)
         else:
             self.url = None
             backend = backend_or_url
-        check = values.get("invalidation_check", self._scoped.check)
         self.dependency = CacheDependency(self.cache, self.time, None, marks=True)
         self.backend = backend
         self._scoped.bind(backend, check)
@@ -534,11 +576,7 @@ class Region(Cached):
             with a key.
         """
         if not hard:
-            if key is not None or not self.stale:
-                raise ValueError(
-                    f"a soft invalidation of cache region {self.name!r} needs a stale "
-                    "period (stale=...) and no key"
-                )
+            check_soft(self.name, key, self.stale)
             return self._scoped.invalidate_softly()
         if key is not None:
             return super().invalidate(key)
@@ -553,6 +591,51 @@ class Region(Cached):
     def __repr__(self) -> str:
         where = self.url or (type(self.backend).__name__ if self.backend else "not configured")
         return f"<Region {self.name!r} {where}>"
+
+
+def apply_settings(
+    region: CachedBase, scoped: ScopeState, time: Time | None, settings: Mapping[str, Any]
+) -> float:
+    """Check, convert and apply a region's ``configure`` settings (every
+    one of :data:`SETTINGS` but ``url``) to ``region`` and its view
+    ``scoped``; shared by :class:`Region` and ``caching.aio.regions.AsyncRegion``.
+
+    :returns: the ``invalidation_check`` to bind the view with, seconds.
+    :raises ValueError: an unknown setting or a bad value, naming the region.
+    """
+    name = scoped.name
+    values = {}
+    for setting, value in settings.items():
+        if setting not in _REGION_SETTINGS:
+            accepted = ", ".join(sorted(_REGION_SETTINGS))
+            raise ValueError(
+                f"unknown setting {setting!r} for cache region {name!r} (accepted: {accepted})"
+            )
+        values[setting] = _convert(name, setting, setting, value)
+    if time is not None:
+        region.time = _convert(name, "time", "time", time)
+    for setting in (
+        "timeout",
+        "key_prefix",
+        "cache_none",
+        "stale",
+        "refresh",
+        "serve_stale_on_error",
+    ):
+        if setting in values:
+            setattr(region, setting, values[setting])
+    scoped.soft = bool(region.stale)
+    return float(values.get("invalidation_check", scoped.check))
+
+
+def check_soft(name: str, key: Key | None, stale: Time) -> None:
+    """:raises ValueError: a soft invalidation of region ``name`` with a
+    key, or without a stale period."""
+    if key is not None or not stale:
+        raise ValueError(
+            f"a soft invalidation of cache region {name!r} needs a stale "
+            "period (stale=...) and no key"
+        )
 
 
 def _convert(region: str, key: str, setting: str, value: Any) -> Any:
@@ -645,6 +728,73 @@ def _parse(config: Mapping[str, Any], prefix: str) -> dict[str, dict[str, tuple[
     return regions
 
 
+def read_config(config: Mapping[str, Any], prefix: str = "cache.") -> dict[str, dict[str, Any]]:
+    """The regions ``config`` names (every form :func:`configure` reads),
+    each with its settings converted: name -> setting -> value (``url``
+    included); shared by :func:`configure` and ``caching.aio.regions.configure``.
+
+    :raises ValueError: as :func:`configure`'s, before any backend is built.
+    """
+    parsed = _parse(config, prefix)
+    if not parsed:
+        raise ValueError(f"no cache region in the config (no key starts with {prefix!r})")
+    converted: dict[str, dict[str, Any]] = {}
+    for name, options in parsed.items():
+        if not _NAME.match(name):
+            raise ValueError(
+                f"bad cache region name {name!r}: use 1 to 64 letters, digits, '_' or '-'"
+            )
+        values = {}
+        for option, (key, value) in options.items():
+            if option not in SETTINGS:
+                raise ValueError(
+                    f"unknown setting {key!r} for cache region {name!r} "
+                    f"(accepted: {', '.join(sorted(SETTINGS))})"
+                )
+            values[option] = _convert(name, key, option, value)
+        if "url" not in values:
+            raise ValueError(
+                f"cache region {name!r} has no url (e.g. {prefix}{name}.url = memory://)"
+            )
+        converted[name] = values
+    return converted
+
+
+def bind_regions(
+    converted: Mapping[str, Mapping[str, Any]],
+    build: Callable[[str], Any],
+    alive: Mapping[str, list[Any]],
+    new_region: Callable[[str], Any],
+    result: R,
+) -> R:
+    """Configure the regions of ``converted`` (:func:`read_config`'s answer):
+    one backend per distinct URL, ``build(url)``, all built before any is
+    bound; the regions ``alive`` under each name (matched without case)
+    configured, else ``new_region(name)``; ``result[name]`` the first of
+    each. Shared by :func:`configure` and ``caching.aio.regions.configure``.
+
+    :raises ValueError: a bad URL, naming it.
+    """
+    backends: dict[str, Any] = {}
+    for values in converted.values():  # build every backend before binding any
+        url = values["url"]
+        if url not in backends:
+            try:
+                backends[url] = build(url)
+            except ValueError as exc:
+                raise ValueError(f"bad url {url!r} of a cache region: {exc}") from None
+    # configparser and environment names lose their case: match it back
+    alive_by_lower = {declared_name.lower(): found for declared_name, found in alive.items()}
+    for name, values in converted.items():
+        settings = {k: v for k, v in values.items() if k not in ("url", "time")}
+        regions = alive.get(name) or alive_by_lower.get(name.lower()) or [new_region(name)]
+        for region in regions:
+            region.configure(backends[values["url"]], values.get("time"), **settings)
+            region.url = values["url"]
+        result[regions[0].name] = regions[0]
+    return result
+
+
 def configure(config: Mapping[str, Any], prefix: str = "cache.") -> Regions:
     """Configure every region ``config`` names, from the forms applications have.
 
@@ -671,47 +821,7 @@ def configure(config: Mapping[str, Any], prefix: str = "cache.") -> Regions:
         region not in the ``regions`` list, or no region at all; the message
         names the key, the region and what is accepted.
     """
-    parsed = _parse(config, prefix)
-    if not parsed:
-        raise ValueError(f"no cache region in the config (no key starts with {prefix!r})")
-    converted: dict[str, dict[str, Any]] = {}
-    for name, options in parsed.items():
-        if not _NAME.match(name):
-            raise ValueError(
-                f"bad cache region name {name!r}: use 1 to 64 letters, digits, '_' or '-'"
-            )
-        values = {}
-        for option, (key, value) in options.items():
-            if option not in SETTINGS:
-                raise ValueError(
-                    f"unknown setting {key!r} for cache region {name!r} "
-                    f"(accepted: {', '.join(sorted(SETTINGS))})"
-                )
-            values[option] = _convert(name, key, option, value)
-        if "url" not in values:
-            raise ValueError(
-                f"cache region {name!r} has no url (e.g. {prefix}{name}.url = memory://)"
-            )
-        converted[name] = values
-    backends: dict[str, Cache] = {}
-    for values in converted.values():  # build every backend before binding any
-        url = values["url"]
-        if url not in backends:
-            try:
-                backends[url] = from_url(url)
-            except ValueError as exc:
-                raise ValueError(f"bad url {url!r} of a cache region: {exc}") from None
-    alive = declared()
-    # configparser and environment names lose their case: match it back
-    alive_by_lower = {declared_name.lower(): found for declared_name, found in alive.items()}
-    result = Regions()
-    for name, values in converted.items():
-        settings = {k: v for k, v in values.items() if k not in ("url", "time")}
-        regions = alive.get(name) or alive_by_lower.get(name.lower()) or [Region(name)]
-        for region in regions:
-            region.configure(backends[values["url"]], values.get("time"), **settings)
-            region.url = values["url"]
-        result[regions[0].name] = regions[0]
+    result = bind_regions(read_config(config, prefix), from_url, declared(), Region, Regions())
     # Each namespace is its region's own view (its keys scoped by its name
     # and generation), so the client reads and writes the regions' items.
     result.client = CacheClient({name: result[name].cache for name in result}, next(iter(result)))

@@ -8,6 +8,7 @@ import math
 import multiprocessing
 import os
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -400,6 +401,40 @@ def test_an_invalidation_is_not_undone_by_a_refresh_that_began_before_it() -> No
     backend.slow.clear()
     other.join(5)
     assert f(1) != "v1", "the invalidating process served a value of the old generation"
+
+
+def test_concurrent_first_calls_all_use_the_generation_read() -> None:
+    """20 threads call a region's function first, together, while the read
+    of the generation is slow: none goes on with keys of no generation (one
+    creation; before, the threads that came during the read stored under
+    generation 0 and created again under the generation read)."""
+    import threading
+
+    backend = _SlowGeneration()
+    backend.slow.set()
+    region = Region("first_read").configure(backend, time=60)
+    calls: list[int] = []
+
+    @region.cache_on_arguments
+    def f(x: int) -> int:
+        calls.append(x)
+        time.sleep(0.1)
+        return x
+
+    barrier = threading.Barrier(20)
+
+    def call() -> None:
+        barrier.wait()
+        assert f(7) == 7
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    backend.slow.clear()
+    assert calls == [7]
+    assert region.get(f.key(7)) == 7
 
 
 def test_the_client_of_configure_reads_and_writes_the_regions_items() -> None:

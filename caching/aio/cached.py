@@ -1,13 +1,19 @@
 """``AsyncCached``: :class:`caching.patterns.cached.Cached`'s patterns for
 asyncio, over any :class:`~caching.aio.contract.AsyncCache`.
 
-The decisions are the sync layer's, shared rather than copied: the guard key
-(:func:`~caching.patterns.onepass.pass_key` with ``key_prefix``), the
-make-key functions of decorated functions
-(:func:`~caching.patterns.key_builders.key_builder`), ``None`` meaning "do
-not cache", the number of tries of a waiter (``ONE_PASS_ATTEMPTS``) and the
-argument order of every cache call. So async and sync callers of one
-memcached read each other's items and respect each other's guards.
+The decisions are the sync layer's, shared rather than copied: the settings
+and every decision without I/O live in
+:class:`~caching.patterns.cached.CachedBase`, which both classes extend
+(what is stored for a created value: ``should_cache``, ``cache_none``, the
+:class:`~caching.patterns.stale.Fresh` item of a stale period; when an item
+is stale; the guard key; the make-key function of a decorated function; the
+events; the bookkeeping of failed and queued rebuilds). The invalidation
+marks are :mod:`caching.patterns.marks`' keys and tokens, the decorated
+functions bind to instances as the sync ones do
+(:func:`~caching.patterns.functions.cached_function`), and every cache call
+passes the same arguments in the same order. So async and sync callers of
+one memcached read each other's items (plain, ``Fresh``, ``CACHED_NONE``),
+respect each other's guards and see each other's invalidations.
 
 The herd guard of :meth:`AsyncCached.get_or_create` has two levels:
 
@@ -18,6 +24,14 @@ The herd guard of :meth:`AsyncCached.get_or_create` has two levels:
 - across processes (and loops), the creation takes an :class:`AsyncOnePass`
   (``add``-based, polled with ``asyncio.sleep``), as the sync guard does; a
   creator cancelled mid-creation releases the pass at once.
+
+Stale-while-revalidate (``stale=``): a stale hit is served at once to every
+caller but the one that takes the pass (across processes), which rebuilds
+it inline, or (``refresh="background"``) starts an asyncio task that
+rebuilds it: one task per key at a time in a process, at most
+:data:`~caching.patterns.stale.MAX_QUEUED` tasks at once, each referenced
+until it ends; a task that raises is logged (once per key per
+:data:`~caching.patterns.cached.REBUILD_RETRY` seconds), never lost.
 """
 
 from __future__ import annotations
@@ -26,41 +40,75 @@ import asyncio
 import functools
 import inspect
 import time as _time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from caching.aio.contract import AsyncCache
+from caching.aio.functions import (
+    AsyncCachedDecorator,
+    AsyncCachedFunction,
+    AsyncCachedMultiDecorator,
+)
 from caching.aio.onepass import AsyncOnePass
-from caching.expiry import Time, lifetime, seconds
+from caching.events import LISTENING
+from caching.expiry import Time, seconds
 from caching.key_rules import Key
-from caching.patterns.cached import CACHED_NONE, ONE_PASS_ATTEMPTS
-from caching.patterns.decorators import apply_decorator
-from caching.patterns.key_builders import CONTEXT_NAMES, MakeKey, key_builder
-from caching.patterns.onepass import pass_key
-from caching.patterns.stale import Fresh
+from caching.patterns.cached import (
+    _DEFAULT,
+    ONE_PASS_ATTEMPTS,
+    CachedBase,
+    KeyBuilder,
+    ShouldCache,
+    _has_context,
+    _Policy,
+    _value,
+)
+from caching.patterns.functions import CACHED_NONE, cached_function, cached_multi_function
+from caching.patterns.marks import MARK_SECONDS, mark_key
+from caching.patterns.stale import BACKGROUND, INLINE, MAX_QUEUED, Fresh
 
 __all__ = ["AsyncCached"]
 
 Factory = Callable[[], Awaitable[Any]]
-KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
 Store = Callable[[Key, Any, Time, "str | None"], Awaitable[bool]]
+Fill = Callable[[Key, Factory, _Policy], Awaitable[Any]]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: The background rebuilds running in this process (every loop): referenced
+#: here until they end, and counted against ``MAX_QUEUED``.
+_background: set[asyncio.Task[Any]] = set()
 
 
-def _readable(stored: Any) -> Any:
-    """What a caller gets for an item the sync ``Cached`` may have stored:
-    a ``Fresh`` of stale-while-revalidate unwrapped while fresh and a miss
-    once stale (made again here: the async patterns do not serve stale
-    values yet), ``CACHED_NONE`` as ``None``."""
-    if type(stored) is Fresh:
-        if _time.time() >= stored.until:
-            return None
-        stored = stored.value
-    return None if stored is CACHED_NONE else stored
+async def read_marks(cache: AsyncCache, keys: list[Key], namespace: str | None) -> list[object]:
+    """:func:`caching.patterns.marks.read_marks`, awaited: the marks of
+    ``keys`` now (``None`` where none), in order; one ``get`` for one key,
+    else one ``get_multi``."""
+    marks = [mark_key(key) for key in keys]
+    if len(marks) == 1:
+        return [await cache.get(marks[0], namespace)]
+    found = await cache.get_multi(marks, namespace)
+    return [found.get(mark) for mark in marks]
 
 
-class AsyncCached:
+async def write_marks(cache: AsyncCache, keys: list[Key], namespace: str | None) -> None:
+    """:func:`caching.patterns.marks.write_marks`, awaited: a new mark for
+    each of ``keys`` (one ``set`` for one key, else one ``set_multi``),
+    alive :data:`~caching.patterns.marks.MARK_SECONDS`."""
+    token = uuid.uuid4().hex
+    marks = [mark_key(key) for key in keys]
+    if len(marks) == 1:
+        await cache.set(marks[0], token, MARK_SECONDS, namespace)
+    elif marks:
+        await cache.set_multi(dict.fromkeys(marks, token), MARK_SECONDS, namespace)
+
+
+class AsyncCached(CachedBase):
     """Cache settings shared by many calls, and the caching patterns, for
-    coroutines. Arguments as :class:`caching.patterns.cached.Cached`'s:
+    coroutines. Arguments as :class:`caching.patterns.cached.Cached`'s
+    (``should_cache``, ``cache_none``, ``stale``, ``refresh`` and
+    ``serve_stale_on_error`` keyword only):
 
     :param cache: any :class:`~caching.aio.contract.AsyncCache`.
     :param key_builder: makes a decorated function's make-key function;
@@ -71,6 +119,17 @@ class AsyncCached:
         long waiters wait for a creator elsewhere, and how long a dead one
         blocks others.
     :param key_prefix: prepended to a key to name its guard.
+    :param refresh: with ``stale``: ``"inline"`` (the caller that takes the
+        pass rebuilds and gets the new value) or ``"background"`` (an asyncio
+        task of the caller's loop rebuilds; every caller gets the stale
+        value at once).
+    :raises ValueError: as ``Cached``'s (a bad ``refresh``; ``stale`` or
+        ``cache_none`` over a serializer that cannot store Python objects).
+
+    The creators never leave a value built from data read before an
+    invalidation (:meth:`invalidate`, a decorated function's ``invalidate``)
+    that ran while they were building, whether it came from async or sync
+    code (:mod:`caching.patterns.marks`).
     """
 
     def __init__(
@@ -81,63 +140,250 @@ class AsyncCached:
         namespace: str | None = None,
         timeout: Time = 10,
         key_prefix: str = "one_pass:",
+        *,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool = False,
+        stale: Time = 0,
+        refresh: str = INLINE,
+        serve_stale_on_error: bool = False,
     ) -> None:
-        self.cache = cache
-        self.key_builder = key_builder
-        self.time = lifetime(time)
-        self.namespace = namespace
-        self.timeout = lifetime(timeout)
-        self.key_prefix = key_prefix
+        super().__init__(
+            cache,
+            key_builder,
+            time,
+            namespace,
+            timeout,
+            key_prefix,
+            should_cache=should_cache,
+            cache_none=cache_none,
+            stale=stale,
+            refresh=refresh,
+            serve_stale_on_error=serve_stale_on_error,
+        )
+        self.cache: AsyncCache = cache
         #: (id(loop), key) -> the creation under way in that loop.
         self._creating: dict[tuple[int, Key], asyncio.Future[Any]] = {}
 
     # -- pass-through --------------------------------------------------------
 
     async def get(self, key: Key) -> Any:
-        """``get`` in this instance's namespace."""
-        return _readable(await self.cache.get(key, self.namespace))
+        """``get`` in this instance's namespace (``CACHED_NONE`` reads as
+        ``None``, a ``Fresh`` as its value)."""
+        return _value(await self.cache.get(key, self.namespace))
 
     async def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
-        """``get_multi`` in this instance's namespace."""
+        """``get_multi`` in this instance's namespace (``CACHED_NONE`` items
+        left out, as misses are)."""
         found = await self.cache.get_multi(keys, self.namespace)
-        read = {key: _readable(value) for key, value in found.items()}
-        return {key: value for key, value in read.items() if value is not None}
+        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
+            read = {key: _value(value) for key, value in found.items()}
+            return {key: value for key, value in read.items() if value is not None}
+        return found
 
     async def set(self, key: Key, value: Any) -> bool:
         """``set`` with this instance's time and namespace."""
-        return await self.cache.set(key, value, self.time, self.namespace)
+        return await self.cache.set(key, *self._item(value, self.time), self.namespace)
 
     async def add(self, key: Key, value: Any) -> bool:
         """``add`` with this instance's time and namespace."""
-        return await self.cache.add(key, value, self.time, self.namespace)
+        return await self.cache.add(key, *self._item(value, self.time), self.namespace)
+
+    async def replace(self, key: Key, value: Any) -> bool:
+        """``replace`` with this instance's time and namespace."""
+        return await self.cache.replace(key, *self._item(value, self.time), self.namespace)
+
+    async def set_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
+        """``set_multi`` with this instance's time and namespace."""
+        return await self.cache.set_multi(*self._items(mapping), self.namespace)
+
+    async def add_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
+        """``add_multi`` with this instance's time and namespace."""
+        return await self.cache.add_multi(*self._items(mapping), self.namespace)
+
+    async def replace_multi(self, mapping: Mapping[Key, Any]) -> list[Key]:
+        """``replace_multi`` with this instance's time and namespace."""
+        return await self.cache.replace_multi(*self._items(mapping), self.namespace)
 
     async def delete(self, key: Key, seconds: int = 0) -> bool:
-        """``delete`` in this instance's namespace."""
+        """``delete`` in this instance's namespace (wheezy's plain delete;
+        :meth:`invalidate` is the protected one)."""
         return await self.cache.delete(key, seconds, self.namespace)
+
+    async def delete_multi(self, keys: Iterable[Key], seconds: int = 0) -> bool:
+        """``delete_multi`` in this instance's namespace."""
+        return await self.cache.delete_multi(keys, seconds, self.namespace)
+
+    async def invalidate(self, key: Key) -> bool:
+        """``Cached.invalidate``: a new invalidation mark, then ``delete``,
+        so that no creator building ``key`` meanwhile (here, in sync code or
+        in another process) stores a value made from older data.
+
+        :returns: whether a live item was removed.
+        :raises InvalidKeyError: ``key`` is not a valid key.
+        """
+        await write_marks(self.cache, [key], self.namespace)
+        return await self.cache.delete(key, 0, self.namespace)
+
+    async def invalidate_multi(self, keys: Iterable[Key]) -> bool:
+        """:meth:`invalidate` for many keys (one ``set_multi``, one ``delete_multi``).
+
+        :returns: ``True`` when none of ``keys`` holds an item afterwards.
+        """
+        keys = list(keys)
+        if not keys:
+            return True
+        await write_marks(self.cache, keys, self.namespace)
+        return await self.cache.delete_multi(keys, 0, self.namespace)
+
+    async def incr(self, key: Key, delta: int = 1, initial_value: int | None = None) -> int | None:
+        """``incr`` in this instance's namespace."""
+        return await self.cache.incr(key, delta, self.namespace, initial_value)
+
+    async def decr(self, key: Key, delta: int = 1, initial_value: int | None = None) -> int | None:
+        """``decr`` in this instance's namespace."""
+        return await self.cache.decr(key, delta, self.namespace, initial_value)
+
+    # -- creation ------------------------------------------------------------
+
+    async def _create(
+        self, key: Key, create_factory: Factory, store: Store, policy: _Policy = _DEFAULT
+    ) -> Any:
+        """Await ``create_factory()``; store a result ``policy`` keeps. The
+        mark of ``key`` is read before and after: when it changed, an
+        invalidation ran meanwhile and the stored item is deleted."""
+        epoch = self._epoch()
+        before = await read_marks(self.cache, [key], self.namespace)
+        result, stored = await self._build(key, create_factory, store, policy)
+        if stored and (
+            await read_marks(self.cache, [key], self.namespace) != before or self._epoch() != epoch
+        ):
+            await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
+        return result
+
+    async def _build(
+        self, key: Key, create_factory: Factory, store: Store, policy: _Policy
+    ) -> tuple[Any, bool]:
+        """Await ``create_factory()``; store the item of a result ``policy``
+        keeps. :returns: the result and whether it was stored."""
+        started = _time.time()  # the value is as old as the data it was built from
+        if LISTENING:
+            result = await self._timed_create(key, create_factory)
+        else:
+            result = await create_factory()
+        if not self._keep(result, policy):
+            return result, False
+        time = self.time if policy.time is None else policy.time
+        item, time = self._item(CACHED_NONE if result is None else result, time, started)
+        return result, await store(key, item, time, self.namespace)
+
+    async def _timed_create(self, key: Key, create_factory: Factory) -> Any:
+        """``await create_factory()``, reported as ``created`` or ``create_failed``."""
+        started = _time.perf_counter()
+        try:
+            result = await create_factory()
+        except BaseException as exc:
+            self._emit("create_failed", key, _time.perf_counter() - started, exc)
+            raise
+        self._emit("created", key, _time.perf_counter() - started)
+        return result
+
+    async def _add_missed(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
+        return await self._create(key, create_factory, self.cache.add, policy)
+
+    async def _set_missed(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
+        return await self._create(key, create_factory, self.cache.set, policy)
+
+    # -- stale-while-revalidate ----------------------------------------------
+
+    async def _serve(self, key: Key, item: Fresh, create_factory: Factory, policy: _Policy) -> Any:
+        """A hit on an item stored with a stale period (the sync ``_serve``):
+        its value while fresh; when stale, its value too, unless this caller
+        takes the pass and rebuilds it inline or in a background task."""
+        value = _value(item.value)
+        if not self._is_stale(item):
+            if LISTENING:
+                self._emit("hit", key)
+            return value
+        background = self.refresh == BACKGROUND
+        if self._skip_rebuild(key) or (background and len(_background) >= MAX_QUEUED):
+            return self._served_stale(key, value)  # failed just now, queued, or full
+        one_pass = AsyncOnePass(self.cache, self._pass_key(key), self.timeout, self.namespace)
+        await one_pass.__aenter__()
+        if not one_pass.acquired:
+            return self._served_stale(key, value)  # another caller, in any process, rebuilds it
+        try:
+            current = await self.cache.get(key, self.namespace)  # rebuilt since it was read?
+        except BaseException:  # cancelled: the pass goes with it
+            await one_pass.__aexit__(None, None, None)
+            raise
+        if current is not None and not self._is_stale(current):
+            await one_pass.__aexit__(None, None, None)
+            return _value(current)
+        if not background:
+            return await self._rebuild(one_pass, key, create_factory, policy)
+        with self._rebuild_lock:
+            self._queued.add(key)
+        task = asyncio.get_running_loop().create_task(
+            self._rebuild_in_background(one_pass, key, create_factory, policy)
+        )
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return self._served_stale(key, value)
+
+    async def _rebuild(
+        self, one_pass: AsyncOnePass, key: Key, create_factory: Factory, policy: _Policy
+    ) -> Any:
+        """Rebuild a stale value holding ``one_pass``, then release it. A
+        failure drops the stale item, or with ``serve_stale_on_error`` keeps
+        it and holds this process's next try off for ``REBUILD_RETRY``."""
+        try:
+            result = await self._create(key, create_factory, self.cache.set, policy)
+        except Exception:
+            if self._rebuild_failed_now(key):
+                await self.cache.delete(key, 0, self.namespace)
+            raise
+        finally:
+            await one_pass.__aexit__(None, None, None)
+        self._rebuild_done(key)
+        return result
+
+    async def _rebuild_in_background(
+        self, one_pass: AsyncOnePass, key: Key, create_factory: Factory, policy: _Policy
+    ) -> None:
+        """The background task of a rebuild: its exception is logged."""
+        try:
+            await self._rebuild(one_pass, key, create_factory, policy)
+        except Exception as exc:
+            self._rebuild_error(key, exc)
+        finally:
+            self._dequeue(key)
 
     # -- patterns ------------------------------------------------------------
 
-    async def _create(self, key: Key, create_factory: Factory, store: Store) -> Any:
-        """Await ``create_factory()``; store a result that is not ``None``."""
-        result = await create_factory()
-        if result is not None:
-            await store(key, result, self.time, self.namespace)
-        return result
+    async def _get_or(self, key: Key, fill: Fill, create_factory: Factory) -> Any:
+        """Get ``key``; on a miss ``await fill(key, create_factory, policy)``."""
+        result = await self.cache.get(key, self.namespace)
+        if result is None:
+            if LISTENING:
+                self._emit("miss", key)
+            return await fill(key, create_factory, _DEFAULT)
+        if type(result) is Fresh:
+            return await self._serve(key, result, create_factory, _DEFAULT)
+        if LISTENING:
+            self._emit("hit", key)
+        return None if result is CACHED_NONE else result
 
     async def get_or_add(self, key: Key, create_factory: Factory) -> Any:
         """Get ``key``; on a miss await ``create_factory()`` and ``add`` its
-        result (when not ``None``). :returns: the cached or created value."""
-        result = _readable(await self.cache.get(key, self.namespace))
-        if result is None:
-            result = await self._create(key, create_factory, self.cache.add)
-        return result
+        result (unless ``None`` or ``should_cache`` rejects it).
+
+        :returns: the cached or created value.
+        """
+        return await self._get_or(key, self._add_missed, create_factory)
 
     async def get_or_set(self, key: Key, create_factory: Factory) -> Any:
         """As :meth:`get_or_add`, storing with ``set`` (overwrites)."""
-        result = _readable(await self.cache.get(key, self.namespace))
-        if result is None:
-            result = await self._create(key, create_factory, self.cache.set)
-        return result
+        return await self._get_or(key, self._set_missed, create_factory)
 
     async def get_or_create(self, key: Key, create_factory: Factory) -> Any:
         """Get ``key``; on a miss create it once however many callers miss it.
@@ -151,9 +397,10 @@ class AsyncCached:
         :raises: whatever ``create_factory`` raises, to the caller whose
             creation ran it.
         """
-        result = _readable(await self.cache.get(key, self.namespace))
-        if result is not None:
-            return result
+        return await self._get_or(key, self._create_missed, create_factory)
+
+    async def _create_missed(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
+        """The in-loop level of the herd guard (see :meth:`get_or_create`)."""
         loop = asyncio.get_running_loop()
         slot = (id(loop), key)
         creating = self._creating.get(slot)
@@ -164,8 +411,8 @@ class AsyncCached:
                 result = None
             if result is not None:
                 return result
-            return await self.one_pass_create(key, create_factory)
-        task = loop.create_task(self.one_pass_create(key, create_factory))
+            return await self._one_pass_create(key, create_factory, policy)
+        task = loop.create_task(self._one_pass_create(key, create_factory, policy))
         self._creating[slot] = task
 
         def forget(done: asyncio.Future[Any]) -> None:
@@ -180,30 +427,58 @@ class AsyncCached:
     async def one_pass_create(self, key: Key, create_factory: Factory) -> Any:
         """The sync ``one_pass_create`` over :class:`AsyncOnePass`: the
         holder of the guard (``key_prefix`` + ``key``, alive ``timeout``
-        seconds) reads ``key`` again, awaits ``create_factory()`` and stores
-        a result that is not ``None`` with ``set``; the others wait for it
-        and read the value; a waiter that times out or runs out of tries
+        seconds) reads ``key`` and its invalidation mark again, awaits
+        ``create_factory()`` and stores a result it keeps with ``set``
+        (deleted again if the mark changed meanwhile); the others wait for
+        it and read the value; a waiter that times out or runs out of tries
         creates the value itself."""
-        guard = pass_key(self.key_prefix, key)
+        return await self._one_pass_create(key, create_factory, _DEFAULT)
+
+    async def _one_pass_create(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
+        guard = self._pass_key(key)
         deadline = _time.monotonic() + seconds(self.timeout)
         for _ in range(ONE_PASS_ATTEMPTS):
             async with AsyncOnePass(
                 self.cache, guard, self.timeout, self.namespace, guards=key
             ) as one_pass:
                 if one_pass.acquired:
-                    result = _readable(await self.cache.get(key, self.namespace))
-                    if result is not None:
-                        return result
-                    return await self._create(key, create_factory, self.cache.set)
+                    return await self._hold(key, create_factory, policy)
                 remaining = deadline - _time.monotonic()
-                if remaining <= 0 or not await one_pass.wait(remaining):
+                if remaining <= 0 or not await self._wait(one_pass, key, remaining):
                     break
-                result = _readable(one_pass.value)
+                result = one_pass.value
             if result is None:
-                result = _readable(await self.cache.get(key, self.namespace))
+                result = await self.cache.get(key, self.namespace)
             if result is not None:
-                return result
-        return await self._create(key, create_factory, self.cache.set)
+                return _value(result)
+        return await self._set_missed(key, create_factory, policy)
+
+    async def _wait(self, one_pass: AsyncOnePass, key: Key, remaining: float) -> bool:
+        """``one_pass.wait(remaining)``, reported as ``waited`` or ``wait_timeout``."""
+        if not LISTENING:
+            return await one_pass.wait(remaining)
+        started = _time.perf_counter()
+        done = await one_pass.wait(remaining)
+        self._emit("waited" if done else "wait_timeout", key, _time.perf_counter() - started)
+        return done
+
+    async def _hold(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
+        """The work of the pass holder (the sync ``_hold``): read the key
+        again with its mark in one ``get_multi``; create and store; read the
+        mark again before the pass is released, and delete the item if it
+        changed (so no waiter reads it)."""
+        mark = mark_key(key)
+        epoch = self._epoch()
+        found = await self.cache.get_multi([key, mark], self.namespace)
+        result = found.get(key)
+        if result is not None:
+            return _value(result)
+        result, stored = await self._build(key, create_factory, self.cache.set, policy)
+        if stored and (
+            await self.cache.get(mark, self.namespace) != found.get(mark) or self._epoch() != epoch
+        ):
+            await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
+        return result
 
     async def get_or_set_multi(
         self,
@@ -212,116 +487,417 @@ class AsyncCached:
         args: Iterable[Any],
     ) -> dict[Any, Any]:
         """As the sync ``get_or_set_multi``: the items of ``args`` in one
-        ``get_multi``; the missing ones created by one awaited
-        ``create_factory(missing_args)`` and stored with one ``set_multi``.
+        ``get_multi``; the missing (or stale) ones created by one awaited
+        ``create_factory(missing_args)`` and stored with one ``set_multi``,
+        guarded by their marks.
 
         :returns: ``arg -> value`` for the items cached or created.
         """
+        return await self._get_or_set_multi(make_key, create_factory, args, _DEFAULT)
+
+    async def _get_or_set_multi(
+        self,
+        make_key: Callable[[Any], Key],
+        create_factory: Callable[[list[Any]], Awaitable[Mapping[Any, Any] | None]],
+        args: Iterable[Any],
+        policy: _Policy,
+    ) -> dict[Any, Any]:
         key_map = {make_key(arg): arg for arg in args}
         cached = await self.cache.get_multi(list(key_map), self.namespace)
-        cached = {k: v for k, v in ((k, _readable(v)) for k, v in cached.items()) if v is not None}
-        found = {key_map[key]: value for key, value in cached.items()}
+        if self.stale:  # a stale item is made again with the missing ones
+            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
+        found = {key_map[key]: _value(value) for key, value in cached.items()}
+        found = {arg: value for arg, value in found.items() if value is not None}
         if len(cached) == len(key_map):
             return found
-        created = await create_factory([arg for key, arg in key_map.items() if key not in cached])
-        if not created:
-            return found
-        mapping = {
-            key: created[arg]
-            for key, arg in key_map.items()
-            if key not in cached and created.get(arg) is not None
-        }
+        missing = [key for key in key_map if key not in cached]
+        return {**await self._create_multi(key_map, missing, create_factory, policy), **found}
+
+    async def _create_multi(
+        self,
+        key_map: Mapping[Key, Any],
+        missing: list[Key],
+        create_factory: Callable[[list[Any]], Awaitable[Mapping[Any, Any] | None]],
+        policy: _Policy,
+    ) -> dict[Any, Any]:
+        """The sync ``_create_multi``: create the items of ``missing`` in one
+        call, store those ``policy`` keeps in one ``set_multi``, and delete
+        those whose marks changed meanwhile."""
+        namespace = self.namespace
+        epoch = self._epoch()
+        before = await read_marks(self.cache, missing, namespace)
+        created = dict(await create_factory([key_map[key] for key in missing]) or {})
+        mapping: dict[Key, Any] = {}
+        time = self.time if policy.time is None else policy.time
+        stored_time = time
+        for key in missing:
+            value = created.get(key_map[key])
+            if self._keep(value, policy):
+                mapping[key], stored_time = self._item(
+                    CACHED_NONE if value is None else value, time
+                )
         if mapping:
-            await self.cache.set_multi(mapping, self.time, self.namespace)
-        return {**created, **found}
+            await self.cache.set_multi(mapping, stored_time, namespace)
+            after = await read_marks(self.cache, missing, namespace)
+            changed = [
+                key for key, old, new in zip(missing, before, after, strict=True) if old != new
+            ]
+            if self._epoch() != epoch:
+                changed = list(mapping)
+            if changed:
+                await self.cache.delete_multi(changed, 0, namespace)
+        return created
 
     # -- decorators ----------------------------------------------------------
 
-    def adapt(self, func: Callable[..., Any], make_key: MakeKey | None = None) -> MakeKey:
-        """The make-key function of ``func`` (as the sync ``Cached.adapt``)."""
-        if make_key is None:
-            builder = self.key_builder or key_builder(func.__module__)
-            return builder(func)
-        names = list(inspect.signature(func).parameters)
-        if names and names[0] in CONTEXT_NAMES:
-            given = make_key
-            return lambda _context, *args, **kwargs: given(*args, **kwargs)
-        return make_key
-
-    def _wraps(
-        self,
-        wrapped: Any,
-        make_key: MakeKey | None,
-        fill: Callable[[Key, Factory], Awaitable[Any]],
-    ) -> Any:
+    def _wraps(self, wrapped: Any, make_key: Any, fill: Fill, policy: _Policy) -> Any:
         """Decorator of an ``async def``: look the call's key up; on a miss
-        ``await fill(key, factory)``."""
+        ``await fill(key, factory, policy)``; on a ``Fresh`` item, serve it."""
         get = self.cache.get
+        namespace = self.namespace
+        serve = self._serve
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             mk = self.adapt(func, make_key)
 
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
                 key = mk(*args, **kwargs)
-                result = _readable(await get(key, self.namespace))
+                result = await get(key, namespace)
                 if result is None:
-                    result = await fill(key, functools.partial(func, *args, **kwargs))
-                return result
+                    if LISTENING:
+                        self._emit("miss", key)
+                    return await fill(key, functools.partial(func, *args, **kwargs), policy)
+                if type(result) is Fresh:
+                    return await serve(
+                        key, result, functools.partial(func, *args, **kwargs), policy
+                    )
+                if LISTENING:
+                    self._emit("hit", key)
+                return None if result is CACHED_NONE else result
 
-            return wrapper
+            return self._helpers(func, wrapper, mk, policy)
 
-        return apply_decorator(wrapped, decorate)
+        return cached_function(wrapped, decorate)
 
-    async def _add_missed(self, key: Key, create_factory: Factory) -> Any:
-        return await self._create(key, create_factory, self.cache.add)
+    def _helpers(
+        self,
+        func: Callable[..., Any],
+        wrapper: Callable[..., Any],
+        make_key: Callable[..., Key],
+        policy: _Policy,
+    ) -> Callable[..., Any]:
+        """Give ``wrapper`` the acts on one call (the sync ``_helpers``):
+        ``key`` and ``original`` plain, ``get``, ``set``, ``invalidate`` and
+        ``refresh`` coroutines; each takes the function's own arguments."""
 
-    async def _set_missed(self, key: Key, create_factory: Factory) -> Any:
-        return await self._create(key, create_factory, self.cache.set)
+        def key(*args: Any, **kwargs: Any) -> Key:
+            return make_key(*args, **kwargs)
 
-    async def _create_missed(self, key: Key, create_factory: Factory) -> Any:
-        return await self.get_or_create(key, create_factory)
+        async def get(*args: Any, **kwargs: Any) -> Any:
+            return _value(await self.cache.get(make_key(*args, **kwargs), self.namespace))
 
-    def wraps_get_or_add(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+        async def set(value: Any, *args: Any, **kwargs: Any) -> bool:
+            cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
+            stored = CACHED_NONE if value is None and cache_none else value
+            item, time = self._item(stored, self.time if policy.time is None else policy.time)
+            return await self.cache.set(make_key(*args, **kwargs), item, time, self.namespace)
+
+        async def invalidate(*args: Any, **kwargs: Any) -> bool:
+            return await self.invalidate(make_key(*args, **kwargs))
+
+        async def refresh(*args: Any, **kwargs: Any) -> Any:
+            factory = functools.partial(func, *args, **kwargs)
+            call_key = make_key(*args, **kwargs)
+            result = await self._set_missed(call_key, factory, policy)
+            if not self._keep(result, policy):  # not stored: the old item must go too
+                await self.cache.delete(call_key, 0, self.namespace)
+            return result
+
+        functools.update_wrapper(wrapper, func)
+        wrapper.key = key  # type: ignore[attr-defined]
+        wrapper.get = get  # type: ignore[attr-defined]
+        wrapper.set = set  # type: ignore[attr-defined]
+        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+        wrapper.refresh = refresh  # type: ignore[attr-defined]
+        wrapper.original = func  # type: ignore[attr-defined]
+        return wrapper
+
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def wraps_get_or_add(
+        self,
+        wrapped: Any = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
         """Decorator of the :meth:`get_or_add` pattern for ``async def``
         functions, as the sync ``Cached.wraps_get_or_add``: keeps the
-        function's name, docstring and signature; works on functions,
-        methods and classmethods (``self``/``cls`` left out of the key,
-        which is the sync key builders'); usable bare or called
-        (``make_key=...``)."""
-        return self._wraps(wrapped, make_key, self._add_missed)
+        function's name, docstring and signature (and its types:
+        :class:`~caching.aio.functions.AsyncCachedFunction`); works on
+        functions, methods and classmethods (``self``/``cls`` left out of
+        the key); usable bare or called::
 
-    def wraps_get_or_set(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
-        """Decorator of the :meth:`get_or_set` pattern (also ``@cached``)."""
-        return self._wraps(wrapped, make_key, self._set_missed)
+            @cached.wraps_get_or_add(time=30)
+            async def list_items(self, locale="en"): ...
 
-    def __call__(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+            await repo.list_items.invalidate("en")  # acts on one call
+
+        :param make_key: takes the function's arguments (``self``/``cls``
+            left out) and returns the key; default: the key builder's.
+        :param time: this function's expiry, ``int`` seconds or
+            ``timedelta``; ``None``: the ``AsyncCached``'s.
+        :param should_cache: this function's ``should_cache``; ``None``: the
+            ``AsyncCached``'s.
+        :param cache_none: this function's ``cache_none``; ``None``: the
+            ``AsyncCached``'s.
+        :returns: the decorated function, with ``key`` and ``original``, and
+            the coroutines ``get``, ``set``, ``invalidate`` and ``refresh``.
+        :raises TypeError: (on a call) an argument whose ``repr`` is the
+            default ``<... object at 0x...>``, when the key builder makes the key.
+        """
+        policy = self._policy(time, should_cache, cache_none)
+        return self._wraps(wrapped, make_key, self._add_missed, policy)
+
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def wraps_get_or_set(
+        self,
+        wrapped: Any = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
+        """Decorator of the :meth:`get_or_set` pattern (also ``@cached``);
+        see :meth:`wraps_get_or_add`."""
+        policy = self._policy(time, should_cache, cache_none)
+        return self._wraps(wrapped, make_key, self._set_missed, policy)
+
+    @overload
+    def __call__(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def __call__(
+        self,
+        wrapped: Any = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
         """``@cached`` is :meth:`wraps_get_or_set`."""
-        return self.wraps_get_or_set(wrapped, make_key)
+        return self.wraps_get_or_set(
+            wrapped, make_key, time=time, should_cache=should_cache, cache_none=cache_none
+        )
 
-    def wraps_get_or_create(self, wrapped: Any = None, make_key: MakeKey | None = None) -> Any:
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+    def wraps_get_or_create(
+        self,
+        wrapped: Any = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any:
         """Decorator of the :meth:`get_or_create` pattern (one creation per
-        key in a loop, the pass across processes)."""
-        return self._wraps(wrapped, make_key, self._create_missed)
+        key in a loop, the pass across processes); see :meth:`wraps_get_or_add`."""
+        policy = self._policy(time, should_cache, cache_none)
+        return self._wraps(wrapped, make_key, self._create_missed, policy)
 
-    def wraps_get_or_set_multi(self, make_key: Callable[[Any], Key]) -> Any:
+    def wraps_get_or_set_multi(
+        self,
+        make_key: Callable[[Any], Key],
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedMultiDecorator:
         """Decorator of the :meth:`get_or_set_multi` pattern, as the sync
         one: the ``async def`` takes the list of ids as its first argument
-        (after ``self``/``cls``) and returns ``id -> value``."""
+        (after ``self``/``cls``) and returns ``id -> value``.
+
+        The decorated function has ``key(id)`` and ``original``, and the
+        coroutines ``get_multi(ids)``, ``set_multi(mapping)`` (the ids not
+        stored), ``invalidate(ids)`` and ``refresh(ids, ...)``; on a method
+        they go through the instance.
+        """
+        policy = self._policy(time, should_cache, cache_none)
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             signature = inspect.signature(func)
             names = list(signature.parameters)
-            ids_name = names[1] if names and names[0] in CONTEXT_NAMES else names[0]
+            context = _has_context(func)
+            ids_name = names[1] if context else names[0]
 
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                bound = signature.bind(*args, **kwargs)
-
+            def creator(bound: inspect.BoundArguments) -> Any:
                 async def create(missing: list[Any]) -> Any:
                     bound.arguments[ids_name] = missing
                     return await func(*bound.args, **bound.kwargs)
 
-                return await self.get_or_set_multi(make_key, create, bound.arguments[ids_name])
+                return create
 
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                bound = signature.bind(*args, **kwargs)
+                ids = bound.arguments[ids_name]
+                return await self._get_or_set_multi(make_key, creator(bound), ids, policy)
+
+            def skip(args: tuple[Any, ...]) -> tuple[Any, ...]:
+                return args[1:] if context else args
+
+            def key(*args: Any) -> Key:
+                (arg,) = skip(args)
+                return make_key(arg)
+
+            async def get_multi(*args: Any) -> dict[Any, Any]:
+                (ids,) = skip(args)
+                key_map = {make_key(arg): arg for arg in ids}
+                found = await self.cache.get_multi(list(key_map), self.namespace)
+                read = {key_map[k]: _value(v) for k, v in found.items()}
+                return {arg: value for arg, value in read.items() if value is not None}
+
+            async def set_multi(*args: Any) -> list[Any]:
+                (mapping,) = skip(args)
+                key_map = {make_key(arg): arg for arg in mapping}
+                items = {k: mapping[arg] for k, arg in key_map.items()}
+                time = self.time if policy.time is None else policy.time
+                failed = await self.cache.set_multi(items, time, self.namespace)
+                return [key_map[k] for k in failed]
+
+            async def invalidate(*args: Any) -> bool:
+                (ids,) = skip(args)
+                return await self.invalidate_multi([make_key(arg) for arg in ids])
+
+            async def refresh(*args: Any, **kwargs: Any) -> dict[Any, Any]:
+                bound = signature.bind(*args, **kwargs)
+                key_map = {make_key(arg): arg for arg in bound.arguments[ids_name]}
+                return await self._create_multi(key_map, list(key_map), creator(bound), policy)
+
+            functools.update_wrapper(wrapper, func)
+            wrapper.key = key  # type: ignore[attr-defined]
+            wrapper.get_multi = get_multi  # type: ignore[attr-defined]
+            wrapper.set_multi = set_multi  # type: ignore[attr-defined]
+            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+            wrapper.refresh = refresh  # type: ignore[attr-defined]
+            wrapper.original = func  # type: ignore[attr-defined]
             return wrapper
 
-        return lambda wrapped: apply_decorator(wrapped, decorate)
+        return cast(
+            AsyncCachedMultiDecorator, lambda wrapped: cached_multi_function(wrapped, decorate)
+        )

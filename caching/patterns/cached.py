@@ -97,7 +97,236 @@ def _has_context(func: Callable[..., Any]) -> bool:
     return bool(names) and names[0] in CONTEXT_NAMES
 
 
-class Cached:
+class CachedBase:
+    """The settings and the decisions of :class:`Cached`, with no I/O: what
+    is stored for a created value (``should_cache``, ``cache_none``, the
+    :class:`~caching.patterns.stale.Fresh` item of a stale period), when an
+    item is stale, the guard key, the make-key function of a decorated
+    function, the events, and the bookkeeping of stale-while-revalidate
+    rebuilds. :class:`Cached` and :class:`caching.aio.cached.AsyncCached`
+    both build on it, so the sync and async patterns decide alike.
+
+    Arguments as :class:`Cached`'s.
+
+    :raises ValueError: ``refresh`` not one of
+        :data:`~caching.patterns.stale.REFRESH_MODES`; ``stale`` or
+        ``cache_none`` with a serializer that cannot store Python objects.
+    """
+
+    cache: Any
+
+    def __init__(
+        self,
+        cache: Any,
+        key_builder: KeyBuilder | None = None,
+        time: Time = 0,
+        namespace: str | None = None,
+        timeout: Time = 10,
+        key_prefix: str = "one_pass:",
+        *,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool = False,
+        stale: Time = 0,
+        refresh: str = INLINE,
+        serve_stale_on_error: bool = False,
+    ) -> None:
+        if refresh not in REFRESH_MODES:
+            raise ValueError(f"refresh must be one of {REFRESH_MODES}, not {refresh!r}")
+        serializer = getattr(getattr(cache, "codec", None), "serializer", "pickle")
+        if (stale or cache_none) and serializer != "pickle":
+            # Fresh and CACHED_NONE are Python objects; say so now, not after
+            # a creator ran and its value could not be stored.
+            raise ValueError(
+                f"stale= and cache_none= store Python objects, which serializer="
+                f"{serializer!r} cannot: use serializer='pickle' with secret= for safety"
+            )
+        self.cache = cache
+        self.key_builder = key_builder
+        self.time = lifetime(time)
+        self.namespace = namespace
+        self.timeout = lifetime(timeout)
+        self.key_prefix = key_prefix
+        self.should_cache = should_cache
+        self.cache_none = cache_none
+        self.stale = lifetime(stale)
+        self.refresh = refresh
+        self.serve_stale_on_error = serve_stale_on_error
+        #: Listeners of this instance's events (:mod:`caching.events`).
+        self._listeners: list[Listener] = []
+        #: key -> monotonic time before which a failed rebuild is not retried.
+        self._rebuild_failed: dict[Key, float] = {}
+        #: Keys whose background rebuild is queued or running in this process.
+        self._queued: set[Key] = set()
+        #: key -> monotonic time before which a failed background rebuild is
+        #: not logged again.
+        self._rebuild_logged: dict[Key, float] = {}
+        self._rebuild_lock = threading.Lock()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for this instance's events (see
+        :mod:`caching.events`; :func:`caching.events.subscribe` listens to
+        every instance).
+
+        :returns: a function that unsubscribes it.
+        """
+        self._listeners.append(listener)
+        events._local(+1)
+        # A Cached dropped with listeners subscribed gives its count back.
+        gone = weakref.finalize(self, events._local, -1)
+
+        def unsubscribe() -> None:
+            with self._rebuild_lock:
+                if listener not in self._listeners:
+                    return
+                self._listeners.remove(listener)
+            if gone.detach() is not None:
+                events._local(-1)
+
+        return unsubscribe
+
+    def _emit(
+        self,
+        name: str,
+        key: Key,
+        seconds: float | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Hand an event to the listeners (called only while ``LISTENING``:
+        some ``Cached`` has listeners; nothing is built unless this one or
+        every ``Cached`` has)."""
+        if self._listeners or events.has_global_listeners():
+            event = Event(name, key, self._event_namespace(), seconds, error)
+            events.emit(self._listeners, event)
+
+    def _event_namespace(self) -> str | None:
+        """What events name as their namespace (a region: its name)."""
+        return self.namespace
+
+    def _keep(self, result: Any, policy: _Policy) -> bool:
+        """Whether a created ``result`` is stored under ``policy``."""
+        cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
+        if result is None and not cache_none:
+            return False
+        should_cache = self.should_cache if policy.should_cache is None else policy.should_cache
+        return should_cache is None or bool(should_cache(result))
+
+    def _epoch(self) -> object:
+        """What a whole-cache invalidation changes (a region's generation;
+        ``None`` here): a creator that sees it change deletes what it stored."""
+        return None
+
+    def _item(self, value: Any, time: Time, made: float | None = None) -> tuple[Any, Time]:
+        """What is stored for ``value`` with expiry ``time``: as it is, or,
+        with a stale period, a :class:`Fresh` stored for ``time + stale``
+        (``made``: wall-clock time the data it was built from was read; a
+        soft invalidation after it makes it stale; default now)."""
+        if not self.stale or not time:
+            return value, time
+        now = _time.time()
+        fresh = seconds(time)
+        until = fresh if fresh > MAX_RELATIVE else now + fresh  # an absolute time
+        hard = timedelta(seconds=until - now + seconds(self.stale))
+        return Fresh(value, until, now if made is None else made), hard
+
+    def _items(self, mapping: Mapping[Key, Any]) -> tuple[Mapping[Key, Any], Time]:
+        """:meth:`_item` of every value of ``mapping``, and their expiry."""
+        if not self.stale or not self.time:
+            return mapping, self.time
+        time: Time = self.time
+        items = {}
+        for key, value in mapping.items():
+            items[key], time = self._item(value, self.time)
+        return items, time
+
+    def _is_stale(self, stored: Any) -> bool:
+        """Whether ``stored`` is a :class:`Fresh` past its fresh time."""
+        return type(stored) is Fresh and (
+            _time.time() >= stored.until or stored.made < self._stale_before()
+        )
+
+    def _stale_before(self) -> float:
+        """Wall-clock time before which every value is stale (a region's soft
+        invalidation; ``0`` here)."""
+        return 0.0
+
+    def _dequeue(self, key: Key) -> None:
+        with self._rebuild_lock:
+            self._queued.discard(key)
+
+    def _served_stale(self, key: Key, value: Any) -> Any:
+        if LISTENING:
+            self._emit("stale_served", key)
+        return value
+
+    def _rebuild_error(self, key: Key, error: BaseException) -> None:
+        """A background rebuild raised: log it, at most once per period per key."""
+        with self._rebuild_lock:
+            logged = self._rebuild_logged.get(key, 0.0)
+            now = _time.monotonic()
+            if now < logged:
+                return
+            self._rebuild_logged[key] = now + REBUILD_RETRY
+        logger.error(
+            "background rebuild of %r failed (%s: %s); %s",
+            key,
+            type(error).__name__,
+            error,
+            "serving the stale value" if self.serve_stale_on_error else "the item was dropped",
+            exc_info=error,
+        )
+
+    def _pass_key(self, key: Key) -> str:
+        """The key of the one-pass guard of ``key``; see :func:`pass_key`."""
+        return pass_key(self.key_prefix, key)
+
+    def adapt(self, func: Callable[..., Any], make_key: MakeKey | None = None) -> MakeKey:
+        """Return the make-key function of ``func``.
+
+        :param make_key: takes ``func``'s arguments, ``self``/``cls`` left
+            out; default: built by ``key_builder``.
+        """
+        if make_key is None:
+            builder = self.key_builder or key_builder(func.__module__)
+            return builder(func)
+        if _has_context(func):
+            given = make_key
+            return lambda _context, *args, **kwargs: given(*args, **kwargs)
+        return make_key
+
+    def _policy(
+        self, time: Time | None, should_cache: ShouldCache | None, cache_none: bool | None
+    ) -> _Policy:
+        return _Policy(None if time is None else lifetime(time), should_cache, cache_none)
+
+    def _skip_rebuild(self, key: Key) -> bool:
+        """Whether a stale hit of ``key`` is served without trying a rebuild
+        here: a rebuild failed less than :data:`REBUILD_RETRY` seconds ago,
+        or (background) its rebuild is queued or running in this process."""
+        failed = self._rebuild_failed.get(key)
+        if failed is not None and _time.monotonic() < failed:
+            return True
+        return self.refresh == BACKGROUND and key in self._queued
+
+    def _rebuild_failed_now(self, key: Key) -> bool:
+        """A rebuild of ``key`` raised: with ``serve_stale_on_error``, hold
+        this process's next try off for :data:`REBUILD_RETRY` seconds.
+
+        :returns: whether the stale item is dropped (no ``serve_stale_on_error``).
+        """
+        if not self.serve_stale_on_error:
+            return True
+        with self._rebuild_lock:
+            self._rebuild_failed[key] = _time.monotonic() + REBUILD_RETRY
+        return False
+
+    def _rebuild_done(self, key: Key) -> None:
+        """A rebuild of ``key`` succeeded: forget an earlier failure."""
+        if self._rebuild_failed:
+            with self._rebuild_lock:
+                self._rebuild_failed.pop(key, None)
+
+
+class Cached(CachedBase):
     """Cache settings shared by many calls, and the caching patterns.
 
     :param cache: any backend of the contract (or of wheezy.caching).
@@ -158,80 +387,21 @@ class Cached:
         refresh: str = INLINE,
         serve_stale_on_error: bool = False,
     ) -> None:
-        if refresh not in REFRESH_MODES:
-            raise ValueError(f"refresh must be one of {REFRESH_MODES}, not {refresh!r}")
-        serializer = getattr(getattr(cache, "codec", None), "serializer", "pickle")
-        if (stale or cache_none) and serializer != "pickle":
-            # Fresh and CACHED_NONE are Python objects; say so now, not after
-            # a creator ran and its value could not be stored.
-            raise ValueError(
-                f"stale= and cache_none= store Python objects, which serializer="
-                f"{serializer!r} cannot: use serializer='pickle' with secret= for safety"
-            )
-        self.cache = cache
-        self.key_builder = key_builder
-        self.time = lifetime(time)
-        self.namespace = namespace
-        self.timeout = lifetime(timeout)
-        self.key_prefix = key_prefix
-        self.should_cache = should_cache
-        self.cache_none = cache_none
-        self.stale = lifetime(stale)
-        self.refresh = refresh
-        self.serve_stale_on_error = serve_stale_on_error
+        super().__init__(
+            cache,
+            key_builder,
+            time,
+            namespace,
+            timeout,
+            key_prefix,
+            should_cache=should_cache,
+            cache_none=cache_none,
+            stale=stale,
+            refresh=refresh,
+            serve_stale_on_error=serve_stale_on_error,
+        )
+        self.cache: Cache = cache
         self.dependency = CacheDependency(cache, time, namespace, marks=True)
-        #: Listeners of this instance's events (:mod:`caching.events`).
-        self._listeners: list[Listener] = []
-        #: key -> monotonic time before which a failed rebuild is not retried.
-        self._rebuild_failed: dict[Key, float] = {}
-        #: Keys whose background rebuild is queued or running in this process.
-        self._queued: set[Key] = set()
-        #: key -> monotonic time before which a failed background rebuild is
-        #: not logged again.
-        self._rebuild_logged: dict[Key, float] = {}
-        self._rebuild_lock = threading.Lock()
-
-    # -- events --------------------------------------------------------------
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener(event)`` for this instance's events (see
-        :mod:`caching.events`; :func:`caching.events.subscribe` listens to
-        every instance).
-
-        :returns: a function that unsubscribes it.
-        """
-        self._listeners.append(listener)
-        events._local(+1)
-        # A Cached dropped with listeners subscribed gives its count back.
-        gone = weakref.finalize(self, events._local, -1)
-
-        def unsubscribe() -> None:
-            with self._rebuild_lock:
-                if listener not in self._listeners:
-                    return
-                self._listeners.remove(listener)
-            if gone.detach() is not None:
-                events._local(-1)
-
-        return unsubscribe
-
-    def _emit(
-        self,
-        name: str,
-        key: Key,
-        seconds: float | None = None,
-        error: BaseException | None = None,
-    ) -> None:
-        """Hand an event to the listeners (called only while ``LISTENING``:
-        some ``Cached`` has listeners; nothing is built unless this one or
-        every ``Cached`` has)."""
-        if self._listeners or events.has_global_listeners():
-            event = Event(name, key, self._event_namespace(), seconds, error)
-            events.emit(self._listeners, event)
-
-    def _event_namespace(self) -> str | None:
-        """What events name as their namespace (a region: its name)."""
-        return self.namespace
 
     # -- pass-through --------------------------------------------------------
 
@@ -321,14 +491,6 @@ class Cached:
 
     # -- patterns ------------------------------------------------------------
 
-    def _keep(self, result: Any, policy: _Policy) -> bool:
-        """Whether a created ``result`` is stored under ``policy``."""
-        cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
-        if result is None and not cache_none:
-            return False
-        should_cache = self.should_cache if policy.should_cache is None else policy.should_cache
-        return should_cache is None or bool(should_cache(result))
-
     def _create(
         self,
         key: Key,
@@ -353,11 +515,6 @@ class Cached:
         ):
             self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
         return result
-
-    def _epoch(self) -> object:
-        """What a whole-cache invalidation changes (a region's generation;
-        ``None`` here): a creator that sees it change deletes what it stored."""
-        return None
 
     def _build(
         self,
@@ -386,40 +543,6 @@ class Cached:
             self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
         return result, stored
 
-    def _item(self, value: Any, time: Time, made: float | None = None) -> tuple[Any, Time]:
-        """What is stored for ``value`` with expiry ``time``: as it is, or,
-        with a stale period, a :class:`Fresh` stored for ``time + stale``
-        (``made``: wall-clock time the data it was built from was read; a
-        soft invalidation after it makes it stale; default now)."""
-        if not self.stale or not time:
-            return value, time
-        now = _time.time()
-        fresh = seconds(time)
-        until = fresh if fresh > MAX_RELATIVE else now + fresh  # an absolute time
-        hard = timedelta(seconds=until - now + seconds(self.stale))
-        return Fresh(value, until, now if made is None else made), hard
-
-    def _items(self, mapping: Mapping[Key, Any]) -> tuple[Mapping[Key, Any], Time]:
-        """:meth:`_item` of every value of ``mapping``, and their expiry."""
-        if not self.stale or not self.time:
-            return mapping, self.time
-        time: Time = self.time
-        items = {}
-        for key, value in mapping.items():
-            items[key], time = self._item(value, self.time)
-        return items, time
-
-    def _is_stale(self, stored: Any) -> bool:
-        """Whether ``stored`` is a :class:`Fresh` past its fresh time."""
-        return type(stored) is Fresh and (
-            _time.time() >= stored.until or stored.made < self._stale_before()
-        )
-
-    def _stale_before(self) -> float:
-        """Wall-clock time before which every value is stale (a region's soft
-        invalidation; ``0`` here)."""
-        return 0.0
-
     def _serve(
         self,
         key: Key,
@@ -436,12 +559,9 @@ class Cached:
             if LISTENING:
                 self._emit("hit", key)
             return value
-        failed = self._rebuild_failed.get(key)
-        if failed is not None and _time.monotonic() < failed:
-            return self._served_stale(key, value)  # a rebuild failed just now
+        if self._skip_rebuild(key):  # a rebuild failed just now, or is queued here
+            return self._served_stale(key, value)
         background = self.refresh == BACKGROUND
-        if background and key in self._queued:
-            return self._served_stale(key, value)  # its rebuild is queued here
         one_pass = OnePass(self.cache, self._pass_key(key), self.timeout, self.namespace)
         one_pass.__enter__()
         if not one_pass.acquired:
@@ -475,15 +595,6 @@ class Cached:
         finally:
             self._dequeue(key)
 
-    def _dequeue(self, key: Key) -> None:
-        with self._rebuild_lock:
-            self._queued.discard(key)
-
-    def _served_stale(self, key: Key, value: Any) -> Any:
-        if LISTENING:
-            self._emit("stale_served", key)
-        return value
-
     def _rebuild(
         self,
         one_pass: OnePass,
@@ -499,35 +610,13 @@ class Cached:
             store = self.cache.set
             result = self._create(key, create_factory, dependency_key_factory, store, policy)
         except Exception:
-            if self.serve_stale_on_error:
-                with self._rebuild_lock:
-                    self._rebuild_failed[key] = _time.monotonic() + REBUILD_RETRY
-            else:
+            if self._rebuild_failed_now(key):
                 self.cache.delete(key, 0, self.namespace)
             raise
         finally:
             one_pass.__exit__(None, None, None)
-        if self._rebuild_failed:
-            with self._rebuild_lock:
-                self._rebuild_failed.pop(key, None)
+        self._rebuild_done(key)
         return result
-
-    def _rebuild_error(self, key: Key, error: BaseException) -> None:
-        """A background rebuild raised: log it, at most once per period per key."""
-        with self._rebuild_lock:
-            logged = self._rebuild_logged.get(key, 0.0)
-            now = _time.monotonic()
-            if now < logged:
-                return
-            self._rebuild_logged[key] = now + REBUILD_RETRY
-        logger.error(
-            "background rebuild of %r failed (%s: %s); %s",
-            key,
-            type(error).__name__,
-            error,
-            "serving the stale value" if self.serve_stale_on_error else "the item was dropped",
-            exc_info=error,
-        )
 
     def _timed_create(self, key: Key, create_factory: Factory) -> Any:
         """``create_factory()``, reported as ``created`` or ``create_failed``."""
@@ -608,10 +697,6 @@ class Cached:
     ) -> Any:
         """Get ``key``; on a miss see :meth:`one_pass_create`."""
         return self._get_or(key, self._one_pass_create, create_factory, dependency_key_factory)
-
-    def _pass_key(self, key: Key) -> str:
-        """The key of the one-pass guard of ``key``; see :func:`pass_key`."""
-        return pass_key(self.key_prefix, key)
 
     def one_pass_create(
         self,
@@ -790,25 +875,6 @@ class Cached:
         return created
 
     # -- decorators ----------------------------------------------------------
-
-    def adapt(self, func: Callable[..., Any], make_key: MakeKey | None = None) -> MakeKey:
-        """Return the make-key function of ``func``.
-
-        :param make_key: takes ``func``'s arguments, ``self``/``cls`` left
-            out; default: built by ``key_builder``.
-        """
-        if make_key is None:
-            builder = self.key_builder or key_builder(func.__module__)
-            return builder(func)
-        if _has_context(func):
-            given = make_key
-            return lambda _context, *args, **kwargs: given(*args, **kwargs)
-        return make_key
-
-    def _policy(
-        self, time: Time | None, should_cache: ShouldCache | None, cache_none: bool | None
-    ) -> _Policy:
-        return _Policy(None if time is None else lifetime(time), should_cache, cache_none)
 
     def _wraps(
         self,
