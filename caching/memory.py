@@ -66,6 +66,11 @@ _SCALAR_BOUND = 64
 
 _SCALARS = frozenset({float, bool, type(None), complex})
 
+# A value of a batch takes at most this much more, alone and as the adapters
+# send it, than the pickle of a list of the batch's values: a pickle's header,
+# frame and stop, or a str's quote, and the flags.
+_BATCH_SLACK = 48
+
 # Immutable values need no copy: copy_values stores them as they are.
 _IMMUTABLE = _SCALARS | {int, str, bytes}
 
@@ -101,6 +106,18 @@ def _charge(value: Any) -> int:
         data, flags = dumps(value)
         return len(data) + _FLAGS if flags else len(data)
     return len(pickled(value)) + _FLAGS  # dumps pickles any other value
+
+
+def _batch_bound(values: list[Any]) -> int:
+    """A bound, in bytes, on what any one of ``values`` takes of the item size
+    as the adapters send it (:func:`_charge`): the pickle of them all, which
+    holds each of them whole, and :data:`_BATCH_SLACK`. With a value that
+    cannot be pickled, a bound over any limit: each is measured then, and
+    the one that cannot be pickled raises ``TypeError`` naming its type."""
+    try:
+        return len(pickle.dumps(values, pickle.HIGHEST_PROTOCOL)) + _BATCH_SLACK
+    except Exception:  # PicklingError, TypeError, AttributeError...
+        return MAX_COUNTER
 
 
 def _fits(key: Key, value: Any, limit: int) -> bool:
@@ -573,15 +590,26 @@ class MemoryCache:
         refused = set()
         if limit is not None:
             short, scalars_fit = self._short_value, self._scalars_fit
-            for index, value in enumerate(values):
-                kind = value.__class__
+            others = [
+                index
+                for index, value in enumerate(values)
                 if not (
-                    ((kind is str or kind is bytes) and len(value) <= short)
-                    or (kind in _SCALARS and scalars_fit)
-                    or (kind is int and scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
-                    or _fits(keys[index], value, limit)
-                ):
-                    refused.add(index)
+                    ((value.__class__ is str or value.__class__ is bytes) and len(value) <= short)
+                    or (value.__class__ in _SCALARS and scalars_fit)
+                    or (
+                        value.__class__ is int
+                        and scalars_fit
+                        and -MAX_COUNTER < value < MAX_COUNTER
+                    )
+                )
+            ]
+            # One pickle of them all bounds each one's size (docs/PERFORMANCE.md,
+            # "Batches as batches"); only a batch near the limit is measured
+            # value by value.
+            if others and _MAX_OVERHEAD + _batch_bound([values[i] for i in others]) > limit:
+                refused = {
+                    index for index in others if not _fits(keys[index], values[index], limit)
+                }
         expired = expiry <= now and expiry != 0
         items, failed = self._items, list[Key]()
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")

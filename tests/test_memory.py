@@ -219,6 +219,48 @@ def test_item_size_counts_key_and_overhead_as_memcached_does() -> None:
     assert cache.set("k", "\u00e9" * 600_000) is False  # 1,200,000 bytes
 
 
+def _shapes(size: int) -> list[Any]:
+    """Values of several kinds whose serialised size grows with ``size``."""
+    text = "y" * size
+    return [
+        [text],
+        {"a": text, "n": 1},
+        {"rec": {"tags": [text[: size // 2], text[size // 2 :]]}},
+        ("\u00e9" * (size // 2),),
+        "\u00e9" * (size // 2) + "_",
+        b"1" + b"x" * size,  # bytes that start like a number: pickled
+        1 << (8 * max(size - 17, 1)),
+    ]
+
+
+@pytest.mark.parametrize("key_length", [1, 250])
+def test_a_batch_refuses_exactly_what_single_stores_refuse(key_length: int) -> None:
+    # set_multi bounds a whole batch by one pickle and measures value by
+    # value only near the limit: its answers must be set's, to the byte
+    limit = 4096
+    key = "k" * key_length
+    edge = limit - 59 - key_length - 4 - 12  # a one-item list's pickle: 12 bytes more
+    for size in range(edge - 60, edge + 60):
+        for value in _shapes(size):
+            single = MemoryCache(max_item_size=limit).set(key, value)
+            batch = MemoryCache(max_item_size=limit)
+            small = {"s": 1}
+            failed = batch.set_multi({key: value, "other": small})
+            assert failed == ([] if single else [key]), (size, type(value))
+            assert batch.get("other") == small
+            assert (batch.get(key) is not None) is single
+
+
+def test_a_batch_of_values_that_each_fit_is_stored_whole() -> None:
+    # the batch's pickle is far over the limit; each value fits alone
+    cache = MemoryCache(max_item_size=4096)
+    values = {f"k{i}": {"a": "y" * 3000, "i": i} for i in range(10)}
+    assert cache.set_multi(values) == []
+    assert cache.get_multi(list(values)) == values
+    values["k3"] = {"a": "y" * 4096}
+    assert cache.set_multi(values) == ["k3"]
+
+
 @pytest.mark.parametrize(
     ("max_items", "max_item_size"), [(0, None), (-1, None), (None, 0), ("3", None)]
 )
