@@ -175,6 +175,7 @@ def _storer(mode: str) -> Callable[..., bool]:
             or (kind in _SCALARS and self._scalars_fit)
             or (kind is int and self._scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
             or self._max_item_size is None
+            or _MAX_OVERHEAD + _batch_bound([value]) <= self._max_item_size
             or _fits(canonical_key(key), value, self._max_item_size)
         )
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
