@@ -199,15 +199,35 @@ def _meta_complete(lines: list[bytes]) -> bool:
     return bool(lines) and (len(lines) >= 2 or not lines[0].startswith(b"VA "))
 
 
+#: ``b"<length>\\r\\n"`` of the data lengths met (at most 4,096 of them).
+_LENGTHS: dict[int, bytes] = {}
+
+
+def _length_line(length: int) -> bytes:
+    text = b"%d\r\n" % length
+    if len(_LENGTHS) < 4096:
+        _LENGTHS[length] = text
+    return text
+
+
 def _store_request(command: bytes, items: dict[bytes, Item], exptime: int) -> bytes:
     """The text-protocol commands storing ``items`` (``command``: ``set``,
-    ``add`` or ``replace``), built by one ``%`` over the whole batch
+    ``add`` or ``replace``), joined once from their parts, with no number
+    formatted per item but a new data length or flags
     (docs/PERFORMANCE.md, "pylibmc's batches")."""
-    args: list[Any] = []
+    lead = command + b" "
+    between = b"\r\n" + lead
+    lengths = _LENGTHS
+    parts = [lead]
+    last, middle = -1, b""  # (flags are never negative)
     for key, (data, flags) in items.items():
-        args += (key, flags, len(data), data)
-    head = b"%s %%s %%d %d %%d\r\n%%s\r\n" % (command, exptime)
-    return head * len(items) % tuple(args)
+        if flags != last:
+            middle = b" %d %d " % (flags, exptime)
+            last = flags
+        size = len(data)
+        parts += (key, middle, lengths.get(size) or _length_line(size), data, between)
+    parts[-1] = b"\r\n"
+    return b"".join(parts)
 
 
 def _store_reply(line: bytes) -> bool:
