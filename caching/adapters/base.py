@@ -789,8 +789,9 @@ class MemcachedAdapter:
         """``incr``/``decr`` by ``gets``/``cas`` of a counter of 2**63 or more
         that memcached answered "non-numeric" for; :data:`NON_NUMERIC` when
         the item is no such counter (or the library has no ``gets``), ``None``
-        when it is gone. The item is written without an expiry (the text
-        protocol does not read it back)."""
+        when it is gone. The item keeps the expiry that :meth:`_gets`'s token
+        carries to :meth:`_cas` (pylibmc's reads it with meta commands);
+        here none: the text protocol does not read it back."""
         gets = getattr(client, "gets", None)
         if gets is None:
             return NON_NUMERIC

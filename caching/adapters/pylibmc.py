@@ -9,16 +9,21 @@ and finite timeouts. Values are stored in the format of
 I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
 
 pylibmc's ``incr``/``decr`` take a C ``int``: a ``delta`` above ``2**31 - 1``
-goes, with one server, through memcached's meta arithmetic (``ma``) on the
-batch connection below, and otherwise through a ``gets``/``cas`` loop, which
-writes the item without an expiry (docs/ADAPTERS.md, "Counters over the
-whole range").
+goes, where the adapter knows the key's server, through memcached's meta
+arithmetic (``ma``) on the batch connection below, and otherwise through a
+``gets``/``cas`` loop, which writes the item back with the expiry memcached
+tells (``mg <key> t``) where it can ask, without one where it cannot
+(docs/ADAPTERS.md, "Counters over the whole range").
 
 libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
-command at a time, each waiting for its reply. With one server, the adapter
-sends those batches on a text-protocol connection of each pooled client's
-own instead (:class:`_Pipe`): one write, then the replies, one round trip
-(docs/ADAPTERS.md, "Round trips of the ``_multi`` calls").
+command at a time, each waiting for its reply. The adapter sends those
+batches on text-protocol connections of each pooled client's own instead
+(:class:`_Pipe`, one per server): each server's commands in one write, then
+its replies, one round trip for the call. With several servers it groups the
+keys by the server libmemcached puts each on (pylibmc's ``hash``: the index
+of that server under the client's hashing and distribution), unless
+libmemcached may move keys (docs/ADAPTERS.md, "Round trips of the ``_multi``
+calls").
 
 Each pylibmc client keeps its own failure state of each server
 (libmemcached's retry wait). With one server, the adapter keeps the one
@@ -993,7 +998,12 @@ class PylibmcAdapter(MemcacheApi):
             return 0  # gone: the cas fails and the loop reads again
         head, _, flag = line.partition(b" ")
         if head not in (b"HD", b"OK") or flag[:1] != b"t" or not flag[1:].lstrip(b"-").isdigit():
-            raise self._protocol_error(f"unexpected reply {line[:60]!r} to mg {key[:40]!r} t")
+            # Not memcached 1.6's answer (an early meta dialect?): the item
+            # is written without an expiry, as where the server cannot be
+            # asked, and the connection, which may hold more, is replaced.
+            pipe.close()
+            self._bad_reply_seen(",".join(self.servers), f"{line[:60]!r} to mg {key[:40]!r} t")
+            return 0
         left = int(flag[1:])
         if left < 0:
             return 0  # no expiry

@@ -22,7 +22,7 @@ import pytest
 
 from caching.adapters.base import MemcachedAdapter
 from caching.adapters.pool import checkout
-from tests import servers
+from tests import fake_server, servers
 from tests.adapters.conftest import builder
 from tests.adapters.test_counter_range import _leave_a_dash_behind
 
@@ -232,3 +232,34 @@ def test_the_fallback_key_by_key_where_libmemcached_moves_keys(
     with checkout(adapter.pool) as client:
         assert not getattr(client, "_caching_pipes", None)  # never batched itself
     adapter.close()
+
+
+@pytest.mark.parametrize("mode", ["garbage", "cut", "stall"])
+def test_a_misbehaving_server_fails_only_its_own_keys_in_a_batch(
+    memcached_server: servers.Server, mode: str
+) -> None:
+    # One of two servers answers a batch out of step (garbage, a reply cut
+    # by a closed connection, half a reply then silence): its keys fail,
+    # the other server's are stored, nothing raises; once it is fixed the
+    # next batches are whole again (the connection was replaced).
+    with fake_server.running() as fake:
+        adapter = builder("pylibmc")(
+            [memcached_server.address, fake.address], timeout=0.3, retry_timeout=0.05
+        )
+        prefix = uuid.uuid4().hex
+        keys = [f"{prefix}-{i}" for i in range(40)]
+        for key in keys:  # libmemcached places them
+            assert adapter.set(key, 1)
+        on_fake = sorted(key for key in keys if key.encode() in fake.items)
+        assert 0 < len(on_fake) < len(keys)
+        fake.mode = mode
+        assert sorted(adapter.set_multi(dict.fromkeys(keys, 2))) == on_fake
+        assert adapter.delete_multi(on_fake) is False
+        fake.mode = "fixed"
+        deadline = time.monotonic() + 5
+        while adapter.set_multi(dict.fromkeys(keys, 3)) and time.monotonic() < deadline:
+            time.sleep(0.06)  # past the retry wait of a failed connection
+        assert adapter.set_multi(dict.fromkeys(keys, 3)) == []
+        assert adapter.get_multi(keys) == dict.fromkeys(keys, 3)
+        assert all(fake.items[key.encode()][1] == b"3" for key in on_fake)
+        adapter.close()
