@@ -43,6 +43,7 @@ process, and keeps the parent's clients from ever being freed there
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import select
 import socket
@@ -233,6 +234,10 @@ def _store_request(command: bytes, items: dict[bytes, Item], exptime: int) -> by
         parts += (key, middle, lengths.get(size) or _length_line(size), data, between)
     parts[-1] = b"\r\n"
     return b"".join(parts)
+
+
+#: The data of an item.
+_data = operator.itemgetter(0)
 
 
 def _store_reply(line: bytes) -> bool:
@@ -815,9 +820,10 @@ class PylibmcAdapter(MemcacheApi):
         self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
     ) -> list[bytes]:
         # One server, a batch under BATCH_LIMIT bytes (so no item is over it):
-        # the request in one formatting, one write, the replies in one read,
+        # the request in one join, one write, the replies in one read,
         # checked against "STORED" x count at once (docs/PERFORMANCE.md,
-        # "pylibmc's batches"). Else the base's split, then _store_batch.
+        # "pylibmc's batches"). Several: straight to _store_batch when no
+        # item can be over it. Else the base's split, then _store_batch.
         servers = self.servers
         if len(servers) == 1 and servers != ["pool"]:
             request = _store_request(_COMMANDS[mode], items, exptime)
@@ -827,11 +833,21 @@ class PylibmcAdapter(MemcacheApi):
                 reply = self._replies(self._pipe(client, address), address, request, count)
                 if reply == _STORED * count:
                     return []
-                lines = self._lines(client, address, reply, _store_reply)
-                return [
-                    key for key, line in zip(items, lines or (), strict=True) if line != b"STORED"
-                ]
+                return self._not_stored(client, address, items, reply) or []
+        elif sum(map(len, map(_data, items.values()))) <= BATCH_LIMIT:
+            return self._store_batch(client, mode, items, exptime)
         return super()._store_items(client, mode, items, exptime)
+
+    def _not_stored(
+        self, client: Any, address: str, items: dict[bytes, Item], reply: bytes
+    ) -> list[bytes] | None:
+        """The keys of ``items`` that ``address``'s ``reply`` (one line per
+        item) did not store; ``None`` for a reply out of step (several
+        servers; with one, it raises: :meth:`_lines`)."""
+        lines = self._lines(client, address, reply, _store_reply)
+        if lines is None:
+            return None
+        return [key for key, line in zip(items, lines, strict=True) if line != b"STORED"]
 
     def _store_batch(
         self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
@@ -839,11 +855,20 @@ class PylibmcAdapter(MemcacheApi):
         servers = self._placement(client)
         if servers is None:  # only libmemcached knows where: key by key
             return super()._store_batch(client, mode, items, exptime)
+        groups: dict[str, dict[bytes, Item]]
+        if len(servers) == 1:
+            groups = {servers[0]: items}
+        else:  # by the server libmemcached puts each key on (see _grouped)
+            groups = {}
+            index = client.hash
+            for key, item in items.items():
+                address = servers[index(key)]
+                group = groups.get(address)
+                if group is None:
+                    groups[address] = {key: item}
+                else:
+                    group[key] = item
         command = _COMMANDS[mode]
-        groups = {
-            address: {key: items[key] for key in keys}
-            for address, keys in self._grouped(client, servers, items).items()
-        }
         answers = self._batches(
             client,
             {
@@ -854,11 +879,11 @@ class PylibmcAdapter(MemcacheApi):
         failed: list[bytes] = []
         for address, group in groups.items():
             reply = answers[address]
-            lines = None if reply is None else self._lines(client, address, reply, _store_reply)
-            if lines is None:
+            if reply is None:
                 failed += group
-            else:
-                failed += [key for key, line in zip(group, lines, strict=True) if line != b"STORED"]
+            elif reply != _STORED * len(group):
+                not_stored = self._not_stored(client, address, group, reply)
+                failed += group if not_stored is None else not_stored
         return failed
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
