@@ -62,7 +62,8 @@ def fleet(three: list[servers.Server]) -> list[servers.Server]:
 
 
 def _adapter(fleet: list[servers.Server], **options: Any) -> MemcachedAdapter:
-    return builder("pylibmc")([server.address for server in fleet], timeout=5.0, **options)
+    options.setdefault("timeout", 5.0)
+    return builder("pylibmc")([server.address for server in fleet], **options)
 
 
 def _meta(address: str, line: bytes) -> bytes:
@@ -263,3 +264,50 @@ def test_a_misbehaving_server_fails_only_its_own_keys_in_a_batch(
         assert adapter.get_multi(keys) == dict.fromkeys(keys, 3)
         assert all(fake.items[key.encode()][1] == b"3" for key in on_fake)
         adapter.close()
+
+
+@pytest.mark.parametrize("mode", ["set", "add", "replace"])
+def test_a_value_over_the_item_size_fails_alone_over_several_servers(
+    fleet: list[servers.Server], mode: str
+) -> None:
+    adapter = _adapter(fleet)
+    prefix = uuid.uuid4().hex
+    keys = [f"{prefix}-{i}" for i in range(20)]  # on every server
+    big = f"{prefix}-big"
+    if mode == "replace":
+        assert adapter.set_multi(dict.fromkeys([*keys, big], "old")) == []
+    batch: dict[str, Any] = dict.fromkeys(keys, "v" * 100)
+    batch[big] = b"x" * (2 * 1024 * 1024)
+    assert getattr(adapter, f"{mode}_multi")(batch) == [big]
+    kept: dict[str, Any] = dict.fromkeys(keys, "v" * 100)
+    if mode == "replace":  # memcached unlinks the old item on a refused set only
+        kept[big] = "old"
+    assert adapter.get_multi([*keys, big]) == kept
+    adapter.close()
+
+
+def test_a_hung_server_costs_one_timeout_then_its_keys_fail_at_once(
+    fleet: list[servers.Server],
+) -> None:
+    adapter = _adapter(fleet[:2], timeout=2.0, retry_timeout=5.0)
+    prefix = uuid.uuid4().hex
+    keys = [f"{prefix}-{i}" for i in range(40)]
+    for key in keys:
+        assert adapter.set(key, 1)
+    on_hung = sorted(key for key in keys if _holders(fleet, key) == [1])
+    assert 0 < len(on_hung) < len(keys)
+    fleet[1].pause()
+    try:
+        started = time.monotonic()
+        assert sorted(adapter.set_multi(dict.fromkeys(keys, 2))) == on_hung
+        first = time.monotonic() - started
+        started = time.monotonic()
+        assert sorted(adapter.set_multi(dict.fromkeys(keys, 3))) == on_hung
+        second = time.monotonic() - started
+    finally:
+        fleet[1].resume()
+    assert first < 6.0  # one timeout (2 s)
+    assert second < 1.0  # no wait: the server's keys fail at once
+    live = [key for key in keys if key not in on_hung]
+    assert adapter.get_multi(live) == dict.fromkeys(live, 3)
+    adapter.close()
