@@ -615,6 +615,24 @@ class MemcachedAdapter:
         return self._store_all(REPLACE, mapping, time)
 
     def _store_all(self, mode: str, mapping: Mapping[Key, Any], time: Time) -> list[Key]:
+        if type(mapping) is dict:
+            # Keys checked, then values serialised, each by one map in C
+            # (docs/PERFORMANCE.md, "pylibmc's batches").
+            exptime = time if type(time) is int and 0 <= time <= MAX_EXPTIME else _exptime(time)
+            stored = list(map(self._stored_keys.__getitem__, mapping))
+            if self._plain:
+                values = map(dumps, mapping.values())
+            else:
+                values = map(self.codec.dumps, stored, mapping.values())
+            batch = dict(zip(stored, values, strict=True))
+            if len(batch) == len(mapping):  # no two keys name one item
+                if not batch:
+                    return []
+                failed = self._run(self._store_items, stored, (mode, batch, exptime))
+                if not failed:
+                    return []
+                given = dict(zip(stored, mapping, strict=True))
+                return [given[key] for key in failed]
         check_mapping(mapping)
         exptime = _exptime(time)
         by_key = self._keys(mapping)  # every key checked before anything is sent
@@ -771,8 +789,9 @@ class MemcachedAdapter:
         """``incr``/``decr`` by ``gets``/``cas`` of a counter of 2**63 or more
         that memcached answered "non-numeric" for; :data:`NON_NUMERIC` when
         the item is no such counter (or the library has no ``gets``), ``None``
-        when it is gone. The item is written without an expiry (the text
-        protocol does not read it back)."""
+        when it is gone. The item keeps the expiry that :meth:`_gets`'s token
+        carries to :meth:`_cas` (pylibmc's reads it with meta commands);
+        here none: the text protocol does not read it back."""
         gets = getattr(client, "gets", None)
         if gets is None:
             return NON_NUMERIC

@@ -9,16 +9,21 @@ and finite timeouts. Values are stored in the format of
 I/O (pylibmc's text mode would send ``"a\\r\\nflush_all"`` as it is).
 
 pylibmc's ``incr``/``decr`` take a C ``int``: a ``delta`` above ``2**31 - 1``
-goes, with one server, through memcached's meta arithmetic (``ma``) on the
-batch connection below, and otherwise through a ``gets``/``cas`` loop, which
-writes the item without an expiry (docs/ADAPTERS.md, "Counters over the
-whole range").
+goes, where the adapter knows the key's server, through memcached's meta
+arithmetic (``ma``) on the batch connection below, and otherwise through a
+``gets``/``cas`` loop, which writes the item back with the expiry memcached
+tells (``mg <key> t``) where it can ask, without one where it cannot
+(docs/ADAPTERS.md, "Counters over the whole range").
 
 libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
-command at a time, each waiting for its reply. With one server, the adapter
-sends those batches on a text-protocol connection of each pooled client's
-own instead (:class:`_Pipe`): one write, then the replies, one round trip
-(docs/ADAPTERS.md, "Round trips of the ``_multi`` calls").
+command at a time, each waiting for its reply. The adapter sends those
+batches on text-protocol connections of each pooled client's own instead
+(:class:`_Pipe`, one per server): each server's commands in one write, then
+its replies, one round trip for the call. With several servers it groups the
+keys by the server libmemcached puts each on (pylibmc's ``hash``: the index
+of that server under the client's hashing and distribution), unless
+libmemcached may move keys (docs/ADAPTERS.md, "Round trips of the ``_multi``
+calls").
 
 Each pylibmc client keeps its own failure state of each server
 (libmemcached's retry wait). With one server, the adapter keeps the one
@@ -38,17 +43,22 @@ process, and keeps the parent's clients from ever being freed there
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import select
 import socket
+import struct
+import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
+from time import monotonic
 from typing import Any
 
 from caching import counters
 from caching.adapters.base import (
+    BATCH_LIMIT,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_RETRY_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -68,6 +78,7 @@ from caching.adapters.serializer import (
     raw,
 )
 from caching.counters import MAX_COUNTER
+from caching.expiry import MAX_RELATIVE
 from caching.key_rules import Key
 from caching.store_rules import ADD, REPLACE, SET
 
@@ -167,13 +178,20 @@ class _Own:
 #: The attribute of a foreign pool's client that holds its :class:`_Own`.
 _OWN = "_caching_own"
 
-#: The attribute of a pooled client that holds its :class:`_Pipe`.
-_PIPE = "_caching_pipe"
+#: The attribute of a pooled client that holds its :class:`_Pipe` of each
+#: server (address -> pipe).
+_PIPES = "_caching_pipes"
+
+#: The attribute of a pooled client that says whether the adapter may place
+#: its keys itself (:func:`_placeable`).
+_PLACEABLE = "_caching_placeable"
 
 #: The store modes as text-protocol commands.
 _COMMANDS = {mode: mode.encode("ascii") for mode in (SET, ADD, REPLACE)}
 
 _STORE_REPLIES = frozenset({b"STORED", b"NOT_STORED", b"EXISTS", b"NOT_FOUND"})
+#: The reply of one stored item.
+_STORED = b"STORED\r\n"
 _DELETE_REPLIES = frozenset({b"DELETED", b"NOT_FOUND"})
 
 
@@ -187,6 +205,41 @@ def _meta_complete(lines: list[bytes]) -> bool:
     return bool(lines) and (len(lines) >= 2 or not lines[0].startswith(b"VA "))
 
 
+#: ``b"<length>\\r\\n"`` of the data lengths met (at most 4,096 of them).
+_LENGTHS: dict[int, bytes] = {}
+
+
+def _length_line(length: int) -> bytes:
+    text = b"%d\r\n" % length
+    if len(_LENGTHS) < 4096:
+        _LENGTHS[length] = text
+    return text
+
+
+def _store_request(command: bytes, items: dict[bytes, Item], exptime: int) -> bytes:
+    """The text-protocol commands storing ``items`` (``command``: ``set``,
+    ``add`` or ``replace``), joined once from their parts, with no number
+    formatted per item but a new data length or flags
+    (docs/PERFORMANCE.md, "pylibmc's batches")."""
+    lead = command + b" "
+    between = b"\r\n" + lead
+    lengths = _LENGTHS
+    parts = [lead]
+    last, middle = -1, b""  # (flags are never negative)
+    for key, (data, flags) in items.items():
+        if flags != last:
+            middle = b" %d %d " % (flags, exptime)
+            last = flags
+        size = len(data)
+        parts += (key, middle, lengths.get(size) or _length_line(size), data, between)
+    parts[-1] = b"\r\n"
+    return b"".join(parts)
+
+
+#: The data of an item.
+_data = operator.itemgetter(0)
+
+
 def _store_reply(line: bytes) -> bool:
     # SERVER_ERROR (out of memory, too large): refused; memcached has read
     # the data, so the connection stays in step.
@@ -194,13 +247,14 @@ def _store_reply(line: bytes) -> bool:
 
 
 class _Pipe:
-    """A text-protocol connection of one pooled pylibmc client to the
-    adapter's one server, for the batches libmemcached sends command by
-    command (its ``set_multi``, ``add_multi`` and ``delete_multi`` wait for
-    each reply before the next command, and its buffering behaviour drops
-    the replies): the whole batch in one write, then its replies, one line
-    per command, in order; and for the meta arithmetic of a large delta
-    (``ma``, which libmemcached does not speak).
+    """A text-protocol connection of one pooled pylibmc client to one of the
+    adapter's servers, for the batches libmemcached sends command by command
+    (its ``set_multi``, ``add_multi`` and ``delete_multi`` wait for each
+    reply before the next command, and its buffering behaviour drops the
+    replies): the whole batch in one write, then its replies, one line per
+    command, in order; and for the meta commands libmemcached does not speak
+    (``ma``: the arithmetic of a large delta; ``mg <key> t``: an item's
+    expiry).
 
     It belongs to the client (checked out with it, never shared), to the
     process that made it (:attr:`pid`), and is closed with the client's
@@ -208,9 +262,9 @@ class _Pipe:
     are the client's own behaviours (``connect_timeout``, ``_poll_timeout``,
     in milliseconds).
 
-    :raises OSError: (from :meth:`exchange`, :meth:`ask`) the server failed:
-        refused, closed, or no answer within the timeout; the connection is
-        closed.
+    :raises OSError: (from :meth:`send`, :meth:`replies`, :meth:`ask`) the
+        server failed: refused, closed, or no answer within the timeout; the
+        connection is closed.
     :raises _OutOfStepError: (likewise) a reply the commands cannot get; the
         connection is closed.
     """
@@ -231,27 +285,10 @@ class _Pipe:
             host, port = address.rsplit(":", 1)
             sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(timeout)
+        _answer_timeout(sock, timeout)
         poller = select.poll()
         poller.register(sock, select.POLLIN)
         self.sock, self.poll = sock, poller.poll
-
-    def exchange(self, request: bytes, count: int, valid: Callable[[bytes], bool]) -> list[bytes]:
-        """Send ``request`` (``count`` commands) and read one reply line per
-        command, each checked by ``valid``."""
-        lines = self.ask(request, lambda lines: len(lines) >= count)
-        try:
-            if len(lines) != count:
-                raise _OutOfStepError(
-                    f"{len(lines) - count} reply lines too many to {count} commands"
-                )
-            for line in lines:
-                if not valid(line):
-                    raise _OutOfStepError(f"unexpected reply {line[:60]!r} to {request[:40]!r}")
-        except _OutOfStepError:
-            self.close()
-            raise
-        return lines
 
     def ask(self, request: bytes, complete: Callable[[list[bytes]], bool]) -> list[bytes]:
         """Send ``request`` and read reply lines until ``complete`` says they
@@ -269,6 +306,44 @@ class _Pipe:
             if rest:
                 raise _OutOfStepError(f"{len(rest)} bytes after the replies: {rest[:40]!r}")
             return lines
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, request: bytes) -> None:
+        """Send ``request`` (the connection is closed if that fails)."""
+        try:
+            self.sock.sendall(request)
+        except BaseException:
+            self.close()
+            raise
+
+    def batch(self, request: bytes, count: int) -> bytes:
+        """:meth:`send` ``request`` (``count`` one-line commands), then
+        :meth:`replies`."""
+        try:
+            self.sock.sendall(request)
+        except BaseException:
+            self.close()
+            raise
+        return self.replies(count)
+
+    def replies(self, count: int) -> bytes:
+        """Read the replies of ``count`` one-line commands sent: the bytes of
+        ``count`` lines, each ending in ``\\r\\n`` (one ``recv`` for a small
+        batch; docs/PERFORMANCE.md, "pylibmc's batches"). More bytes than
+        that are out of step."""
+        try:
+            recv = self.sock.recv
+            reply = recv(65536)
+            while reply.count(b"\r\n") < count:
+                chunk = recv(65536)
+                if not chunk or not reply:
+                    raise ConnectionResetError("closed by the server")
+                reply += chunk
+            if not reply.endswith(b"\r\n") or reply.count(b"\r\n") != count:
+                raise _OutOfStepError(f"bytes after the {count} replies: {reply[-40:]!r}")
+            return reply
         except BaseException:
             self.close()
             raise
@@ -295,43 +370,85 @@ class _Pipe:
             sock.close()
 
 
+def _answer_timeout(sock: socket.socket, timeout: float) -> None:
+    """Make ``sock`` wait at most ``timeout`` seconds for each send and
+    receive: the kernel's ``SO_SNDTIMEO``/``SO_RCVTIMEO`` on a blocking
+    socket (a wait that ends gives ``OSError``, EAGAIN), where Python's own
+    timeout polls before every send and receive, a system call more each
+    (docs/PERFORMANCE.md, "pylibmc's batches"); Python's where the platform
+    refuses them."""
+    whole = int(timeout)
+    interval = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
+    try:
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
+    except (OSError, AttributeError):
+        sock.settimeout(timeout)
+
+
 class _OutOfStepError(Exception):
     """A reply that the commands sent cannot get."""
 
 
-def _pipe(client: Any, address: str, on_unread: Callable[[bytes], None]) -> _Pipe:
+def _pipe(client: Any, address: str, on_unread: Callable[[str, bytes], None]) -> _Pipe:
     """``client``'s :class:`_Pipe` to ``address``, made on first use, and
     again after it was closed, in a forked child, or when something waits
-    on it before a command (``on_unread`` is told the bytes: none if the
-    server closed it, e.g. when it restarted)."""
-    pipe: _Pipe | None = getattr(client, _PIPE, None)
-    if pipe is not None and pipe.pid == os.getpid() and pipe.sock.fileno() >= 0:
+    on it before a command (``on_unread`` is told the address and the bytes:
+    none if the server closed it, e.g. when it restarted)."""
+    pipes: dict[str, _Pipe] | None = getattr(client, _PIPES, None)
+    if pipes is None:
+        pipes = {}
+        setattr(client, _PIPES, pipes)
+    pipe = pipes.get(address)
+    if pipe is not None and pipe.pid == process_id() and pipe.sock.fileno() >= 0:
         unread = pipe.unread()
         if unread is None:
             return pipe
         pipe.close()
         if unread:
-            on_unread(unread)
+            on_unread(address, unread)
         else:
             # The server closed it (a restart): libmemcached's own connection
             # to it is as dead, and would fail the next call; reconnect both.
             client.disconnect_all()
-    if pipe is None or pipe.sock.fileno() < 0 or pipe.pid != os.getpid():
-        behaviors = client.behaviors
-        pipe = _Pipe(
-            address,
-            max(1, behaviors["connect_timeout"]) / 1000,
-            max(1, behaviors["_poll_timeout"]) / 1000,
-        )
-        setattr(client, _PIPE, pipe)
+    behaviors = client.behaviors
+    pipe = _Pipe(
+        address,
+        max(1, behaviors["connect_timeout"]) / 1000,
+        max(1, behaviors["_poll_timeout"]) / 1000,
+    )
+    pipes[address] = pipe
     return pipe
 
 
 def _close_pipe(client: Any) -> None:
-    """Close ``client``'s :class:`_Pipe`, if it has one of this process."""
-    pipe: _Pipe | None = getattr(client, _PIPE, None)
-    if pipe is not None and pipe.pid == os.getpid():
-        pipe.close()
+    """Close ``client``'s :class:`_Pipe` of each server, those of this process."""
+    pipes: dict[str, _Pipe] | None = getattr(client, _PIPES, None)
+    if pipes:
+        for pipe in pipes.values():
+            if pipe.pid == process_id():
+                pipe.close()
+
+
+def _placeable(client: Any) -> bool:
+    """Whether libmemcached places ``client``'s keys where its ``hash(key)``
+    (``memcached_generate_hash``: the index of the server in the client's
+    list) says, so that the adapter can send a batch to each server itself:
+    not with the ``random`` distribution, with hosts sorted (the index is
+    then one of the sorted list), or with failed servers ejected
+    (``remove_failed``/``auto_eject``: libmemcached then moves a failed
+    server's keys). Read once per client."""
+    placeable: bool | None = getattr(client, _PLACEABLE, None)
+    if placeable is None:
+        behaviors = client.behaviors
+        placeable = (
+            behaviors.get("distribution") != "random"
+            and not behaviors.get("_sort_hosts")
+            and not behaviors.get("auto_eject")
+        )
+        setattr(client, _PLACEABLE, placeable)
+    return placeable
 
 
 # Adapters over foreign pools, told when this process is a fork's child.
@@ -448,6 +565,9 @@ class PylibmcAdapter(MemcacheApi):
         self._client_error = library.ClientError
         self._connection_error = library.ConnectionError
         self._protocol_error = library.ProtocolError
+        #: Servers (of several) whose batches failed -> monotonic time until
+        #: which their keys fail at once (:meth:`_batches`).
+        self._pipes_down: dict[str, float] = {}
 
     # -- a foreign pool ---------------------------------------------------
 
@@ -568,57 +688,225 @@ class PylibmcAdapter(MemcacheApi):
         _close_pipe(client)
         super()._reset(client)
 
-    def _pipe(self, client: Any) -> _Pipe | None:
-        """``client``'s :class:`_Pipe` when the adapter has one server (with
-        several, only libmemcached knows where its ketama puts a key)."""
-        servers = self.servers
-        if len(servers) != 1 or servers == ["pool"]:
-            return None
-        try:
-            return _pipe(client, servers[0], self._unread)
-        except OSError as exc:
-            raise self._connection_error(f"{servers[0]}: {exc}") from exc
+    def _recovered(self, server: str) -> None:
+        self._pipes_down.pop(server, None)
+        super()._recovered(server)
 
-    def _unread(self, unread: bytes) -> None:
+    def _placement(self, client: Any) -> list[str] | None:
+        """The servers in libmemcached's order when the adapter can send
+        commands to a key's server itself (:func:`_placeable`); ``None``
+        when only libmemcached knows where a key goes (a foreign pool whose
+        servers are not known yet, a distribution the adapter cannot
+        follow)."""
+        servers = self.servers
+        if len(servers) == 1:
+            return None if servers == ["pool"] else servers
+        return servers if _placeable(client) else None
+
+    def _grouped(
+        self, client: Any, servers: list[str], keys: Iterable[bytes]
+    ) -> dict[str, list[bytes]]:
+        """``keys`` by the server libmemcached puts each on (pylibmc's
+        ``hash``: ``memcached_generate_hash``, ketama or modula as the
+        client is configured), in order."""
+        if len(servers) == 1:
+            return {servers[0]: list(keys)}
+        index = client.hash
+        groups: dict[str, list[bytes]] = {}
+        for key in keys:
+            address = servers[index(key)]
+            group = groups.get(address)
+            if group is None:
+                groups[address] = [key]
+            else:
+                group.append(key)
+        return groups
+
+    def _pipe(self, client: Any, address: str) -> _Pipe:
+        """``client``'s :class:`_Pipe` to ``address``; a failure to connect
+        as pylibmc's ``ConnectionError`` (one of :attr:`errors`)."""
+        try:
+            return _pipe(client, address, self._unread)
+        except OSError as exc:
+            raise self._connection_error(f"{address}: {exc}") from exc
+
+    def _key_pipe(self, client: Any, key: bytes) -> _Pipe | None:
+        """The :class:`_Pipe` to ``key``'s server, ``None`` when only
+        libmemcached knows which it is."""
+        servers = self._placement(client)
+        if servers is None:
+            return None
+        return self._pipe(client, servers[0] if len(servers) == 1 else servers[client.hash(key)])
+
+    def _unread(self, address: str, unread: bytes) -> None:
         """A batch connection held bytes no command asked for: replaced."""
         reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
-        self._bad_reply_seen(self.servers[0], reason)
+        self._bad_reply_seen(address, reason)
 
-    def _exchange(
-        self, client: Any, pipe: _Pipe, request: bytes, count: int, valid: Callable[[bytes], bool]
-    ) -> list[bytes]:
-        """:meth:`_Pipe.exchange`, its failures as pylibmc's: a server
-        failure is a ``ConnectionError`` (one of :attr:`errors`), a reply
-        out of step a ``ProtocolError`` (one of :attr:`bad_replies`)."""
+    def _replies(self, pipe: _Pipe, address: str, request: bytes, count: int) -> bytes:
+        """Send ``request`` (``count`` one-line commands) on ``pipe`` and read
+        the replies, the failures as pylibmc's: a server failure is a
+        ``ConnectionError`` (one of :attr:`errors`), a reply out of step a
+        ``ProtocolError`` (one of :attr:`bad_replies`)."""
         try:
-            return pipe.exchange(request, count, valid)
+            return pipe.batch(request, count)
         except OSError as exc:
-            raise self._connection_error(f"{self.servers[0]}: {exc}") from exc
+            raise self._connection_error(f"{address}: {exc}") from exc
         except _OutOfStepError as exc:
             raise self._protocol_error(str(exc)) from exc
+
+    def _batches(
+        self, client: Any, requests: dict[str, tuple[bytes, int]]
+    ) -> dict[str, bytes | None]:
+        """Each server's replies to its ``(request, count)``: with one
+        server, as :meth:`_replies` (its failure raises, for ``_run`` and
+        the hold-off); with several, every request is sent, then each
+        server's replies are read (one round trip for all), and a server
+        that fails (or is known down: no I/O) fails its own keys alone
+        (``None``), reported under its own address."""
+        servers = self.servers
+        if len(servers) == 1:
+            ((address, (request, count)),) = requests.items()
+            return {address: self._replies(self._pipe(client, address), address, request, count)}
+        answers: dict[str, bytes | None] = dict.fromkeys(requests)
+        sent: list[tuple[str, _Pipe, int]] = []
+        now = monotonic()
+        down = self.failures.down
+        for address, (request, count) in requests.items():
+            if address in down or self._pipes_down.get(address, 0.0) > now:
+                self._count_failure()  # libmemcached's retry wait, for every client
+                continue
+            try:
+                pipe = _pipe(client, address, self._unread)
+                pipe.send(request)
+            except OSError as exc:
+                self._pipe_failed(address, exc)
+                continue
+            sent.append((address, pipe, count))
+        for address, pipe, count in sent:
+            try:
+                answers[address] = pipe.replies(count)
+            except OSError as exc:
+                self._pipe_failed(address, exc)
+            except _OutOfStepError as exc:  # the connection is closed
+                self._bad_reply_seen(address, str(exc))
+        return answers
+
+    def _pipe_failed(self, address: str, error: OSError) -> None:
+        """A batch to ``address`` (one of several servers) failed: its keys
+        fail at once for ``retry_timeout`` (until the watch sees it back)."""
+        self._pipes_down[address] = monotonic() + self.retry_timeout
+        self._report(address, self._connection_error(f"{address}: {error}"))
+
+    def _lines(
+        self, client: Any, address: str, reply: bytes, valid: Callable[[bytes], bool]
+    ) -> list[bytes] | None:
+        """The reply lines of a batch, each checked by ``valid``; one that a
+        command cannot get raises ``ProtocolError`` with one server, and
+        with several fails that server's keys (``None``), reported."""
+        lines = reply.split(b"\r\n")
+        del lines[-1]
+        for line in lines:
+            if not valid(line):
+                reason = f"unexpected reply {line[:60]!r} from {address}"
+                if len(self.servers) == 1:
+                    raise self._protocol_error(reason)
+                getattr(client, _PIPES)[address].close()
+                self._bad_reply_seen(address, reason)
+                return None
+        return lines
+
+    def _store_items(
+        self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
+    ) -> list[bytes]:
+        # One server, a batch under BATCH_LIMIT bytes (so no item is over it):
+        # the request in one join, one write, the replies in one read,
+        # checked against "STORED" x count at once (docs/PERFORMANCE.md,
+        # "pylibmc's batches"). Several: straight to _store_batch when no
+        # item can be over it. Else the base's split, then _store_batch.
+        servers = self.servers
+        if len(servers) == 1 and servers != ["pool"]:
+            request = _store_request(_COMMANDS[mode], items, exptime)
+            if len(request) <= BATCH_LIMIT:
+                address = servers[0]
+                count = len(items)
+                reply = self._replies(self._pipe(client, address), address, request, count)
+                if reply == _STORED * count:
+                    return []
+                return self._not_stored(client, address, items, reply) or []
+        elif sum(map(len, map(_data, items.values()))) <= BATCH_LIMIT:
+            return self._store_batch(client, mode, items, exptime)
+        return super()._store_items(client, mode, items, exptime)
+
+    def _not_stored(
+        self, client: Any, address: str, items: dict[bytes, Item], reply: bytes
+    ) -> list[bytes] | None:
+        """The keys of ``items`` that ``address``'s ``reply`` (one line per
+        item) did not store; ``None`` for a reply out of step (several
+        servers; with one, it raises: :meth:`_lines`)."""
+        lines = self._lines(client, address, reply, _store_reply)
+        if lines is None:
+            return None
+        return [key for key, line in zip(items, lines, strict=True) if line != b"STORED"]
 
     def _store_batch(
         self, client: Any, mode: str, items: dict[bytes, Item], exptime: int
     ) -> list[bytes]:
-        pipe = self._pipe(client)
-        if pipe is None:  # several servers: libmemcached's, key by key
+        servers = self._placement(client)
+        if servers is None:  # only libmemcached knows where: key by key
             return super()._store_batch(client, mode, items, exptime)
+        groups: dict[str, dict[bytes, Item]]
+        if len(servers) == 1:
+            groups = {servers[0]: items}
+        else:  # by the server libmemcached puts each key on (see _grouped)
+            groups = {}
+            index = client.hash
+            for key, item in items.items():
+                address = servers[index(key)]
+                group = groups.get(address)
+                if group is None:
+                    groups[address] = {key: item}
+                else:
+                    group[key] = item
         command = _COMMANDS[mode]
-        request = b"".join(
-            b"%s %s %d %d %d\r\n%s\r\n" % (command, key, flags, exptime, len(data), data)
-            for key, (data, flags) in items.items()
+        answers = self._batches(
+            client,
+            {
+                address: (_store_request(command, group, exptime), len(group))
+                for address, group in groups.items()
+            },
         )
-        lines = self._exchange(client, pipe, request, len(items), _store_reply)
-        return [key for key, line in zip(items, lines, strict=True) if line != b"STORED"]
+        failed: list[bytes] = []
+        for address, group in groups.items():
+            reply = answers[address]
+            if reply is None:
+                failed += group
+            elif reply != _STORED * len(group):
+                not_stored = self._not_stored(client, address, group, reply)
+                failed += group if not_stored is None else not_stored
+        return failed
 
     def _delete_many(self, client: Any, keys: list[bytes]) -> bool:
-        pipe = self._pipe(client)
-        if pipe is None:
+        servers = self._placement(client)
+        if servers is None:
             client.delete_multi(keys)  # False when one was missing: not a failure
             return True
-        request = b"".join(b"delete " + key + b"\r\n" for key in keys)
-        self._exchange(client, pipe, request, len(keys), _DELETE_REPLIES.__contains__)
-        return True
+        groups = self._grouped(client, servers, keys)
+        answers = self._batches(
+            client,
+            {
+                address: (b"".join([b"delete %s\r\n" % key for key in group]), len(group))
+                for address, group in groups.items()
+            },
+        )
+        deleted = True
+        for address, reply in answers.items():
+            if (
+                reply is None
+                or self._lines(client, address, reply, _DELETE_REPLIES.__contains__) is None
+            ):
+                deleted = False
+        return deleted
 
     def _incr(self, client: Any, key: bytes, delta: int) -> int | None:
         if delta > MAX_DELTA:
@@ -631,17 +919,18 @@ class PylibmcAdapter(MemcacheApi):
         return self._counted(client, client.decr, key, delta)
 
     #: Whether the server speaks memcached's meta commands (1.6 on); set
-    #: ``False`` when it answers ``ma`` with ``ERROR``.
+    #: ``False`` when it answers a meta command with ``ERROR``.
     _meta = True
 
     def _large_count(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
-        """``incr``/``decr`` by a ``delta`` above :data:`MAX_DELTA`. With one
-        server, memcached's meta arithmetic (``ma``) on the batch connection:
-        memcached's own ``incr``/``decr`` of any 64-bit delta, item expiry
-        and flags kept. Otherwise (several servers, where only libmemcached
-        places keys; a memcached without meta commands; twemproxy, which
-        closes the connection on them) :meth:`_cas_count`."""
-        pipe = self._pipe(client) if self._meta else None
+        """``incr``/``decr`` by a ``delta`` above :data:`MAX_DELTA`. Where the
+        adapter knows the key's server (:meth:`_placement`), memcached's
+        meta arithmetic (``ma``) on the batch connection to it: memcached's
+        own ``incr``/``decr`` of any 64-bit delta, item expiry and flags
+        kept. Otherwise (a distribution the adapter cannot follow; a
+        memcached without meta commands; twemproxy, which closes the
+        connection on them) :meth:`_cas_count`."""
+        pipe = self._key_pipe(client, key) if self._meta else None
         if pipe is not None:
             request = b"ma %s D%d v%s\r\n" % (key, delta, b" MD" if down else b"")
             try:
@@ -675,8 +964,9 @@ class PylibmcAdapter(MemcacheApi):
         ``2**64`` (``incr``) or floored at 0 (``decr``), as an int item:
         atomic, since a ``cas`` after another writer's change fails and the
         loop reads again. Used where :meth:`_large_count` cannot send
-        ``ma``: memcached's text protocol cannot read an item's expiry, so
-        the new item is written with none (docs/ADAPTERS.md).
+        ``ma``; the item keeps its expiry where the server tells it
+        (:meth:`_expiry_of`), and is written without one where it cannot
+        (docs/ADAPTERS.md, "Counters over the whole range").
         """
         for _ in range(_CAS_TRIES):
             judged = self._counted(client, client.incr, key, 0)
@@ -692,17 +982,59 @@ class PylibmcAdapter(MemcacheApi):
 
     def _gets(self, client: Any, key: bytes) -> tuple[Any, Any]:
         # pylibmc's gets and cas want the client's cas behaviour: on for each.
+        # The token carries the exptime that keeps the item's expiry.
         with _cas_behaviour(client):
             value, token = client.gets(key)
         if value is not None and _undecoded(client):
             decoded = counter_value(value)
             value = value if decoded is None else decoded  # no counter: stays an item
         counted = _count_value(value)
+        if token is not None:
+            token = (token, self._expiry_of(client, key))
         return (value if counted is None else counted), token
 
     def _cas(self, client: Any, key: bytes, value: int, token: Any) -> bool:
+        cas, exptime = token
         with _cas_behaviour(client):
-            return bool(client.cas(key, (str(value).encode("ascii"), FLAG_INT), token))
+            item = (str(value).encode("ascii"), FLAG_INT)
+            return bool(client.cas(key, item, cas, exptime))
+
+    def _expiry_of(self, client: Any, key: bytes) -> int:
+        """The exptime that gives ``key``'s item, written again now, the
+        expiry it has: memcached's meta ``mg <key> t`` (the seconds left,
+        ``-1`` for none) on the batch connection to its server. ``0`` (no
+        expiry) where the server cannot tell: no meta commands, twemproxy
+        (which closes the connection on them), or a key the adapter cannot
+        place (:meth:`_placement`)."""
+        pipe = self._key_pipe(client, key) if self._meta else None
+        if pipe is None:
+            return 0
+        try:
+            lines = pipe.ask(b"mg %s t\r\n" % key, bool)
+        except OSError:
+            return 0  # closed on a meta command (twemproxy)
+        except _OutOfStepError as exc:
+            raise self._protocol_error(str(exc)) from exc
+        line = lines[0]
+        if line == b"ERROR":
+            self._meta = False
+            return 0
+        if line == b"EN":
+            return 0  # gone: the cas fails and the loop reads again
+        head, _, flag = line.partition(b" ")
+        if head not in (b"HD", b"OK") or flag[:1] != b"t" or not flag[1:].lstrip(b"-").isdigit():
+            # Not memcached 1.6's answer (an early meta dialect?): the item
+            # is written without an expiry, as where the server cannot be
+            # asked, and the connection, which may hold more, is replaced.
+            pipe.close()
+            self._bad_reply_seen(",".join(self.servers), f"{line[:60]!r} to mg {key[:40]!r} t")
+            return 0
+        left = int(flag[1:])
+        if left < 0:
+            return 0  # no expiry
+        # memcached rounds to the second: an item within its last second
+        # keeps 1; beyond memcached's 30 days a relative time is absolute.
+        return max(1, left) if left <= MAX_RELATIVE else int(time.time()) + left
 
     def _counted(
         self, client: Any, call: Callable[[bytes, int], int], key: bytes, delta: int

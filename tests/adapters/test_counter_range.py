@@ -92,10 +92,21 @@ def pair() -> Iterator[list[servers.Server]]:
         yield [first, second]
 
 
-def test_pylibmc_over_several_servers_counts_by_cas(pair: list[servers.Server]) -> None:
-    # Several servers: libmemcached alone places keys, so a large delta goes
-    # through the gets/cas loop; still memcached's answers, still atomic.
-    adapter = builder("pylibmc")([server.address for server in pair], timeout=10.0)
+@pytest.mark.parametrize(
+    "behaviors",
+    [{}, {"remove_failed": 1}],
+    ids=["meta arithmetic on the key's server", "gets/cas where libmemcached moves keys"],
+)
+def test_pylibmc_over_several_servers_counts_large_deltas(
+    pair: list[servers.Server], behaviors: dict[str, int]
+) -> None:
+    # Several servers: where the adapter places keys as libmemcached does, a
+    # large delta goes to the key's server as meta arithmetic; where
+    # libmemcached may move keys (remove_failed), through the gets/cas loop.
+    # Either way memcached's answers, atomic.
+    adapter = builder("pylibmc")(
+        [server.address for server in pair], timeout=10.0, behaviors=behaviors
+    )
     for delta in (2**31, 2**63, TOP):
         _answers_as_memcached(adapter, delta)
     key, delta, threads, each = uuid.uuid4().hex, 2**40 + 3, 4, 25

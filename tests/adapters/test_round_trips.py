@@ -103,21 +103,7 @@ def pair() -> Iterator[list[servers.Server]]:
         yield [first, second]
 
 
-#: pylibmc with several servers: libmemcached alone knows where its ketama
-#: puts a key, and sends its stores and deletes key by key (get_multi is
-#: one round trip per server).
-PLACED_BY_LIBMEMCACHED = pytest.mark.xfail(
-    reason="pylibmc stores and deletes key by key over several servers", strict=True
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=PLACED_BY_LIBMEMCACHED) if name == "pylibmc" else name
-        for name in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_one_round_trip_per_server_involved(
     name: str, pair: list[servers.Server], built: Any
 ) -> None:
