@@ -6,7 +6,7 @@ The same lockout over an :class:`~caching.aio.contract.AsyncCache`: the same
 (``add`` then ``incr``, the lock taken with ``add``), the same ``on_failure``
 modes, retry period and alerts. Those decisions are the sync lockout's steps
 (:class:`caching.patterns.lockout._LockoutBase`), run here by awaiting each
-cache call (:func:`caching.patterns.steps.run_async`), so nothing blocks the
+cache call (:func:`caching.steps.run_async`), so nothing blocks the
 event loop and a sync and an async service sharing a memcached count on the
 same counters and honour each other's locks. ``"local"`` mode's in-process
 store is a :class:`~caching.memory.MemoryCache`, which never blocks, called
@@ -34,7 +34,7 @@ from typing import Any
 from caching.aio.contract import AsyncCache
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.lockout import Action, Counter, _LockerBase, _LockoutBase
-from caching.patterns.steps import run_async
+from caching.steps import run_async
 
 __all__ = ["AsyncLocker", "AsyncLockout"]
 

@@ -68,7 +68,7 @@ from caching.key_rules import Key
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.fallback import DEFAULT_RETRY_PERIOD, Fallback, local_time
 from caching.patterns.key_builders import safe_key
-from caching.patterns.steps import Steps, run
+from caching.steps import Steps, run
 
 __all__ = [
     "COUNT_ATTEMPTS",
@@ -255,7 +255,7 @@ def _engage_steps(key: str, lock_key: str, duration: Time, namespace: str | None
 class _LockoutBase(Generic[C]):
     """The decisions of :class:`Lockout` and
     :class:`caching.aio.lockout.AsyncLockout`, written once as steps
-    (:mod:`caching.patterns.steps`) that each runs on its own cache: keys,
+    (:mod:`caching.steps`) that each runs on its own cache: keys,
     counting, locking, failure modes. The in-process store of ``"local"``
     mode is a :class:`~caching.memory.MemoryCache`, called inline by both."""
 

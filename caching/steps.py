@@ -11,8 +11,9 @@ around a direct call. So one home holds each rule (which keys, in which
 order, what an answer means), and the sync and the async pattern cannot
 drift apart.
 
-Used by :mod:`caching.patterns.lockout` and :mod:`caching.aio.lockout`,
-:mod:`caching.patterns.dependency` and :mod:`caching.aio.dependency`.
+Used by the lockouts (:mod:`caching.patterns.lockout`,
+:mod:`caching.aio.lockout`), the dependencies and the counters of the
+memcached adapters from 2**63 (:func:`caching.adapters.base.count_from_2_63`).
 """
 
 from __future__ import annotations
