@@ -63,19 +63,7 @@ class AsyncLocker(_LockerBase[AsyncCache]):
         :returns: an :class:`AsyncLockout` keying its counters as the sync one.
         :raises KeyError: a term the locker does not know.
         """
-        key_prefix, counters = self._counters(name, terms)
-        return AsyncLockout(
-            name,
-            counters,
-            self.forbid_action,
-            self.cache,
-            self.namespace,
-            key_prefix,
-            terms=list(terms),
-            on_failure=self.on_failure,
-            retry_period=self.retry_period,
-            clock=self.clock,
-        )
+        return self._define(AsyncLockout, name, terms)
 
 
 class AsyncLockout(_LockoutBase[AsyncCache]):

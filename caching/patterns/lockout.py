@@ -97,6 +97,8 @@ Alert = Callable[[Any, str, "Counter"], Any]
 
 #: The cache type of a locker: ``Cache``, or ``AsyncCache`` for the async one.
 C = TypeVar("C")
+#: The lockout class a locker defines.
+L = TypeVar("L", bound="_LockoutBase[Any]")
 
 
 def check_on_failure(on_failure: object) -> str:
@@ -171,13 +173,25 @@ class _LockerBase(Generic[C]):
         self.clock = clock
         self.terms = terms
 
-    def _counters(self, name: str, terms: dict[str, dict[str, Any]]) -> tuple[str, list[Counter]]:
-        """The key prefix of lockout ``name`` and its counters, one a term.
+    def _define(self, kind: type[L], name: str, terms: dict[str, dict[str, Any]]) -> L:
+        """A lockout of class ``kind`` named ``name``, one counter a term,
+        over this locker's cache and settings (see :meth:`Locker.define`).
 
         :raises KeyError: a term the locker does not know.
         """
         key_prefix = f"{self.key_prefix}:{name.replace(' ', '_')}:"
-        return key_prefix, [self.terms[term](**arguments) for term, arguments in terms.items()]
+        return kind(
+            name,
+            [self.terms[term](**arguments) for term, arguments in terms.items()],
+            self.forbid_action,
+            self.cache,
+            self.namespace,
+            key_prefix,
+            terms=list(terms),
+            on_failure=self.on_failure,
+            retry_period=self.retry_period,
+            clock=self.clock,
+        )
 
 
 class Locker(_LockerBase[Cache]):
@@ -215,19 +229,7 @@ class Locker(_LockerBase[Cache]):
         :returns: a :class:`Lockout` keying counters ``<key_prefix>:<name>:<term>:<value>``.
         :raises KeyError: a term the locker does not know.
         """
-        key_prefix, counters = self._counters(name, terms)
-        return Lockout(
-            name,
-            counters,
-            self.forbid_action,
-            self.cache,
-            self.namespace,
-            key_prefix,
-            terms=list(terms),
-            on_failure=self.on_failure,
-            retry_period=self.retry_period,
-            clock=self.clock,
-        )
+        return self._define(Lockout, name, terms)
 
 
 def _count_steps(key: str, time: Time, delta: int, namespace: str | None) -> Steps[int | None]:

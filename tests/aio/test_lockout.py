@@ -13,11 +13,14 @@ from typing import Any
 import pytest
 
 from caching import MemoryCache, from_url
-from caching.aio import AsyncMemoryCache, InLoop
+from caching.aio import InLoop
 from caching.aio.lockout import AsyncLocker, AsyncLockout
 from caching.patterns.lockout import Counter, Locker, Lockout
 from tests import servers
 from tests.aio.backends import emcache_at
+from tests.aio.test_patterns import make, run
+
+__all__ = ["make"]  # the fixture: AsyncMemoryCache and the async adapter on memcached
 
 OPS = ["guard", "quota", "locked", "reset", "force_reset"]
 TERMS = {"by_ip": {"count": 3, "period": 60, "duration": 60}}
@@ -73,27 +76,6 @@ def guarded(lockout: AsyncLockout) -> Any:
         return ctx.succeed
 
     return sign_in
-
-
-@pytest.fixture(params=["memory", "emcache"])
-def make(request: pytest.FixtureRequest) -> Callable[[], Any]:
-    if request.param == "memory":
-        return AsyncMemoryCache
-    server: servers.Server = request.getfixturevalue("memcached_server")
-    servers.flush(server)
-    return lambda: emcache_at([server.address])
-
-
-def run(cache: Any, body: Callable[[Any], Any]) -> Any:
-    async def main() -> Any:
-        try:
-            return await body(cache)
-        finally:
-            close = getattr(cache, "close", None)
-            if close is not None:
-                await close()
-
-    return asyncio.run(main())
 
 
 def test_guard_locks_after_count_failures_and_awaits_actions(make: Callable[[], Any]) -> None:
