@@ -44,7 +44,6 @@ from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS, as_servers
 from caching.adapters.serializer import (
     FLAG_BYTES,
-    FLAG_INT,
     BadItemError,
     Codec,
     Item,
@@ -93,10 +92,11 @@ class _CasCalls:
     """The ``gets``/``cas`` of :func:`~caching.adapters.base.count_from_2_63`
     on one emcache client (the sync adapters' ``_gets``/``_cas``)."""
 
-    __slots__ = ("client", "storage_error")
+    __slots__ = ("client", "codec", "storage_error")
 
     def __init__(self, client: Any, adapter: AsyncMemcachedClient) -> None:
         self.client = client
+        self.codec = adapter.codec
         self.storage_error = adapter._storage_error
 
     async def gets(self, key: bytes) -> tuple[Any, Any]:
@@ -110,8 +110,9 @@ class _CasCalls:
         return (data if counted is None else counted), item.cas
 
     async def cas(self, key: bytes, value: int, token: Any) -> bool:
+        data, flags = self.codec.dumps(key, value)  # a counter: its digits, in every setting
         try:
-            await self.client.cas(key, str(value).encode("ascii"), token, flags=FLAG_INT)
+            await self.client.cas(key, data, token, flags=flags)
         except self.storage_error:  # EXISTS (another writer won) or NOT_FOUND
             return False
         return True
