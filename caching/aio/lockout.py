@@ -33,10 +33,17 @@ from typing import Any
 
 from caching.aio.contract import AsyncCache
 from caching.patterns.decorators import apply_decorator
-from caching.patterns.lockout import Action, Counter, _LockerBase, _LockoutBase
+from caching.patterns.lockout import (
+    Action,
+    Counter,
+    NullLocker,
+    NullLockout,
+    _LockerBase,
+    _LockoutBase,
+)
 from caching.steps import run_async
 
-__all__ = ["AsyncLocker", "AsyncLockout"]
+__all__ = ["AsyncLocker", "AsyncLockout", "AsyncNullLocker", "AsyncNullLockout"]
 
 
 async def _answer(result: Any) -> Any:
@@ -141,3 +148,35 @@ class AsyncLockout(_LockoutBase[AsyncCache]):
         for counter in engaged:
             if counter.alert is not None:
                 await _answer(counter.alert(ctx, self.name, counter))
+
+
+class AsyncNullLocker(NullLocker):
+    """A locker whose lockouts never count nor lock (the signature of
+    :class:`AsyncLocker`): :meth:`define` answers an :class:`AsyncNullLockout`."""
+
+    def define(self, name: str, **terms: dict[str, Any]) -> AsyncNullLockout:  # type: ignore[override]
+        """Return an :class:`AsyncNullLockout`."""
+        return AsyncNullLockout()
+
+
+class AsyncNullLockout:
+    """A lockout that does nothing: its decorators return the function as is
+    (:class:`~caching.patterns.lockout.NullLockout`'s), its calls are
+    coroutines answering at once."""
+
+    guard = NullLockout.guard
+    quota = NullLockout.quota
+    forbid_locked = NullLockout.forbid_locked
+
+    async def locked(self, ctx: Any) -> bool:
+        """Never locked."""
+        return False
+
+    async def reset(self, ctx: Any) -> None:
+        """Nothing to reset."""
+
+    async def force_reset(self, ctx: Any) -> None:
+        """Nothing to reset."""
+
+    async def incr(self, ctx: Any) -> None:
+        """Nothing is counted."""

@@ -14,7 +14,7 @@ import pytest
 
 from caching import MemoryCache, from_url
 from caching.aio import InLoop
-from caching.aio.lockout import AsyncLocker, AsyncLockout
+from caching.aio.lockout import AsyncLocker, AsyncLockout, AsyncNullLocker
 from caching.patterns.lockout import Counter, Locker, Lockout
 from tests import servers
 from tests.aio.backends import emcache_at
@@ -339,3 +339,28 @@ def test_the_sync_lockout_refuses_an_awaitable_answer_rather_than_count_a_succes
         wrapped(service)
     assert not ran
     assert store._items == before
+
+
+def test_the_async_null_locker_never_counts_nor_locks() -> None:
+    cache = MemoryCache()
+    lockout = AsyncNullLocker(InLoop(cache), lambda ctx: "forbidden", **_plain_terms([])).define(
+        "sign in", **TERMS
+    )
+
+    async def sign_in(ctx: Service) -> bool:
+        return False
+
+    assert lockout.guard(sign_in) is sign_in
+    assert lockout.quota(sign_in) is sign_in
+    assert lockout.forbid_locked(sign_in) is sign_in
+    assert lockout.forbid_locked()(sign_in) is sign_in
+
+    async def body() -> list[Any]:
+        for _ in range(5):
+            await lockout.incr(Service())
+        await lockout.reset(Service())
+        await lockout.force_reset(Service())
+        return [await sign_in(Service()), await lockout.locked(Service())]
+
+    assert asyncio.run(body()) == [False, False]
+    assert len(cache) == 0
