@@ -53,6 +53,7 @@ from caching.key_rules import (
     reject_single_key,
 )
 from caching.memo import Memo
+from caching.steps import Steps, run
 from caching.store_rules import ADD, REPLACE, SET
 from caching.url import parse_options
 
@@ -69,6 +70,7 @@ __all__ = [
     "MemcacheApi",
     "MemcachedAdapter",
     "StoredKeys",
+    "count_from_2_63",
     "require",
 ]
 
@@ -786,25 +788,15 @@ class MemcachedAdapter:
         return value
 
     def _count_from_2_63(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
-        """``incr``/``decr`` by ``gets``/``cas`` of a counter of 2**63 or more
-        that memcached answered "non-numeric" for; :data:`NON_NUMERIC` when
-        the item is no such counter (or the library has no ``gets``), ``None``
-        when it is gone. The item keeps the expiry that :meth:`_gets`'s token
-        carries to :meth:`_cas` (pylibmc's reads it with meta commands);
-        here none: the text protocol does not read it back."""
-        gets = getattr(client, "gets", None)
-        if gets is None:
+        """``incr``/``decr`` by ``gets``/``cas`` (:func:`count_from_2_63`) of
+        a counter that memcached answered "non-numeric" for;
+        :data:`NON_NUMERIC` also when the library has no ``gets``. The item
+        keeps the expiry that :meth:`_gets`'s token carries to :meth:`_cas`
+        (pylibmc's reads it with meta commands); here none: the text
+        protocol does not read it back."""
+        if getattr(client, "gets", None) is None:
             return NON_NUMERIC
-        for _ in range(_CAS_TRIES):
-            value, token = self._gets(client, key)
-            if value is None and token is None:
-                return None  # gone (a stored None has a token)
-            if type(value) is not int or not 2**63 <= value < counters.MAX_COUNTER:
-                return NON_NUMERIC
-            new = counters.decr(value, delta) if down else counters.incr(value, delta)
-            if self._cas(client, key, new, token):
-                return new
-        return None
+        return run(count_from_2_63(key, delta, down), _CasCalls(self, client))
 
     def _gets(self, client: Any, key: bytes) -> tuple[Any, Any]:
         """``(value, cas token)`` of ``key``, the value as a counter reads
@@ -832,6 +824,49 @@ class MemcachedAdapter:
             if self._stored(client, ADD, key, dumps(start), 0):
                 return start
         return None
+
+
+def count_from_2_63(key: bytes, delta: int, down: bool) -> Steps[int | None]:
+    """``incr``/``decr`` of ``key`` by ``gets``/``cas``, as steps
+    (:mod:`caching.steps`), for a counter of 2**63 or more that memcached
+    answered "non-numeric" for (docs/FAILURES.md, "Counters from 2**63").
+
+    The one rule of every adapter, sync and async: yields ``("gets", (key,))``,
+    sent ``(value, cas token)`` (the value as a counter reads; ``(None,
+    None)``: no item), and ``("cas", (key, new value, token))``, sent whether
+    it was stored; tries again while another writer wins the ``cas``.
+
+    :returns: the new value; :data:`NON_NUMERIC` when the item is no counter
+        from 2**63 (the server's answer was true); ``None`` when it is gone
+        or every ``cas`` lost. The item is written without an expiry (the
+        text protocol does not read it back).
+    """
+    for _ in range(_CAS_TRIES):
+        value, token = yield ("gets", (key,))
+        if value is None and token is None:
+            return None  # gone (a stored None has a token)
+        if type(value) is not int or not 2**63 <= value < counters.MAX_COUNTER:
+            return NON_NUMERIC
+        new = counters.decr(value, delta) if down else counters.incr(value, delta)
+        if (yield ("cas", (key, new, token))):
+            return new
+    return None
+
+
+class _CasCalls:
+    """The ``gets``/``cas`` of :func:`count_from_2_63` on one client of a sync adapter."""
+
+    __slots__ = ("adapter", "client")
+
+    def __init__(self, adapter: MemcachedAdapter, client: Any) -> None:
+        self.adapter = adapter
+        self.client = client
+
+    def gets(self, key: bytes) -> tuple[Any, Any]:
+        return self.adapter._gets(self.client, key)
+
+    def cas(self, key: bytes, value: int, token: Any) -> bool:
+        return self.adapter._cas(self.client, key, value, token)
 
 
 class MemcacheApi(MemcachedAdapter):

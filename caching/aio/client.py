@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from caching.aio.contract import AsyncCache
+from caching.client import Router
 from caching.expiry import Time
 from caching.key_rules import Key
 
 __all__ = ["AsyncCacheClient"]
 
 
-class AsyncCacheClient:
+class AsyncCacheClient(Router[AsyncCache]):
     """:class:`caching.client.CacheClient` for async backends: each call goes
     to ``namespaces[namespace or default_namespace]`` with the namespace
     passed on, and answers as that backend does.
@@ -24,19 +26,6 @@ class AsyncCacheClient:
     :raises KeyError: ``default_namespace`` is not in ``namespaces``; also
         raised by any call naming an unknown namespace (before any I/O).
     """
-
-    def __init__(self, namespaces: Mapping[str, AsyncCache], default_namespace: str) -> None:
-        if default_namespace not in namespaces:
-            raise KeyError(f"default namespace {default_namespace!r} is not in namespaces")
-        self.namespaces = dict(namespaces)
-        self.default_namespace = default_namespace
-
-    def _route(self, namespace: str | None) -> tuple[AsyncCache, str]:
-        name = namespace or self.default_namespace
-        try:
-            return self.namespaces[name], name
-        except KeyError:
-            raise KeyError(f"unknown cache namespace {name!r}") from None
 
     async def set(self, key: Key, value: Any, time: Time = 0, namespace: str | None = None) -> bool:
         cache, namespace = self._route(namespace)
@@ -110,18 +99,10 @@ class AsyncCacheClient:
 
     async def ping(self) -> dict[str, float | None]:
         """Every namespace's servers: ``"namespace/server"`` -> round trip in
-        seconds or ``None`` (each distinct backend pinged once)."""
-        answers: dict[str, float | None] = {}
-        pinged: dict[int, dict[str, float | None]] = {}
-        for name, cache in self.namespaces.items():
-            if id(cache) not in pinged:
-                pinged[id(cache)] = await cache.ping()
-            for server, seconds in pinged[id(cache)].items():
-                answers[f"{name}/{server}"] = seconds
-        return answers
+        seconds or ``None`` (each distinct backend pinged once, all at once)."""
+        return self._pings(await asyncio.gather(*(cache.ping() for cache in self._distinct())))
 
     async def flush_all(self) -> bool:
         """Flush each distinct backend once; ``True`` when every flush succeeded."""
-        distinct = {id(cache): cache for cache in self.namespaces.values()}
-        results = [await cache.flush_all() for cache in distinct.values()]
+        results = [await cache.flush_all() for cache in self._distinct()]
         return all(results)

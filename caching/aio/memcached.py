@@ -38,13 +38,21 @@ from time import monotonic
 from typing import Any, Self, TypeVar
 
 from caching import counters
-from caching.adapters.base import EXPIRED, NON_NUMERIC, StoredKeys, require
+from caching.adapters.base import EXPIRED, NON_NUMERIC, StoredKeys, count_from_2_63, require
 from caching.adapters.failures import FailureLog
 from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS, as_servers
-from caching.adapters.serializer import FLAG_BYTES, BadItemError, Codec, Item, RefusalLog
+from caching.adapters.serializer import (
+    FLAG_BYTES,
+    BadItemError,
+    Codec,
+    Item,
+    RefusalLog,
+    counter_value,
+)
 from caching.expiry import Time, to_exptime
 from caching.key_rules import Key, check_mapping, reject_single_key
+from caching.steps import run_async
 from caching.store_rules import ADD, REPLACE, SET
 from caching.url import parse_options
 
@@ -78,6 +86,36 @@ _NOTHING_READ: tuple[list[bytes], list[bytes], list[int]] = ([], [], [])
 def _exptime(time: Time) -> int:
     exptime = to_exptime(time)
     return EXPIRED if exptime < 0 else exptime
+
+
+class _CasCalls:
+    """The ``gets``/``cas`` of :func:`~caching.adapters.base.count_from_2_63`
+    on one emcache client (the sync adapters' ``_gets``/``_cas``)."""
+
+    __slots__ = ("client", "codec", "storage_error")
+
+    def __init__(self, client: Any, adapter: AsyncMemcachedClient) -> None:
+        self.client = client
+        self.codec = adapter.codec
+        self.storage_error = adapter._storage_error
+
+    async def gets(self, key: bytes) -> tuple[Any, Any]:
+        """``(value, cas token)``: the value as a counter reads (the item's
+        ``(data, flags)`` when it is no counter); ``(None, None)``: no item."""
+        item = await self.client.gets(key, return_flags=True)
+        if item is None:
+            return None, None
+        data = (item.value, item.flags)
+        counted = counter_value(data)
+        return (data if counted is None else counted), item.cas
+
+    async def cas(self, key: bytes, value: int, token: Any) -> bool:
+        data, flags = self.codec.dumps(key, value)  # a counter: its digits, in every setting
+        try:
+            await self.client.cas(key, data, token, flags=flags)
+        except self.storage_error:  # EXISTS (another writer won) or NOT_FOUND
+            return False
+        return True
 
 
 class _Server:
@@ -726,8 +764,20 @@ class AsyncMemcachedClient:
         server = self._server_of(stored_key)
         value = await self._call(server, self._counter, (stored_key, delta, initial, down), None)
         if value is not None and value < 0:  # NON_NUMERIC
-            raise counters.non_numeric()
+            # memcached 1.6 can misread a counter from 2**63 as non-numeric
+            # (docs/FAILURES.md, "Counters from 2**63"): the sync adapters'
+            # gets/cas rule counts it here.
+            fallback: int | None = NON_NUMERIC
+            value = await self._call(
+                server, self._count_from_2_63, (stored_key, delta, down), fallback
+            )
+            if value is not None and value < 0:
+                raise counters.non_numeric()
         return value
+
+    async def _count_from_2_63(self, client: Any, key: bytes, delta: int, down: bool) -> int | None:
+        """:func:`caching.adapters.base.count_from_2_63` on emcache's ``gets``/``cas``."""
+        return await run_async(count_from_2_63(key, delta, down), _CasCalls(client, self))
 
     async def _counter(
         self, client: Any, key: bytes, delta: int, initial: int | None, down: bool

@@ -23,23 +23,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import time as _time
 import uuid
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
 from caching.aio.contract import AsyncCache
-from caching.expiry import Time, lifetime, seconds
+from caching.expiry import seconds
 from caching.key_rules import Key
-from caching.patterns.onepass import POLL_INTERVAL, RELEASE_RETRY_SECONDS
+from caching.patterns.onepass import (
+    POLL_INTERVAL,
+    _PassBase,
+    _polls,
+    _release_steps,
+    _retry_delays,
+)
+from caching.steps import run_async
 
 __all__ = ["AsyncOnePass"]
 
 logger = logging.getLogger(__name__)
-
-_FIRST_RETRY_DELAY = 0.01
 
 
 class _Holder:
@@ -59,26 +62,19 @@ _holders: dict[_Slot, _Holder] = {}
 
 
 async def _release(cache: AsyncCache, key: Key, namespace: str | None, marker: str) -> bool:
-    """The sync ``_release``: delete the pass key if it still holds
-    ``marker``, trying again for up to ``RELEASE_RETRY_SECONDS`` while the
-    cache does not confirm it. :returns: whether the pass is known gone (or
-    another holder's)."""
-    deadline = _time.monotonic() + RELEASE_RETRY_SECONDS
-    delay = _FIRST_RETRY_DELAY
-    while True:
-        current = await cache.get(key, namespace)
-        if current is not None and current != marker:
-            return True  # ours expired and another caller took it
-        if await cache.delete(key, 0, namespace):
+    """The sync ``_release``, awaiting its steps and waits: delete the pass
+    key if it still holds ``marker``, trying again for up to
+    ``RELEASE_RETRY_SECONDS`` while the cache does not confirm it.
+    :returns: whether the pass is known gone (or another holder's)."""
+    for delay in _retry_delays():
+        if delay:
+            await asyncio.sleep(delay)
+        if await run_async(_release_steps(key, namespace, marker), cache):
             return True
-        remaining = deadline - _time.monotonic()
-        if remaining <= 0:
-            return False
-        await asyncio.sleep(min(delay, remaining))
-        delay *= 2
+    return False
 
 
-class AsyncOnePass:
+class AsyncOnePass(_PassBase[AsyncCache]):
     """One caller does the work; the others wait (``async with``)::
 
         async with AsyncOnePass(cache, "one_pass:" + key, guards=key) as one_pass:
@@ -97,25 +93,7 @@ class AsyncOnePass:
         (then in :attr:`value`).
     """
 
-    __slots__ = ("_holder", "acquired", "cache", "guards", "key", "namespace", "time", "value")
-
-    def __init__(
-        self,
-        cache: AsyncCache,
-        key: Key,
-        time: Time = 10,
-        namespace: str | None = None,
-        guards: Key | None = None,
-    ) -> None:
-        self.cache = cache
-        self.key = key
-        self.time = lifetime(time)
-        self.namespace = namespace
-        self.guards = guards
-        self.acquired = False
-        #: The guarded key's value as :meth:`wait` last read it, or ``None``.
-        self.value: Any = None
-        self._holder: _Holder | None = None
+    __slots__ = ()
 
     def _slot(self) -> _Slot:
         return (id(asyncio.get_running_loop()), id(self.cache), self.namespace, self.key)
@@ -139,7 +117,7 @@ class AsyncOnePass:
         or was cancelled): in a task of its own, shielded, so that a second
         cancellation cannot leave the pass held; this loop's waiters are
         woken when it is done."""
-        holder = self._holder
+        holder: _Holder | None = self._holder
         if holder is None:
             return
         self._holder = None
@@ -165,11 +143,7 @@ class AsyncOnePass:
             )
 
     async def _read(self) -> Any:
-        if self.guards is None:
-            return await self.cache.get(self.key, self.namespace)
-        found = await self.cache.get_multi([self.guards, self.key], self.namespace)
-        self.value = found.get(self.guards)
-        return found.get(self.key)
+        return await run_async(self._read_steps(), self.cache)
 
     async def wait(self, timeout: float | timedelta | None = None) -> bool:
         """Wait until the pass held by another caller is over (as
@@ -181,18 +155,11 @@ class AsyncOnePass:
             :attr:`value`); ``False`` when none of this happened in time.
         :raises RuntimeError: this task holds the pass itself.
         """
-        if self.acquired:
-            raise RuntimeError("wait() called by the holder of the pass")
-        self.value = None
-        wait = seconds(self.time if timeout is None else timeout)
+        wait = self._start_wait(timeout)
         expected = await self._read()
-        if expected is None or self.value is not None:
+        if expected is None or self.value is not None:  # no pass, or the value is there
             return True
-        deadline = _time.monotonic() + wait
-        for _ in range(max(1, math.ceil(wait / POLL_INTERVAL))):
-            remaining = deadline - _time.monotonic()
-            if remaining <= 0:
-                return False
+        for remaining in _polls(wait):
             holder = _holders.get(self._slot())
             if holder is not None and holder.marker == expected:
                 try:
@@ -202,11 +169,6 @@ class AsyncOnePass:
                     return False
                 return True
             await asyncio.sleep(min(POLL_INTERVAL, remaining))
-            current = await self._read()
-            if current != expected or self.value is not None:
+            if self._over(await self._read(), expected):
                 return True
         return False
-
-    def __repr__(self) -> str:
-        state = "acquired" if self.acquired else "not acquired"
-        return f"<AsyncOnePass {self.key!r} {state}>"

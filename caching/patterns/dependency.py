@@ -45,13 +45,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from caching.contract import Cache
 from caching.errors import InvalidKeyError
 from caching.expiry import Time, lifetime
 from caching.key_rules import MAX_KEY_LENGTH, Key, is_valid_key
 from caching.patterns.marks import write_marks
+from caching.steps import Steps, run
 
 __all__ = ["DEPENDENT_PREFIX", "MAX_DEPENDENTS", "CacheDependency", "dependent_key"]
 
@@ -112,7 +113,88 @@ def _wheezy_keys(master_key: Key, first: int, last: int) -> list[Key]:
     return [master_key + str(i) for i in range(first, min(last, 10**room - 1) + 1)]
 
 
-class CacheDependency:
+C = TypeVar("C")
+
+
+class _DependencyBase(Generic[C]):
+    """What :class:`CacheDependency` and
+    :class:`caching.aio.dependency.AsyncCacheDependency` share: their
+    settings and every decision, written once as steps
+    (:mod:`caching.steps`) that each runs on its own cache."""
+
+    def __init__(
+        self,
+        cache: C,
+        time: Time = 0,
+        namespace: str | None = None,
+        *,
+        wheezy_keys: bool = True,
+    ) -> None:
+        self.cache = cache
+        self.time = lifetime(time)
+        self.namespace = namespace
+        self.wheezy_keys = wheezy_keys
+
+    def _next_keys_steps(self, master_key: str, n: int) -> Steps[list[str]]:
+        last = yield ("incr", (master_key, n, self.namespace, 0))
+        if last is None:
+            return []
+        digest = _digest(master_key)
+        return [f"{DEPENDENT_PREFIX}{digest}:{i}" for i in range(last - n + 1, last + 1)]
+
+    def _add_steps(self, master_key: str, key: str) -> Steps[bool]:
+        keys = yield from self._next_keys_steps(master_key, 1)
+        return bool(keys) and bool((yield ("add", (keys[0], key, self.time, self.namespace))))
+
+    def _add_multi_steps(self, master_key: str, keys: Sequence[str]) -> Steps[list[Key]]:
+        if not keys:
+            return []
+        issued = yield from self._next_keys_steps(master_key, len(keys))
+        if not issued:
+            return [master_key]
+        mapping: dict[Key, str] = dict(zip(issued, keys, strict=True))
+        not_stored: list[Key] = yield ("add_multi", (mapping, self.time, self.namespace))
+        return not_stored
+
+    def _multi_keys_steps(self, master_keys: list[str]) -> Steps[list[Any]]:
+        counts = yield ("get_multi", (master_keys, self.namespace))
+        if not counts:
+            return []
+        dependents: list[Key] = []
+        wheezy: list[Key] = []
+        for master_key in master_keys:
+            last = _count(counts.get(master_key))
+            if not last:
+                continue
+            first = max(1, last - MAX_DEPENDENTS + 1)
+            digest = _digest(master_key)
+            dependents += [f"{DEPENDENT_PREFIX}{digest}:{i}" for i in range(first, last + 1)]
+            if self.wheezy_keys:
+                wheezy += _wheezy_keys(master_key, first, last)
+        keys: list[Any] = list(dependents)
+        if dependents:
+            found = yield ("get_multi", (dependents + wheezy, self.namespace))
+            wires = [found[key] for key in dependents if _is_key(found.get(key))]
+            for key in wheezy:  # only those holding a key: not another group's counter
+                if _is_key(found.get(key)):
+                    keys.append(key)
+                    wires.append(found[key])
+            keys += wires
+        keys += master_keys
+        return keys
+
+    def _delete_keys_steps(self, keys: list[Any]) -> Steps[bool]:
+        """Delete a group's ``keys``; a wire holding a key the cache refuses
+        (a foreign value) is left out rather than raising."""
+        try:
+            deleted = yield ("delete_multi", (keys, 0, self.namespace))
+        except InvalidKeyError:
+            valid = [key for key in keys if is_valid_key(key)]
+            deleted = yield ("delete_multi", (valid, 0, self.namespace))
+        return bool(deleted)
+
+
+class CacheDependency(_DependencyBase[Cache]):
     """Wires cache items to a master key so one call invalidates them all.
 
     :param cache: any backend of the contract.
@@ -139,10 +221,7 @@ class CacheDependency:
         wheezy_keys: bool = True,
         marks: bool = False,
     ) -> None:
-        self.cache = cache
-        self.time = lifetime(time)
-        self.namespace = namespace
-        self.wheezy_keys = wheezy_keys
+        super().__init__(cache, time, namespace, wheezy_keys=wheezy_keys)
         self.marks = marks
 
     def next_key(self, master_key: str) -> str:
@@ -160,19 +239,14 @@ class CacheDependency:
         :returns: the ``n`` new keys; ``[]`` when the cache failed.
         :raises InvalidKeyError: ``master_key`` is not a valid key (the cache checks it).
         """
-        last = self.cache.incr(master_key, n, self.namespace, 0)
-        if last is None:
-            return []
-        digest = _digest(master_key)
-        return [f"{DEPENDENT_PREFIX}{digest}:{i}" for i in range(last - n + 1, last + 1)]
+        return run(self._next_keys_steps(master_key, n), self.cache)
 
     def add(self, master_key: str, key: str) -> bool:
         """Wire ``key`` to ``master_key``.
 
         :returns: ``True`` when the wire was stored.
         """
-        keys = self.next_keys(master_key, 1)
-        return bool(keys) and self.cache.add(keys[0], key, self.time, self.namespace)
+        return run(self._add_steps(master_key, key), self.cache)
 
     def add_multi(self, master_key: str, keys: Sequence[str]) -> list[Key]:
         """Wire every key of ``keys`` to ``master_key`` (two round trips).
@@ -180,13 +254,7 @@ class CacheDependency:
         :returns: the dependent keys that were not stored (``[]`` when all
             were); ``[master_key]`` when the counter could not be incremented.
         """
-        if not keys:
-            return []
-        issued = self.next_keys(master_key, len(keys))
-        if not issued:
-            return [master_key]
-        mapping: dict[Key, str] = dict(zip(issued, keys, strict=True))
-        return self.cache.add_multi(mapping, self.time, self.namespace)
+        return run(self._add_multi_steps(master_key, keys), self.cache)
 
     def get_keys(self, master_key: str) -> list[Any]:
         """All keys wired to ``master_key``, the dependent keys and the master key.
@@ -203,32 +271,7 @@ class CacheDependency:
             that hold a key, the keys they all hold, and the master keys;
             ``[]`` when no master key holds a counter.
         """
-        master_keys = list(master_keys)
-        counts = self.cache.get_multi(master_keys, self.namespace)
-        if not counts:
-            return []
-        dependents: list[Key] = []
-        wheezy: list[Key] = []
-        for master_key in master_keys:
-            last = _count(counts.get(master_key))
-            if not last:
-                continue
-            first = max(1, last - MAX_DEPENDENTS + 1)
-            digest = _digest(master_key)
-            dependents += [f"{DEPENDENT_PREFIX}{digest}:{i}" for i in range(first, last + 1)]
-            if self.wheezy_keys:
-                wheezy += _wheezy_keys(master_key, first, last)
-        keys: list[Any] = list(dependents)
-        if dependents:
-            found = self.cache.get_multi(dependents + wheezy, self.namespace)
-            wires = [found[key] for key in dependents if _is_key(found.get(key))]
-            for key in wheezy:  # only those holding a key: not another group's counter
-                if _is_key(found.get(key)):
-                    keys.append(key)
-                    wires.append(found[key])
-            keys += wires
-        keys += master_keys
-        return keys
+        return run(self._multi_keys_steps(list(master_keys)), self.cache)
 
     def delete(self, master_key: str) -> bool:
         """Delete every item wired to ``master_key`` (three round trips).
@@ -256,7 +299,4 @@ class CacheDependency:
             return True
         if self.marks:
             write_marks(self.cache, keys[: -len(master_keys)], self.namespace)
-        try:
-            return self.cache.delete_multi(keys, 0, self.namespace)
-        except InvalidKeyError:  # a wire holding a foreign value: drop the invalid ones
-            return self.cache.delete_multi([k for k in keys if is_valid_key(k)], 0, self.namespace)
+        return run(self._delete_keys_steps(keys), self.cache)

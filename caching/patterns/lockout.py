@@ -56,10 +56,11 @@ through.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from caching.contract import Cache
 from caching.expiry import Time, lifetime
@@ -67,6 +68,7 @@ from caching.key_rules import Key
 from caching.patterns.decorators import apply_decorator
 from caching.patterns.fallback import DEFAULT_RETRY_PERIOD, Fallback, local_time
 from caching.patterns.key_builders import safe_key
+from caching.steps import Steps, run
 
 __all__ = [
     "COUNT_ATTEMPTS",
@@ -92,6 +94,11 @@ LOCAL_MAX_ITEMS = 100_000
 
 Action = Callable[[Any], Any]
 Alert = Callable[[Any, str, "Counter"], Any]
+
+#: The cache type of a locker: ``Cache``, or ``AsyncCache`` for the async one.
+C = TypeVar("C")
+#: The lockout class a locker defines.
+L = TypeVar("L", bound="_LockoutBase[Any]")
 
 
 def check_on_failure(on_failure: object) -> str:
@@ -140,31 +147,13 @@ class Counter:
         self.alert = alert
 
 
-class Locker:
-    """Defines lockouts over one cache from known terms.
-
-    :param cache: any backend of the contract.
-    :param forbid_action: ``forbid_action(ctx)``, called instead of a
-        function guarded by ``forbid_locked`` while a lock is set.
-    :param namespace: passed to every cache call.
-    :param key_prefix: start of every counter key.
-    :param on_failure: what the lockouts do while the cache fails:
-        ``"local"`` (default), ``"open"`` or ``"closed"`` (see the module
-        docstring). Keyword only.
-    :param retry_period: seconds (``float`` or ``timedelta``) a cache that
-        failed is treated as failing before it is tried again. Keyword only.
-    :param clock: monotonic time in seconds, for the retry period and the
-        in-process store (default :func:`time.monotonic`). Keyword only.
-    :param terms: term name -> factory of a :class:`Counter`, called with the
-        keyword arguments that :meth:`define` gives for that term.
-    :raises ValueError: ``on_failure`` is not one of :data:`ON_FAILURE`, or
-        ``retry_period`` is negative.
-    :raises TypeError: ``on_failure`` is not a ``str``.
-    """
+class _LockerBase(Generic[C]):
+    """What :class:`Locker` and :class:`caching.aio.lockout.AsyncLocker`
+    share: their arguments and how :meth:`define` turns terms into counters."""
 
     def __init__(
         self,
-        cache: Cache,
+        cache: C,
         forbid_action: Action,
         namespace: str | None = None,
         key_prefix: str = "c",
@@ -184,21 +173,16 @@ class Locker:
         self.clock = clock
         self.terms = terms
 
-    def define(self, name: str, **terms: dict[str, Any]) -> Lockout:
-        """Define a lockout named ``name`` from known terms.
+    def _define(self, kind: type[L], name: str, terms: dict[str, dict[str, Any]]) -> L:
+        """A lockout of class ``kind`` named ``name``, one counter a term,
+        over this locker's cache and settings (see :meth:`Locker.define`).
 
-        :param name: the lockout's name, in its keys with spaces as ``_``
-            (distinct lockouts over one cache need distinct names).
-        :param terms: term name (a keyword of the constructor) -> the keyword
-            arguments of its factory, e.g. ``by_ip={"count": 5, ...}``.
-        :returns: a :class:`Lockout` keying counters ``<key_prefix>:<name>:<term>:<value>``.
         :raises KeyError: a term the locker does not know.
         """
         key_prefix = f"{self.key_prefix}:{name.replace(' ', '_')}:"
-        counters = [self.terms[term](**arguments) for term, arguments in terms.items()]
-        return Lockout(
+        return kind(
             name,
-            counters,
+            [self.terms[term](**arguments) for term, arguments in terms.items()],
             self.forbid_action,
             self.cache,
             self.namespace,
@@ -210,31 +194,79 @@ class Locker:
         )
 
 
-class Lockout:
-    """Enforces the terms of one lockout; see the module docstring.
+class Locker(_LockerBase[Cache]):
+    """Defines lockouts over one cache from known terms.
 
-    Made by :meth:`Locker.define`. Counter keys are ``key_prefix + term +
-    ":" + str(key_func(ctx))`` (e.g. ``c:sign_in:by_ip:10.0.0.7``), lock keys
-    ``"lock:" + counter key``; a key that breaks the key rules is hashed
-    (:func:`~caching.patterns.key_builders.safe_key`), still distinct per
-    term.
-
-    :param terms: the term name of each counter, in order; without it (a
-        lockout built by hand) counters are named by their index (``"0"``,
-        ``"1"``...). Keyword only.
-    :param on_failure: ``"local"`` (default), ``"open"`` or ``"closed"``.
-    :param retry_period: as for :class:`Locker`.
-    :param clock: as for :class:`Locker`.
+    :param cache: any backend of the contract.
+    :param forbid_action: ``forbid_action(ctx)``, called instead of a
+        function guarded by ``forbid_locked`` while a lock is set.
+    :param namespace: passed to every cache call.
+    :param key_prefix: start of every counter key.
+    :param on_failure: what the lockouts do while the cache fails:
+        ``"local"`` (default), ``"open"`` or ``"closed"`` (see the module
+        docstring). Keyword only.
+    :param retry_period: seconds (``float`` or ``timedelta``) a cache that
+        failed is treated as failing before it is tried again. Keyword only.
+    :param clock: monotonic time in seconds, for the retry period and the
+        in-process store (default :func:`time.monotonic`). Keyword only.
+    :param terms: term name -> factory of a :class:`Counter`, called with the
+        keyword arguments that :meth:`define` gives for that term.
     :raises ValueError: ``on_failure`` is not one of :data:`ON_FAILURE`, or
-        ``terms`` does not name every counter.
+        ``retry_period`` is negative.
+    :raises TypeError: ``on_failure`` is not a ``str``.
+
+    For an async service over an :class:`~caching.aio.contract.AsyncCache`,
+    :class:`caching.aio.lockout.AsyncLocker` takes the same arguments.
     """
+
+    def define(self, name: str, **terms: dict[str, Any]) -> Lockout:
+        """Define a lockout named ``name`` from known terms.
+
+        :param name: the lockout's name, in its keys with spaces as ``_``
+            (distinct lockouts over one cache need distinct names).
+        :param terms: term name (a keyword of the constructor) -> the keyword
+            arguments of its factory, e.g. ``by_ip={"count": 5, ...}``.
+        :returns: a :class:`Lockout` keying counters ``<key_prefix>:<name>:<term>:<value>``.
+        :raises KeyError: a term the locker does not know.
+        """
+        return self._define(Lockout, name, terms)
+
+
+def _count_steps(key: str, time: Time, delta: int, namespace: str | None) -> Steps[int | None]:
+    """Count ``delta`` events: the counter's new value, ``None`` if the store
+    failed. A counter is created with ``add`` (its period starts then);
+    ``delta=0`` only checks that the store answers."""
+    for _ in range(COUNT_ATTEMPTS):
+        if (yield ("add", (key, delta, time, namespace))):
+            return delta
+        value = yield ("incr", (key, delta, namespace))
+        if value is not None:
+            return int(value)
+        # The counter expired or was reset between add and incr: again.
+    return None
+
+
+def _engage_steps(key: str, lock_key: str, duration: Time, namespace: str | None) -> Steps[bool]:
+    """Take the lock (``add``); the winner deletes the counter. Whether it won."""
+    if (yield ("add", (lock_key, 1, duration, namespace))):
+        yield ("delete", (key, 0, namespace))
+        return True
+    return False
+
+
+class _LockoutBase(Generic[C]):
+    """The decisions of :class:`Lockout` and
+    :class:`caching.aio.lockout.AsyncLockout`, written once as steps
+    (:mod:`caching.steps`) that each runs on its own cache: keys,
+    counting, locking, failure modes. The in-process store of ``"local"``
+    mode is a :class:`~caching.memory.MemoryCache`, called inline by both."""
 
     def __init__(
         self,
         name: str,
         counters: list[Counter],
         forbid_action: Action,
-        cache: Cache,
+        cache: C,
         namespace: str | None,
         key_prefix: str,
         *,
@@ -274,86 +306,32 @@ class Lockout:
             keys.append((counter, self._key(head, value), self._key(lock_head, value)))
         return keys
 
-    def guard(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Decorate ``func(ctx, ...) -> bool``: a failure counts, a success
-        resets the counters that support ``reset``."""
-
-        @functools.wraps(func)
-        def guard_wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
-            succeed = func(ctx, *args, **kwargs)
-            if succeed:
-                self.reset(ctx)
-            else:
-                self.incr(ctx)
-            return succeed
-
-        return guard_wrapper
-
-    def quota(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Decorate ``func(ctx, ...) -> bool``: each success counts."""
-
-        @functools.wraps(func)
-        def quota_wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
-            succeed = func(ctx, *args, **kwargs)
-            if succeed:
-                self.incr(ctx)
-            return succeed
-
-        return quota_wrapper
-
-    def forbid_locked(self, wrapped: Any = None, action: Action | None = None) -> Any:
-        """Decorate ``func(ctx, ...)``: while any counter's lock is set, call
-        ``action(ctx)`` (default: the locker's ``forbid_action``) instead.
-
-        One round trip per call (``get_multi`` of the lock keys) while the
-        cache works; while it fails, see :meth:`locked`.
-        """
-        forbid = action or self.forbid_action
-
-        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            def forbid_locked_wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
-                if self.locked(ctx):
-                    return forbid(ctx)
-                return func(ctx, *args, **kwargs)
-
-            return forbid_locked_wrapper
-
-        return apply_decorator(wrapped, decorate)
-
-    def locked(self, ctx: Any) -> bool:
-        """Whether a lock of ``ctx`` is set.
-
-        One ``get_multi`` while the cache works (in ``"local"`` mode the
-        in-process store is read too while it may hold a live lock). While
-        the cache fails: ``"local"`` reads the in-process store, then the
-        cache; ``"open"`` reads the cache (which answers "no lock");
-        ``"closed"`` answers ``True`` without a call. After a failure,
-        ``"closed"`` first checks that the cache answers (an ``add`` or an
-        ``incr`` by 0 of each counter) and answers ``True`` when it does not.
-        """
+    def _locked_steps(self, ctx: Any) -> Steps[bool]:
+        """Whether a lock of ``ctx`` is set (see :meth:`Lockout.locked`)."""
         lock_keys: list[Key] = [
             self._key(lock_head, counter.key_func(ctx)) for counter, _, lock_head in self._heads
         ]
         if not lock_keys:
             return False
-        mode, fallback = self.on_failure, self._fallback
+        mode, fallback, namespace = self.on_failure, self._fallback, self.namespace
         if mode == "open":
-            return bool(self.cache.get_multi(lock_keys, self.namespace))
+            return bool((yield ("get_multi", (lock_keys, namespace))))
         if fallback.failing():
             if mode == "closed":
                 return True
             if fallback.local_live() and fallback.local().get_multi(lock_keys):
                 return True
-            return bool(self.cache.get_multi(lock_keys, self.namespace))
+            return bool((yield ("get_multi", (lock_keys, namespace))))
         if mode == "closed" and fallback.suspect:
-            answers = all(
-                self._count(self.cache, key, counter.period, 0) is not None
-                for counter, key, _ in self._keys(ctx)
-            )
+            answers = True
+            for counter, key, _ in self._keys(ctx):
+                if (yield from _count_steps(key, counter.period, 0, namespace)) is None:
+                    answers = False
+                    break
             self._noted(answers)
             if not answers:
                 return True
-        if self.cache.get_multi(lock_keys, self.namespace):
+        if (yield ("get_multi", (lock_keys, namespace))):
             return True
         return (
             mode == "local"
@@ -377,76 +355,42 @@ class Lockout:
                 }[self.on_failure],
             )
 
-    def _delete(self, ctx: Any, counters: list[Counter]) -> None:
-        chosen = {id(counter) for counter in counters}
+    def _delete_steps(self, ctx: Any, reset_only: bool) -> Steps[None]:
+        """Remove the counters of ``ctx`` (those that support reset, with
+        ``reset_only``) and their locks."""
         keys: list[Key] = []
         for counter, key, lock_key in self._keys(ctx):
-            if id(counter) in chosen:
+            if counter.reset or not reset_only:
                 keys += [key, lock_key]
         if not keys:
             return
-        deleted = self.cache.delete_multi(keys, 0, self.namespace)
+        deleted = yield ("delete_multi", (keys, 0, self.namespace))
         if self.on_failure != "open":
-            self._noted(deleted)
+            self._noted(bool(deleted))
         if self.on_failure == "local" and self._fallback.local_live():
             self._fallback.local().delete_multi(keys)
 
-    def reset(self, ctx: Any) -> None:
-        """Remove the counters of ``ctx`` that support reset, and their locks
-        (in the cache and, in ``"local"`` mode, in this process)."""
-        self._delete(ctx, [counter for counter in self.counters if counter.reset])
-
-    def force_reset(self, ctx: Any) -> None:
-        """Remove every counter of ``ctx`` and its lock."""
-        self._delete(ctx, self.counters)
-
-    def _count(self, store: Cache, key: str, time: Time, delta: int = 1) -> int | None:
-        """Count ``delta`` events on ``store``: the counter's new value, ``None``
-        if the store failed. A counter is created with ``add`` (its period
-        starts then); ``delta=0`` only checks that the store answers."""
-        namespace = None if store is not self.cache else self.namespace
-        for _ in range(COUNT_ATTEMPTS):
-            if store.add(key, delta, time, namespace):
-                return delta
-            value = store.incr(key, delta, namespace)
-            if value is not None:
-                return value
-            # The counter expired or was reset between add and incr: again.
-        return None
-
-    def _engage(self, store: Cache, key: str, lock_key: str, duration: Time) -> bool:
-        """Take the lock (``add``); the winner deletes the counter. Whether it won."""
-        namespace = None if store is not self.cache else self.namespace
-        if store.add(lock_key, 1, duration, namespace):
-            store.delete(key, 0, namespace)
-            return True
-        return False
-
-    def incr(self, ctx: Any) -> None:
-        """Count one event of ``ctx`` on every counter; lock those that reach
-        their ``count`` (the one caller whose lock ``add`` wins deletes the
-        counter and fires the alert).
-
-        While the cache fails, ``"local"`` counts in this process (and, once
-        the cache is back, keeps counting there too on the counters it made,
-        until they expire), ``"open"`` and ``"closed"`` count nothing.
-        """
-        mode, fallback = self.on_failure, self._fallback
+    def _incr_steps(self, ctx: Any) -> Steps[list[Counter]]:
+        """Count one event of ``ctx`` (see :meth:`Lockout.incr`); the counters
+        whose lock this call engaged, whose alerts are due."""
+        mode, fallback, namespace = self.on_failure, self._fallback, self.namespace
+        engaged_counters = []
         for counter, key, lock_key in self._keys(ctx):
             value = None
             if mode == "open" or not fallback.failing():
-                value = self._count(self.cache, key, counter.period)
+                value = yield from _count_steps(key, counter.period, 1, namespace)
                 if mode != "open":
                     self._noted(value is not None)
             engaged = (
                 value is not None
                 and value >= counter.count
-                and self._engage(self.cache, key, lock_key, counter.duration)
+                and (yield from _engage_steps(key, lock_key, counter.duration, namespace))
             )
             if mode == "local" and (value is None or fallback.local_live()):
                 engaged = self._incr_locally(counter, key, lock_key, value is None) or engaged
-            if engaged and counter.alert is not None:
-                counter.alert(ctx, self.name, counter)
+            if engaged:
+                engaged_counters.append(counter)
+        return engaged_counters
 
     def _incr_locally(self, counter: Counter, key: str, lock_key: str, create: bool) -> bool:
         """Count on this process's store: from scratch while the cache fails
@@ -456,17 +400,164 @@ class Lockout:
         local = fallback.local()
         if create:
             period = local_time(counter.period)
-            value = self._count(local, key, period)
+            value = run(_count_steps(key, period, 1, None), local)
             fallback.used_local(period)
         else:
             value = local.incr(key)
         if value is None or value < counter.count:
             return False
         duration = local_time(counter.duration)
-        if self._engage(local, key, lock_key, duration):
+        if run(_engage_steps(key, lock_key, duration, None), local):
             fallback.used_local(duration)
             return True
         return False
+
+
+def _refuse_coroutine_function(func: Callable[..., Any], decorator: str) -> None:
+    """Raise ``TypeError`` when a sync decorator is given an ``async def``."""
+    if inspect.iscoroutinefunction(func):
+        raise TypeError(
+            f"Lockout.{decorator} cannot guard the coroutine function "
+            f"{getattr(func, '__qualname__', func)!r}: its result would be an "
+            "un-awaited coroutine; use caching.aio.lockout.AsyncLocker"
+        )
+
+
+def _refuse_awaitable(result: Any, func: Callable[..., Any], decorator: str) -> None:
+    """Raise ``TypeError`` for an awaitable ``func`` answered (closed if a
+    coroutine, so it never runs and warns): it is not a success."""
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()
+        raise TypeError(
+            f"Lockout.{decorator}: {getattr(func, '__qualname__', func)!r} returned "
+            f"an awaitable ({type(result).__name__}), not a success; "
+            "use caching.aio.lockout.AsyncLocker"
+        )
+
+
+class Lockout(_LockoutBase[Cache]):
+    """Enforces the terms of one lockout; see the module docstring.
+
+    Made by :meth:`Locker.define`. Counter keys are ``key_prefix + term +
+    ":" + str(key_func(ctx))`` (e.g. ``c:sign_in:by_ip:10.0.0.7``), lock keys
+    ``"lock:" + counter key``; a key that breaks the key rules is hashed
+    (:func:`~caching.patterns.key_builders.safe_key`), still distinct per
+    term.
+
+    Its decorators wrap plain functions: given an ``async def`` they raise
+    ``TypeError`` (an un-awaited coroutine is truthy, so it would count as a
+    success); :class:`caching.aio.lockout.AsyncLockout` guards coroutine
+    functions with the same decisions.
+
+    :param terms: the term name of each counter, in order; without it (a
+        lockout built by hand) counters are named by their index (``"0"``,
+        ``"1"``...). Keyword only.
+    :param on_failure: ``"local"`` (default), ``"open"`` or ``"closed"``.
+    :param retry_period: as for :class:`Locker`.
+    :param clock: as for :class:`Locker`.
+    :raises ValueError: ``on_failure`` is not one of :data:`ON_FAILURE`, or
+        ``terms`` does not name every counter.
+    """
+
+    def guard(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorate ``func(ctx, ...) -> bool``: a failure counts, a success
+        resets the counters that support ``reset``.
+
+        :raises TypeError: ``func`` is a coroutine function; a call raises it
+            when ``func`` answers an awaitable.
+        """
+        _refuse_coroutine_function(func, "guard")
+
+        @functools.wraps(func)
+        def guard_wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+            succeed = func(ctx, *args, **kwargs)
+            if succeed:
+                if succeed is not True:
+                    _refuse_awaitable(succeed, func, "guard")
+                self.reset(ctx)
+            else:
+                self.incr(ctx)
+            return succeed
+
+        return guard_wrapper
+
+    def quota(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorate ``func(ctx, ...) -> bool``: each success counts.
+
+        :raises TypeError: as :meth:`guard`.
+        """
+        _refuse_coroutine_function(func, "quota")
+
+        @functools.wraps(func)
+        def quota_wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+            succeed = func(ctx, *args, **kwargs)
+            if succeed:
+                if succeed is not True:
+                    _refuse_awaitable(succeed, func, "quota")
+                self.incr(ctx)
+            return succeed
+
+        return quota_wrapper
+
+    def forbid_locked(self, wrapped: Any = None, action: Action | None = None) -> Any:
+        """Decorate ``func(ctx, ...)``: while any counter's lock is set, call
+        ``action(ctx)`` (default: the locker's ``forbid_action``) instead.
+
+        One round trip per call (``get_multi`` of the lock keys) while the
+        cache works; while it fails, see :meth:`locked`.
+
+        :raises TypeError: ``func`` is a coroutine function.
+        """
+        forbid = action or self.forbid_action
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            _refuse_coroutine_function(func, "forbid_locked")
+
+            def forbid_locked_wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+                if self.locked(ctx):
+                    return forbid(ctx)
+                return func(ctx, *args, **kwargs)
+
+            return forbid_locked_wrapper
+
+        return apply_decorator(wrapped, decorate)
+
+    def locked(self, ctx: Any) -> bool:
+        """Whether a lock of ``ctx`` is set.
+
+        One ``get_multi`` while the cache works (in ``"local"`` mode the
+        in-process store is read too while it may hold a live lock). While
+        the cache fails: ``"local"`` reads the in-process store, then the
+        cache; ``"open"`` reads the cache (which answers "no lock");
+        ``"closed"`` answers ``True`` without a call. After a failure,
+        ``"closed"`` first checks that the cache answers (an ``add`` or an
+        ``incr`` by 0 of each counter) and answers ``True`` when it does not.
+        """
+        return run(self._locked_steps(ctx), self.cache)
+
+    def reset(self, ctx: Any) -> None:
+        """Remove the counters of ``ctx`` that support reset, and their locks
+        (in the cache and, in ``"local"`` mode, in this process)."""
+        run(self._delete_steps(ctx, True), self.cache)
+
+    def force_reset(self, ctx: Any) -> None:
+        """Remove every counter of ``ctx`` and its lock."""
+        run(self._delete_steps(ctx, False), self.cache)
+
+    def incr(self, ctx: Any) -> None:
+        """Count one event of ``ctx`` on every counter; lock those that reach
+        their ``count`` (the one caller whose lock ``add`` wins deletes the
+        counter and fires the alert, after this event is counted on every
+        counter).
+
+        While the cache fails, ``"local"`` counts in this process (and, once
+        the cache is back, keeps counting there too on the counters it made,
+        until they expire), ``"open"`` and ``"closed"`` count nothing.
+        """
+        for counter in run(self._incr_steps(ctx), self.cache):
+            if counter.alert is not None:
+                counter.alert(ctx, self.name, counter)
 
 
 class NullLocker:

@@ -34,15 +34,16 @@ import os
 import threading
 import time as _time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from caching.contract import Cache
 from caching.expiry import Time, lifetime, seconds
 from caching.key_rules import Key
 from caching.patterns.key_builders import is_valid
+from caching.steps import Steps, run
 
 __all__ = [
     "POLL_INTERVAL",
@@ -65,6 +66,8 @@ RELEASE_RETRY_SECONDS = 0.08
 RELEASE_LOG_PERIOD = 60.0
 
 _FIRST_RETRY_DELAY = 0.01
+
+C = TypeVar("C")
 
 
 def pass_key(prefix: str, key: Key) -> str:
@@ -199,32 +202,120 @@ def _release(
     :returns: ``True`` when the pass is known to be gone or to be another
         holder's (not deleted then); ``False`` when no answer confirmed it.
     """
+    for delay in _retry_delays():
+        if delay:
+            _time.sleep(delay)
+        if run(_release_steps(key, namespace, marker, watch, watched), cache):
+            return True
+        watch = None  # read once
+    return False
+
+
+def _retry_delays() -> Iterator[float]:
+    """The waits of a release before each try: ``0`` (the first at once),
+    then 10 ms, 20, 40... until :data:`RELEASE_RETRY_SECONDS` have passed
+    (shared by :class:`OnePass` and :class:`caching.aio.onepass.AsyncOnePass`)."""
     deadline = _time.monotonic() + RELEASE_RETRY_SECONDS
     delay = _FIRST_RETRY_DELAY
-    while True:
-        if watch:
-            found = cache.get_multi([key, *watch], namespace)
-            if watched is not None:
-                watched.update((k, found[k]) for k in watch if k in found)
-            watch = None
-            current = found.get(key)
-        else:
-            current = cache.get(key, namespace)
-        if current is not None and current != marker:
-            return True  # ours expired and another caller took it: not ours to delete
-        # Ours, or unknown (a miss, or a read that failed): delete. ``False``
-        # is a key already gone or a failure, which the contract does not tell
-        # apart; so it is tried again, briefly.
-        if cache.delete(key, 0, namespace):
-            return True
-        remaining = deadline - _time.monotonic()
-        if remaining <= 0:
-            return False
-        _time.sleep(min(delay, remaining))
+    yield 0.0
+    while (remaining := deadline - _time.monotonic()) > 0:
+        yield min(delay, remaining)
         delay *= 2
 
 
-class OnePass:
+def _polls(wait: float) -> Iterator[float]:
+    """The seconds left before each poll of a waiter of ``wait`` seconds (a
+    poll every :data:`POLL_INTERVAL`); ends when the wait is over. The count
+    of polls bounds the wait even where ``monotonic()`` is frozen (tests)."""
+    deadline = _time.monotonic() + wait
+    for _ in range(max(1, math.ceil(wait / POLL_INTERVAL))):
+        remaining = deadline - _time.monotonic()
+        if remaining <= 0:
+            return
+        yield remaining
+
+
+def _release_steps(
+    key: Key,
+    namespace: str | None,
+    marker: str,
+    watch: list[Key] | None = None,
+    watched: dict[Key, Any] | None = None,
+) -> Steps[bool]:
+    """One try of a release, as steps (:mod:`caching.steps`): whether the
+    pass is known gone or another holder's."""
+    if watch:
+        found = yield ("get_multi", ([key, *watch], namespace))
+        if watched is not None:
+            watched.update((k, found[k]) for k in watch if k in found)
+        current = found.get(key)
+    else:
+        current = yield ("get", (key, namespace))
+    if current is not None and current != marker:
+        return True  # ours expired and another caller took it: not ours to delete
+    # Ours, or unknown (a miss, or a read that failed): delete. ``False``
+    # is a key already gone or a failure, which the contract does not tell
+    # apart; so it is tried again, briefly.
+    return bool((yield ("delete", (key, 0, namespace))))
+
+
+class _PassBase(Generic[C]):
+    """What :class:`OnePass` and :class:`caching.aio.onepass.AsyncOnePass`
+    share: the pass's settings and state, and its read as steps."""
+
+    __slots__ = ("_holder", "acquired", "cache", "guards", "key", "namespace", "time", "value")
+
+    def __init__(
+        self,
+        cache: C,
+        key: Key,
+        time: Time = 10,
+        namespace: str | None = None,
+        guards: Key | None = None,
+    ) -> None:
+        self.cache = cache
+        self.key = key
+        self.time = lifetime(time)
+        self.namespace = namespace
+        self.guards = guards
+        self.acquired = False
+        #: The guarded key's value as ``wait`` last read it; ``None`` when
+        #: it read none (the pass ended first) or there is no ``guards``.
+        self.value: Any = None
+        self._holder: Any = None
+
+    def _read_steps(self) -> Steps[Any]:
+        """Read the pass key (and the guarded key, in the same round trip);
+        keep a guarded value in :attr:`value`; return the pass's marker."""
+        if self.guards is None:
+            marker = yield ("get", (self.key, self.namespace))
+            return marker
+        found = yield ("get_multi", ([self.guards, self.key], self.namespace))
+        self.value = found.get(self.guards)
+        return found.get(self.key)
+
+    def _start_wait(self, timeout: float | timedelta | None) -> float:
+        """Seconds a ``wait(timeout)`` waits; forget the value last read.
+
+        :raises RuntimeError: this caller holds the pass itself.
+        """
+        if self.acquired:
+            raise RuntimeError("wait() called by the holder of the pass")
+        self.value = None
+        return seconds(self.time if timeout is None else timeout)
+
+    def _over(self, current: Any, expected: Any) -> bool:
+        """Whether a waiter that read the pass's marker ``current`` (after
+        ``expected`` first) is done: the pass is gone or another's, or the
+        guarded value was read."""
+        return current != expected or self.value is not None
+
+    def __repr__(self) -> str:
+        state = "acquired" if self.acquired else "not acquired"
+        return f"<{type(self).__name__} {self.key!r} {state}>"
+
+
+class OnePass(_PassBase[Cache]):
     """A solution to the thundering herd problem: one caller does the work.
 
     Typical use::
@@ -255,19 +346,7 @@ class OnePass:
         :attr:`value`.
     """
 
-    __slots__ = (
-        "_holder",
-        "acquired",
-        "cache",
-        "guards",
-        "key",
-        "namespace",
-        "on_watched",
-        "time",
-        "value",
-        "watch",
-        "watched",
-    )
+    __slots__ = ("on_watched", "watch", "watched")
 
     def __init__(
         self,
@@ -277,11 +356,7 @@ class OnePass:
         namespace: str | None = None,
         guards: Key | None = None,
     ) -> None:
-        self.cache = cache
-        self.key = key
-        self.time = lifetime(time)
-        self.namespace = namespace
-        self.guards = guards
+        super().__init__(cache, key, time, namespace, guards)
         #: Keys the holder wants read after its work, with the pass key in
         #: the release's first read (one ``get_multi``); set by the holder
         #: before it leaves the pass. What was found is in :attr:`watched`.
@@ -291,11 +366,6 @@ class OnePass:
         #: this process are woken (``Cached`` deletes an item invalidated
         #: while it was built, so no waiter reads it).
         self.on_watched: Callable[[dict[Key, Any]], None] | None = None
-        self.acquired = False
-        #: The guarded key's value as :meth:`wait` last read it; ``None`` when
-        #: it read none (the pass ended first) or there is no ``guards``.
-        self.value: Any = None
-        self._holder: _Holder | None = None
 
     def _slot(self) -> _Slot:
         return (id(self.cache), self.namespace, self.key)
@@ -318,7 +388,7 @@ class OnePass:
             pass's marker, or had expired and was taken again with it);
             ``False`` when another caller holds it now, or this one holds none.
         """
-        holder = self._holder
+        holder: _Holder | None = self._holder
         if holder is None:
             return False
         current = self.cache.get(self.key, self.namespace)
@@ -338,7 +408,7 @@ class OnePass:
         still holds this pass's marker (see the module's notes); a release
         that the cache does not confirm is retried briefly, then logged and
         left to expire. A forked child never releases its parent's pass."""
-        holder = self._holder
+        holder: _Holder | None = self._holder
         if holder is None:
             return
         self._holder = None
@@ -373,13 +443,7 @@ class OnePass:
             )
 
     def _read(self) -> Any:
-        """Read the pass key (and the guarded key, in the same round trip);
-        keep a guarded value in :attr:`value`; return the pass's marker."""
-        if self.guards is None:
-            return self.cache.get(self.key, self.namespace)
-        found = self.cache.get_multi([self.guards, self.key], self.namespace)
-        self.value = found.get(self.guards)
-        return found.get(self.key)
+        return run(self._read_steps(), self.cache)
 
     def wait(self, timeout: float | timedelta | None = None) -> bool:
         """Wait until the pass held by another caller is over.
@@ -395,25 +459,16 @@ class OnePass:
         :raises RuntimeError: this caller holds the pass itself.
         :raises InvalidKeyError: ``guards`` is not a valid key.
         """
-        if self.acquired:
-            raise RuntimeError("wait() called by the holder of the pass")
-        self.value = None
-        wait = seconds(self.time if timeout is None else timeout)
+        wait = self._start_wait(timeout)
         expected = self._read()
-        if expected is None or self.value is not None:
+        if expected is None or self.value is not None:  # no pass, or the value is there
             return True
-        deadline = _time.monotonic() + wait
-        # The poll count bounds the wait even where monotonic() is frozen (tests).
-        for _ in range(max(1, math.ceil(wait / POLL_INTERVAL))):
-            remaining = deadline - _time.monotonic()
-            if remaining <= 0:
-                return False
+        for remaining in _polls(wait):
             holder = _holders.get(self._slot())
             if holder is not None and holder.marker == expected:
                 return self._wait_for(holder, remaining)
             _time.sleep(min(POLL_INTERVAL, remaining))
-            current = self._read()
-            if current != expected or self.value is not None:
+            if self._over(self._read(), expected):
                 return True
         return False
 
@@ -438,10 +493,6 @@ class OnePass:
                 with _holders_lock:
                     _holders.setdefault(slot, holder)
         return True
-
-    def __repr__(self) -> str:
-        state = "acquired" if self.acquired else "not acquired"
-        return f"<OnePass {self.key!r} {state}>"
 
 
 def _forget_expired(now: float) -> None:
