@@ -333,7 +333,9 @@ class AsyncRegion(AsyncCached):
             return await self._scoped.invalidate_softly()
         if key is not None:
             return await super().invalidate(key)
-        return await self._scoped.invalidate()
+        done = await self._scoped.invalidate()
+        self._forget_creations()  # a call from now on uses the new generation's keys
+        return done
 
     async def close(self) -> None:
         """Close the backend's connections, if it has any (memcached)."""
