@@ -87,16 +87,20 @@ class _AsyncScoped(ScopeState):
 
     async def _read(self, seen: int) -> None:
         backend = self.backend
-        if self.soft:
-            value = self.found(await backend.get_multi(self.read_keys()))
-        else:
-            value = await backend.get(self.generation_key)
-        if not self.is_generation(value):
-            start = self.first_generation()
-            if await backend.add(self.generation_key, start):
-                value = start
+        try:
+            if self.soft:
+                value = self.found(await backend.get_multi(self.read_keys()))
             else:
                 value = await backend.get(self.generation_key)
+            if not self.is_generation(value):
+                start = self.first_generation()
+                if await backend.add(self.generation_key, start):
+                    value = start
+                else:
+                    value = await backend.get(self.generation_key)
+        except BaseException:
+            self.abort_refresh()
+            raise
         self.end_refresh(value, seen)
 
     async def invalidate_softly(self) -> bool:
