@@ -20,7 +20,10 @@ The herd guard of :meth:`AsyncCached.get_or_create` has two levels:
 - in one event loop, concurrent misses of one key share a single creation:
   the first starts it in a task, the others await that task (no polling, no
   thread); a waiter cancelled meanwhile leaves the creation running for
-  the others;
+  the others; a call after an invalidation of the key never takes the value
+  of a creation that began before it (the invalidation drops the shared
+  creation, and the creation tells its waiters when it saw the mark or the
+  generation change: they read the key again and create it);
 - across processes (and loops), the creation takes an :class:`AsyncOnePass`
   (``add``-based, polled with ``asyncio.sleep``), as the sync guard does; a
   creator cancelled mid-creation releases the pass at once.
@@ -216,7 +219,9 @@ class AsyncCached(CachedBase):
     async def invalidate(self, key: Key) -> bool:
         """``Cached.invalidate``: a new invalidation mark, then ``delete``,
         so that no creator building ``key`` meanwhile (here, in sync code or
-        in another process) stores a value made from older data.
+        in another process) stores a value made from older data; a
+        :meth:`get_or_create` of ``key`` from now on does not await a
+        creation of this loop that was under way.
 
         :returns: whether a live item was removed.
         :raises InvalidKeyError: ``key`` is not a valid key.
@@ -420,7 +425,11 @@ class AsyncCached(CachedBase):
         In this event loop, the misses of ``key`` share one creation
         (:meth:`one_pass_create` in a task of its own), which they await;
         the caller that started it gets its exception, if any, and the others
-        then try themselves (through the pass), as the sync waiters do.
+        then try themselves (through the pass), as the sync waiters do. So
+        do they when the creation saw an invalidation of ``key`` (its mark,
+        or a region's generation, changed while it built the value): a
+        caller never takes a value built from data read before an
+        invalidation that had returned when the call began.
 
         :returns: the value (``None`` only if ``create_factory`` says so).
         :raises: whatever ``create_factory`` raises, to the caller whose
