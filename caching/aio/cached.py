@@ -251,7 +251,7 @@ class AsyncCached(CachedBase):
         having changed)."""
         loop_id = id(asyncio.get_running_loop())
         if keys is None:
-            for slot in [slot for slot in self._creating if slot[0] == loop_id]:
+            for slot in [slot for slot in list(self._creating) if slot[0] == loop_id]:
                 self._creating.pop(slot, None)
             return
         for key in keys:
