@@ -74,6 +74,16 @@ __all__ = [
 #: Seconds between two reads of a region's generation by one process.
 DEFAULT_INVALIDATION_CHECK = 1.0
 
+#: Longest wait, in seconds, before a region whose generation is still
+#: unknown reads it again after a read the backend gave no answer to (server
+#: down at start-up): ``min(invalidation_check, UNANSWERED_RETRY)``.
+UNANSWERED_RETRY = 1.0
+
+#: Longest wait, in seconds, of a thread for the first read of a generation
+#: another thread has under way; then it goes on with the keys of no
+#: generation (the backend is too slow to answer anyway).
+FIRST_READ_WAIT = 1.0
+
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 
 R = TypeVar("R", bound=dict[str, Any])
@@ -116,6 +126,10 @@ class ScopeState:
         self.stale_before = 0.0
         self._generation = 0
         self._next_check = 0.0  # monotonic time of the next read; 0: read now
+        #: Whether a read of the generation has finished (answered or not).
+        self._read_once = False
+        #: Set when the first read under way ends (sync threads wait on it).
+        self._first_read: threading.Event | None = None
         #: Invalidations made by this process: a read of the generation that
         #: began before one is older than it, and is dropped.
         self._invalidations = 0
@@ -131,6 +145,7 @@ class ScopeState:
         self.backend = backend
         self.check = check
         self._next_check = 0.0
+        self._read_once = False
 
     # -- the generation ------------------------------------------------------
 
@@ -139,22 +154,47 @@ class ScopeState:
             self._generation = generation
             self._memo = Memo(self._scope)
 
-    def begin_refresh(self) -> int | None:
-        """A read of the generation is due: take it (other callers will not
-        read it again this period, once a generation is known: until then,
-        every caller reads it, rather than use keys of no generation).
+    def begin_refresh(self, first_wait: float = 0.0) -> int | None:
+        """A read of the generation is due: take it. Once a generation is
+        known, other callers do not read it again for ``check`` seconds;
+        until one is, every caller reads it, rather than use keys of no
+        generation, but only until a read has finished: after a read the
+        backend gave no answer to, one caller reads it again per
+        ``min(check, UNANSWERED_RETRY)`` seconds.
 
+        :param first_wait: seconds a caller waits (blocking) for the first
+            read under way in another thread, instead of reading it too
+            (sync threads: :data:`FIRST_READ_WAIT`); ``0``: read it too
+            (the async view, whose calls in a loop already share one read).
         :returns: the count of this process's invalidations so far (for
-            :meth:`end_refresh`), or ``None`` when it was read just now by
-            another caller.
+            :meth:`end_refresh`), or ``None`` when this caller does not read
+            it (read just now, or the first read it waited for is over).
         """
         with self._lock:
             now = _time.monotonic()
             if now < self._next_check:
                 return None  # another thread just read it
+            first = None
             if self._generation:
                 self._next_check = now + self.check
-            return self._invalidations
+            elif self._read_once:  # no answer so far: read again later
+                self._next_check = now + min(self.check, UNANSWERED_RETRY)
+            elif self._first_read is None:
+                self._first_read = threading.Event()
+            elif first_wait > 0:
+                first = self._first_read
+            if first is None:
+                return self._invalidations
+        first.wait(first_wait)  # the first read, under way in another thread
+        return None
+
+    def abort_refresh(self) -> None:
+        """The read :meth:`begin_refresh` gave raised (an unconfigured
+        region, a cancelled task): wake the threads waiting for it."""
+        with self._lock:
+            first, self._first_read = self._first_read, None
+        if first is not None:
+            first.set()
 
     def read_keys(self) -> list[str]:
         """The keys one read of the generation reads (with ``soft``, the
@@ -184,11 +224,18 @@ class ScopeState:
         """Use the generation ``value`` read after :meth:`begin_refresh`
         gave ``seen``, unless this process invalidated meanwhile (the read
         is older than that) or the server did not answer (keep ours)."""
-        if self.is_generation(value):
-            with self._lock:
+        with self._lock:
+            if self.is_generation(value):
                 if self._invalidations == seen:  # else older than our own invalidation
                     self._set_generation(value)
                 self._next_check = max(self._next_check, _time.monotonic() + self.check)
+            elif not self._generation:  # no answer: read again in a while, not at every call
+                retry = min(self.check, UNANSWERED_RETRY)
+                self._next_check = max(self._next_check, _time.monotonic() + retry)
+            self._read_once = True
+            first, self._first_read = self._first_read, None
+        if first is not None:
+            first.set()
 
     def softly_invalidated(self) -> float:
         """A soft invalidation now: values made before now are stale here at
@@ -239,21 +286,25 @@ class _Scoped(ScopeState):
 
     def refresh(self) -> None:
         """Read the generation (create it when missing), at most once per period."""
-        seen = self.begin_refresh()
+        seen = self.begin_refresh(FIRST_READ_WAIT)
         if seen is None:
             return
         backend = self.backend
-        if self.soft:
-            value = self.found(backend.get_multi(self.read_keys()))
-        else:
-            value = backend.get(self.generation_key)
-        if not self.is_generation(value):
-            start = self.first_generation()
-            value = (
-                start
-                if backend.add(self.generation_key, start)
-                else backend.get(self.generation_key)
-            )
+        try:
+            if self.soft:
+                value = self.found(backend.get_multi(self.read_keys()))
+            else:
+                value = backend.get(self.generation_key)
+            if not self.is_generation(value):
+                start = self.first_generation()
+                value = (
+                    start
+                    if backend.add(self.generation_key, start)
+                    else backend.get(self.generation_key)
+                )
+        except BaseException:
+            self.abort_refresh()
+            raise
         self.end_refresh(value, seen)
 
     def invalidate_softly(self) -> bool:

@@ -437,6 +437,122 @@ def test_concurrent_first_calls_all_use_the_generation_read() -> None:
     assert region.get(f.key(7)) == 7
 
 
+class _Counting:
+    """A backend's calls, counted by method, and the reads of a region's
+    generation key (``get``/``get_multi`` naming a ``region:`` key)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.calls = 0
+        self.generation_reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.backend, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if name in ("get", "get_multi") and "region:" in repr(args[:1]):
+                self.generation_reads += 1
+            return method(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.memcached
+def test_a_generation_the_server_does_not_answer_is_read_again_after_a_while() -> None:
+    """memcached down at start-up (a real server, stopped): the region's
+    calls answer as misses, and read the generation again at most once per
+    ``min(invalidation_check, UNANSWERED_RETRY)`` seconds, not at every
+    call (before: 12 backend calls per call, the generation read each
+    time); once the server is back, the generation is read and kept."""
+    from caching.regions import UNANSWERED_RETRY
+    from tests.adapters.conftest import builder
+
+    with servers.running(servers.memcached()) as server:
+        server.stop()
+        backend = _Counting(builder("pymemcache")(server.address, timeout=1.0))
+        region = Region("down_at_start", invalidation_check=60).configure(backend, time=60)
+        calls: list[int] = []
+
+        @region
+        def f(x: int) -> int:
+            calls.append(x)
+            return x
+
+        assert f(1) == 1
+        first_reads, first_calls = backend.generation_reads, backend.calls
+        assert first_reads >= 1
+        started = time.monotonic()
+        for _ in range(10):
+            assert f(1) == 1
+        elapsed = time.monotonic() - started
+        reads = backend.generation_reads - first_reads
+        assert reads <= 1 + int(elapsed / UNANSWERED_RETRY), (reads, elapsed)
+        per_call = (backend.calls - first_calls) / 10
+        assert per_call <= first_calls, per_call  # the first call read it, the others did not
+        assert calls == [1] * 11  # nothing stored: each call creates
+        assert region._scoped.generation == 0
+
+        server.start()
+        time.sleep(UNANSWERED_RETRY + 0.1)
+        assert f(2) == 2  # reads the generation: now known
+        assert region._scoped.generation != 0
+        reads = backend.generation_reads
+        for _ in range(10):
+            assert f(2) == 2
+        assert backend.generation_reads == reads  # known: not read again this period
+        assert calls == [1] * 11 + [2]
+        backend.backend.close()
+
+
+class _CountingGeneration(MemoryCache):
+    """A MemoryCache whose reads of a region's generation are counted and
+    slow (a round trip under load)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation_reads = 0
+
+    def get(self, key: Any, namespace: str | None = None) -> Any:
+        if str(key).startswith("region:"):
+            self.generation_reads += 1
+            time.sleep(0.05)
+        return super().get(key, namespace)
+
+
+def test_concurrent_first_calls_wait_for_the_one_read_of_the_generation() -> None:
+    """20 threads call a region's function first, together: one reads the
+    generation, the others wait for that read rather than read it too
+    (before: each read it, 20 reads), and one creation for all."""
+    import threading
+
+    backend = _CountingGeneration()
+    region = Region("first_wait").configure(backend, time=60)
+    calls: list[int] = []
+
+    @region.cache_on_arguments
+    def f(x: int) -> int:
+        calls.append(x)
+        time.sleep(0.1)
+        return x
+
+    barrier = threading.Barrier(20)
+    results: list[int] = []
+
+    def call() -> None:
+        barrier.wait()
+        results.append(f(7))
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [7] * 20
+    assert backend.generation_reads == 1
+    assert calls == [7]
+
+
 def test_the_client_of_configure_reads_and_writes_the_regions_items() -> None:
     regions = caching.configure(
         {"short_term": {"url": "memory://", "time": 60}, "long_term": {"url": "memory://"}}

@@ -20,7 +20,10 @@ The herd guard of :meth:`AsyncCached.get_or_create` has two levels:
 - in one event loop, concurrent misses of one key share a single creation:
   the first starts it in a task, the others await that task (no polling, no
   thread); a waiter cancelled meanwhile leaves the creation running for
-  the others;
+  the others; a call after an invalidation of the key never takes the value
+  of a creation that began before it (the invalidation drops the shared
+  creation, and the creation tells its waiters when it saw the mark or the
+  generation change: they read the key again and create it);
 - across processes (and loops), the creation takes an :class:`AsyncOnePass`
   (``add``-based, polled with ``asyncio.sleep``), as the sync guard does; a
   creator cancelled mid-creation releases the pass at once.
@@ -216,12 +219,15 @@ class AsyncCached(CachedBase):
     async def invalidate(self, key: Key) -> bool:
         """``Cached.invalidate``: a new invalidation mark, then ``delete``,
         so that no creator building ``key`` meanwhile (here, in sync code or
-        in another process) stores a value made from older data.
+        in another process) stores a value made from older data; a
+        :meth:`get_or_create` of ``key`` from now on does not await a
+        creation of this loop that was under way.
 
         :returns: whether a live item was removed.
         :raises InvalidKeyError: ``key`` is not a valid key.
         """
         await write_marks(self.cache, [key], self.namespace)
+        self._forget_creations([key])
         return await self.cache.delete(key, 0, self.namespace)
 
     async def invalidate_multi(self, keys: Iterable[Key]) -> bool:
@@ -233,7 +239,23 @@ class AsyncCached(CachedBase):
         if not keys:
             return True
         await write_marks(self.cache, keys, self.namespace)
+        self._forget_creations(keys)
         return await self.cache.delete_multi(keys, 0, self.namespace)
+
+    def _forget_creations(self, keys: Iterable[Key] | None = None) -> None:
+        """Drop this loop's shared creations of ``keys`` (``None``: of every
+        key) from :attr:`_creating`: a call that comes after an invalidation
+        starts a creation of its own rather than await one that may have read
+        the data from before it. The creation dropped still runs for the
+        callers already awaiting it (and deletes what it stored, its mark
+        having changed)."""
+        loop_id = id(asyncio.get_running_loop())
+        if keys is None:
+            for slot in [slot for slot in list(self._creating) if slot[0] == loop_id]:
+                self._creating.pop(slot, None)
+            return
+        for key in keys:
+            self._creating.pop((loop_id, key), None)
 
     async def incr(self, key: Key, delta: int = 1, initial_value: int | None = None) -> int | None:
         """``incr`` in this instance's namespace."""
@@ -251,14 +273,26 @@ class AsyncCached(CachedBase):
         """Await ``create_factory()``; store a result ``policy`` keeps. The
         mark of ``key`` is read before and after: when it changed, an
         invalidation ran meanwhile and the stored item is deleted."""
+        return (await self._create_checked(key, create_factory, store, policy, False))[0]
+
+    async def _create_checked(
+        self, key: Key, create_factory: Factory, store: Store, policy: _Policy, shared: bool
+    ) -> tuple[Any, bool]:
+        """:meth:`_create`. :returns: the result and whether it is still
+        valid: no invalidation of ``key``, nor of the region, seen while it
+        was built (when nothing was stored, the mark is read again only for
+        a ``shared`` creation, whose waiters are told; else ``True``)."""
         epoch = self._epoch()
         before = await read_marks(self.cache, [key], self.namespace)
         result, stored = await self._build(key, create_factory, store, policy)
-        if stored and (
-            await read_marks(self.cache, [key], self.namespace) != before or self._epoch() != epoch
-        ):
+        if not stored and not shared:
+            return result, True
+        valid = (
+            await read_marks(self.cache, [key], self.namespace) == before and self._epoch() == epoch
+        )
+        if stored and not valid:
             await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
-        return result
+        return result, valid
 
     async def _build(
         self, key: Key, create_factory: Factory, store: Store, policy: _Policy
@@ -391,7 +425,11 @@ class AsyncCached(CachedBase):
         In this event loop, the misses of ``key`` share one creation
         (:meth:`one_pass_create` in a task of its own), which they await;
         the caller that started it gets its exception, if any, and the others
-        then try themselves (through the pass), as the sync waiters do.
+        then try themselves (through the pass), as the sync waiters do. So
+        do they when the creation saw an invalidation of ``key`` (its mark,
+        or a region's generation, changed while it built the value): a
+        caller never takes a value built from data read before an
+        invalidation that had returned when the call began.
 
         :returns: the value (``None`` only if ``create_factory`` says so).
         :raises: whatever ``create_factory`` raises, to the caller whose
@@ -405,24 +443,27 @@ class AsyncCached(CachedBase):
         slot = (id(loop), key)
         creating = self._creating.get(slot)
         if creating is not None:
-            try:
-                result = await asyncio.shield(creating)  # a waiter's cancel stays its own
+            try:  # a waiter's cancel stays its own
+                result, valid = await asyncio.shield(creating)
             except Exception:  # the creator's error is the creator's
-                result = None
-            if result is not None:
+                valid = False
+            if valid:
                 return result
+            # Failed, or invalidated while it was built (here, in sync code,
+            # in another process, a new region generation): as a sync
+            # waiter, read the key again and create it if missing.
             return await self._one_pass_create(key, create_factory, policy)
-        task = loop.create_task(self._one_pass_create(key, create_factory, policy))
+        task = loop.create_task(self._shared_create(key, create_factory, policy))
         self._creating[slot] = task
 
         def forget(done: asyncio.Future[Any]) -> None:
             if self._creating.get(slot) is done:
-                del self._creating[slot]
+                self._creating.pop(slot, None)
             if not done.cancelled():
                 done.exception()  # retrieved: a failed creation is the starter's
 
         task.add_done_callback(forget)
-        return await asyncio.shield(task)
+        return (await asyncio.shield(task))[0]
 
     async def one_pass_create(self, key: Key, create_factory: Factory) -> Any:
         """The sync ``one_pass_create`` over :class:`AsyncOnePass`: the
@@ -435,6 +476,17 @@ class AsyncCached(CachedBase):
         return await self._one_pass_create(key, create_factory, _DEFAULT)
 
     async def _one_pass_create(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
+        return (await self._shared_create(key, create_factory, policy))[0]
+
+    async def _shared_create(
+        self, key: Key, create_factory: Factory, policy: _Policy
+    ) -> tuple[Any, bool]:
+        """:meth:`one_pass_create`, the work of a creation shared in a loop.
+
+        :returns: the value and whether the loop's other callers may take
+            it: ``True`` for a value read from the cache, or created with no
+            invalidation seen meanwhile (:meth:`_hold`, :meth:`_create_checked`).
+        """
         guard = self._pass_key(key)
         deadline = _time.monotonic() + seconds(self.timeout)
         for _ in range(ONE_PASS_ATTEMPTS):
@@ -450,8 +502,8 @@ class AsyncCached(CachedBase):
             if result is None:
                 result = await self.cache.get(key, self.namespace)
             if result is not None:
-                return _value(result)
-        return await self._set_missed(key, create_factory, policy)
+                return _value(result), True
+        return await self._create_checked(key, create_factory, self.cache.set, policy, True)
 
     async def _wait(self, one_pass: AsyncOnePass, key: Key, remaining: float) -> bool:
         """``one_pass.wait(remaining)``, reported as ``waited`` or ``wait_timeout``."""
@@ -462,23 +514,27 @@ class AsyncCached(CachedBase):
         self._emit("waited" if done else "wait_timeout", key, _time.perf_counter() - started)
         return done
 
-    async def _hold(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
+    async def _hold(self, key: Key, create_factory: Factory, policy: _Policy) -> tuple[Any, bool]:
         """The work of the pass holder (the sync ``_hold``): read the key
         again with its mark in one ``get_multi``; create and store; read the
         mark again before the pass is released, and delete the item if it
-        changed (so no waiter reads it)."""
+        changed (so no waiter reads it).
+
+        :returns: the value and whether it is still valid (read from the
+            cache, or no invalidation seen while it was built)."""
         mark = mark_key(key)
         epoch = self._epoch()
         found = await self.cache.get_multi([key, mark], self.namespace)
         result = found.get(key)
         if result is not None:
-            return _value(result)
+            return _value(result), True
         result, stored = await self._build(key, create_factory, self.cache.set, policy)
-        if stored and (
-            await self.cache.get(mark, self.namespace) != found.get(mark) or self._epoch() != epoch
-        ):
+        valid = (
+            await self.cache.get(mark, self.namespace) == found.get(mark) and self._epoch() == epoch
+        )
+        if stored and not valid:
             await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
-        return result
+        return result, valid
 
     async def get_or_set_multi(
         self,

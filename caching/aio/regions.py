@@ -87,16 +87,20 @@ class _AsyncScoped(ScopeState):
 
     async def _read(self, seen: int) -> None:
         backend = self.backend
-        if self.soft:
-            value = self.found(await backend.get_multi(self.read_keys()))
-        else:
-            value = await backend.get(self.generation_key)
-        if not self.is_generation(value):
-            start = self.first_generation()
-            if await backend.add(self.generation_key, start):
-                value = start
+        try:
+            if self.soft:
+                value = self.found(await backend.get_multi(self.read_keys()))
             else:
                 value = await backend.get(self.generation_key)
+            if not self.is_generation(value):
+                start = self.first_generation()
+                if await backend.add(self.generation_key, start):
+                    value = start
+                else:
+                    value = await backend.get(self.generation_key)
+        except BaseException:
+            self.abort_refresh()
+            raise
         self.end_refresh(value, seen)
 
     async def invalidate_softly(self) -> bool:
@@ -333,7 +337,9 @@ class AsyncRegion(AsyncCached):
             return await self._scoped.invalidate_softly()
         if key is not None:
             return await super().invalidate(key)
-        return await self._scoped.invalidate()
+        done = await self._scoped.invalidate()
+        self._forget_creations()  # a call from now on uses the new generation's keys
+        return done
 
     async def close(self) -> None:
         """Close the backend's connections, if it has any (memcached)."""

@@ -180,3 +180,60 @@ def test_the_first_calls_in_a_loop_await_the_first_read_of_the_generation(
     asyncio.run(main())
     assert calls == 1
     assert not [record for record in caplog.records if "did not confirm" in record.getMessage()]
+
+
+class _CountingAsync:
+    """An async backend's calls, counted, and the reads of a region's
+    generation key."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.calls = 0
+        self.generation_reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.backend, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if name in ("get", "get_multi") and "region:" in repr(args[:1]):
+                self.generation_reads += 1
+            return await method(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.memcached
+def test_an_async_region_reads_an_unanswered_generation_again_after_a_while() -> None:
+    """AsyncRegion over a memcached down at start-up (a real server,
+    stopped): as the sync region, the generation is read again at most once
+    per ``min(invalidation_check, UNANSWERED_RETRY)`` seconds, not at every
+    call (before: at every call)."""
+    import time
+
+    from caching.regions import UNANSWERED_RETRY
+
+    with servers.running(servers.memcached()) as server:
+        server.stop()
+
+        async def body() -> None:
+            backend = _CountingAsync(emcache_at([server.address]))
+            region = AsyncRegion(f"down{uuid.uuid4().hex[:8]}", invalidation_check=60)
+            region.configure(backend, time=60)  # type: ignore[arg-type]
+
+            @region.cache_on_arguments
+            async def f(x: int) -> int:
+                return x
+
+            assert await f(1) == 1
+            first = backend.generation_reads
+            assert first >= 1
+            started = time.monotonic()
+            for _ in range(10):
+                assert await f(1) == 1
+            elapsed = time.monotonic() - started
+            reads = backend.generation_reads - first
+            assert reads <= 1 + int(elapsed / UNANSWERED_RETRY), (reads, elapsed)
+            await backend.backend.close()
+
+        asyncio.run(asyncio.wait_for(body(), 60))

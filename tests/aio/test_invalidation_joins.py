@@ -1,0 +1,191 @@
+"""A call that begins after an invalidation has returned never takes the
+value of a creation that began before it (docs/ASYNCIO.md, "Invalidation
+marks").
+
+``AsyncCached.get_or_create`` shares one creation per key among the
+concurrent misses of a loop. A creation under way when its key is
+invalidated has read the data from before; a caller that comes after the
+invalidation must not await it and take its value:
+
+- a local invalidation (``invalidate``, ``invalidate_multi``, a function's
+  ``invalidate``, ``AsyncRegion.invalidate``) drops the loop's shared
+  creation, so later callers start their own;
+- any invalidation (also from sync code, another process, a new region
+  generation) is seen by the shared creation itself, which reads the mark
+  after the build: it tells its waiters its value is not valid, and they
+  read the key again and create it, as the sync waiters do.
+
+Over AsyncMemoryCache (sharing a MemoryCache with sync code) and a real
+memcached (sync side: pymemcache).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from caching import MemoryCache
+from caching.aio import AsyncMemoryCache
+from caching.aio.cached import AsyncCached
+from caching.aio.regions import AsyncRegion
+from caching.patterns import Cached, key_builder
+from caching.regions import Region
+from tests import servers
+from tests.adapters.conftest import builder
+from tests.aio.backends import emcache_at
+from tests.aio.makers import PARAMS
+
+Pair = tuple[Callable[[], Any], Any]
+
+
+@pytest.fixture(params=PARAMS)
+def pair(request: pytest.FixtureRequest) -> Iterator[Pair]:
+    """``(make the async backend, the sync backend over the same items)``."""
+    if request.param == "memory":
+        shared = MemoryCache()
+        yield (lambda: AsyncMemoryCache(cache=shared)), shared
+        return
+    server: servers.Server = request.getfixturevalue("memcached_server")
+    sync_cache = builder("pymemcache")(server.address, timeout=5.0)
+    yield (lambda: emcache_at([server.address])), sync_cache
+    sync_cache.close()
+
+
+def _run(make: Callable[[], Any], body: Callable[[Any], Any]) -> Any:
+    async def main() -> Any:
+        cache = make()
+        try:
+            return await asyncio.wait_for(body(cache), 30)
+        finally:
+            close = getattr(cache, "close", None)
+            if close is not None:
+                await close()
+
+    return asyncio.run(main())
+
+
+MODES = ["invalidate", "invalidate_multi", "function", "sync"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_calls_after_an_invalidation_do_not_take_the_creation_under_way(
+    pair: Pair, mode: str
+) -> None:
+    """A creation reads "old", the key is invalidated (and the data is now
+    "new"), then 20 calls of the key begin while the creation still runs:
+    each gets "new", made by one creation of their own (before: all 20
+    awaited the first creation and got "old")."""
+    make, sync_cache = pair
+    prefix = f"join-{uuid.uuid4().hex[:10]}"
+    sync_cached = Cached(sync_cache, key_builder(prefix), time=60)
+
+    async def body(cache: Any) -> None:
+        cached = AsyncCached(cache, key_builder(prefix), time=60)
+        version = {"data": "old"}
+        reads: list[str] = []
+        reached = asyncio.Event()
+        gate = asyncio.Event()
+
+        @cached.wraps_get_or_create
+        async def data(n: int) -> str:
+            value = version["data"]
+            reads.append(value)
+            reached.set()
+            await gate.wait()
+            return value
+
+        first = asyncio.ensure_future(data(1))
+        await asyncio.wait_for(reached.wait(), 10)
+        version["data"] = "new"
+        key = data.key(1)
+        if mode == "invalidate":
+            await cached.invalidate(key)
+        elif mode == "invalidate_multi":
+            await cached.invalidate_multi([key, f"{prefix}-other"])
+        elif mode == "function":
+            await data.invalidate(1)
+        else:  # sync code of this process (another thread), same items and marks
+            await asyncio.to_thread(sync_cached.invalidate, key)
+        later = [asyncio.ensure_future(data(1)) for _ in range(20)]
+        await asyncio.sleep(0.05)  # they reach the creation under way (or their own)
+        gate.set()
+        assert await first == "old"  # the first caller's call began before it
+        assert await asyncio.gather(*later) == ["new"] * 20
+        assert reads == ["old", "new"]  # one creation for the 20 later calls
+        assert await data.get(1) == "new"
+        assert sync_cached.get(key) == "new"
+
+    _run(make, body)
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_calls_after_a_region_invalidation_do_not_take_the_creation_under_way(
+    pair: Pair, remote: bool
+) -> None:
+    """The same for a whole AsyncRegion: invalidated here (``invalidate()``),
+    or by a sync Region of the same name over the same items (read here at
+    once: ``invalidation_check=0``)."""
+    make, sync_cache = pair
+    name = f"join{uuid.uuid4().hex[:10]}"
+    sync_region = Region(name, invalidation_check=0).configure(sync_cache, time=60)
+
+    async def body(cache: Any) -> None:
+        region = AsyncRegion(name, invalidation_check=0).configure(cache, time=60)
+        version = {"data": "old"}
+        reads: list[str] = []
+        reached = asyncio.Event()
+        gate = asyncio.Event()
+
+        @region.cache_on_arguments
+        async def data(n: int) -> str:
+            value = version["data"]
+            reads.append(value)
+            reached.set()
+            await gate.wait()
+            return value
+
+        first = asyncio.ensure_future(data(1))
+        await asyncio.wait_for(reached.wait(), 10)
+        version["data"] = "new"
+        if remote:
+            assert await asyncio.to_thread(sync_region.invalidate)
+        else:
+            assert await region.invalidate()
+        later = [asyncio.ensure_future(data(1)) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert await first == "old"
+        assert await asyncio.gather(*later) == ["new"] * 20
+        assert reads == ["old", "new"]
+        assert await data(1) == "new"
+
+    _run(make, body)
+
+
+def test_a_herd_still_shares_one_creation(pair: Pair) -> None:
+    """With no invalidation, 100 concurrent misses of one key in a loop
+    still make one creation, and each gets its value."""
+    make, _ = pair
+    prefix = f"herd-{uuid.uuid4().hex[:10]}"
+
+    async def body(cache: Any) -> None:
+        cached = AsyncCached(cache, key_builder(prefix), time=60)
+        calls: list[int] = []
+
+        @cached.wraps_get_or_create
+        async def data(n: int) -> int:
+            calls.append(n)
+            await asyncio.sleep(0.1)
+            return n * 2
+
+        started = time.monotonic()
+        assert await asyncio.gather(*[data(3) for _ in range(100)]) == [6] * 100
+        assert calls == [3]
+        assert time.monotonic() - started < 10
+
+    _run(make, body)
