@@ -534,20 +534,22 @@ class PylibmcAdapter(MemcacheApi):
         # Read on the adapter's own connection (caching.adapters.reader), never
         # by pylibmc, whose C code inflates an item with its zlib flag first.
         stored_key = self._stored_keys[key]
-        item = self._run(self._read_item, None, (stored_key,))
-        if item is None:
-            return None
         if self._plain:
-            return self._loaded(stored_key, item)
-        return self._decoded(stored_key, item)
+            return self._run(self._read_value, None, (stored_key,))
+        item = self._run(self._read_item, None, (stored_key,))
+        return None if item is None else self._decoded(stored_key, item)
 
-    def _loaded(self, key: bytes, item: Item) -> Any:
-        """:func:`~caching.adapters.serializer.loads` of ``key``'s item;
-        ``None`` (a miss, logged at most once per period) for an item it
-        cannot read: flags no adapter writes, bytes that do not decode as
-        their flags say, a pickle that cannot be read."""
+    def _read_value(self, client: Any, key: bytes) -> Any:
+        """The value of ``key``'s item in the plain format, read by
+        :func:`~caching.adapters.serializer.loads`; ``None`` on a miss, and
+        (logged at most once per period) for an item it cannot read: flags
+        no adapter writes, bytes that do not decode as their flags say, a
+        pickle that cannot be read."""
+        found = self._fetch(client, key, b"get ")
+        if found is None:
+            return None
         try:
-            return loads(*item)
+            return loads(found[1], found[2])
         except Exception as exc:  # ValueError, UnpicklingError, AttributeError...
             self._item_refusals.report(key, f"{type(exc).__name__}: {exc}")
             return None
@@ -561,8 +563,19 @@ class PylibmcAdapter(MemcacheApi):
         """The item of ``key`` read with ``command`` (``get``/``gets``) on
         ``client``'s :class:`~caching.adapters.reader.ItemReader` for the
         key's server; ``None`` on a miss."""
-        reader = self._reader(client, key)
-        found = self._exchange_read(reader, command + key + b"\r\n")
+        readers: _Readers | None = getattr(client, _READERS, None)
+        if readers is None or readers.pid != process_id():
+            readers = _readers(client)
+        index = 0 if readers.single else client.hash(key)
+        reader = readers.connections[index]
+        if reader is None or not reader.usable():
+            reader = self._server_reader(readers, index)
+        try:
+            found = reader.fetch(command + key + b"\r\n")
+        except OSError as exc:
+            raise self._connection_error(f"{reader.address}: {exc}") from exc
+        except OutOfStepError as exc:
+            raise self._protocol_error(f"{reader.address}: {exc}") from exc
         if not found:
             return None
         if len(found) != 1 or found[0][0] != key:
@@ -577,8 +590,10 @@ class PylibmcAdapter(MemcacheApi):
         given: dict[bytes, Key] = {
             (key.encode("utf-8") if isinstance(key, str) else key): key for key in keys
         }
-        readers = _readers(client)
-        if len(readers.addresses) == 1:
+        readers: _Readers | None = getattr(client, _READERS, None)
+        if readers is None or readers.pid != process_id():
+            readers = _readers(client)
+        if readers.single:
             groups = {0: list(given)}
         else:
             groups = {}
@@ -589,42 +604,56 @@ class PylibmcAdapter(MemcacheApi):
         failure: BaseException | None = None
         plain = self._plain
         for index, stored_keys in groups.items():
+            address = readers.addresses[index]
             try:
-                reader = self._server_reader(client, readers, index)
-                items = self._exchange_read(reader, b"get " + b" ".join(stored_keys) + b"\r\n")
+                reader = readers.connections[index]
+                if reader is None or not reader.usable():
+                    reader = self._server_reader(readers, index)
+                try:
+                    items = reader.fetch(b"get " + b" ".join(stored_keys) + b"\r\n")
+                except OSError as exc:
+                    raise self._connection_error(f"{address}: {exc}") from exc
             except self.errors as exc:
                 if len(groups) == 1:
                     raise
                 failure = exc  # the keys of the other servers still come back
                 continue
+            except OutOfStepError as exc:
+                if len(groups) == 1:
+                    raise self._protocol_error(f"{address}: {exc}") from exc
+                self._bad_reply_seen(address, str(exc))  # its keys alone miss
+                continue
             for stored, data, flags, _ in items:
                 key = given.get(stored)
-                if key is None:
+                if key is None:  # out of step: none of this server's items
                     reader.close()
-                    raise self._protocol_error(f"an item of a key not asked for, {stored[:60]!r}")
-                if plain:
-                    value = self._loaded(stored, (data, flags))
-                    if value is not None:
-                        found[key] = value
-                else:
+                    reason = f"an item of a key not asked for, {stored[:60]!r}"
+                    if len(groups) == 1:
+                        raise self._protocol_error(f"{address}: {reason}")
+                    self._bad_reply_seen(address, reason)
+                    for asked in stored_keys:
+                        found.pop(given[asked], None)
+                    break
+                if not plain:
                     found[key] = (data, flags)
+                    continue
+                try:
+                    value = loads(data, flags)
+                except Exception as exc:  # a broken item: a miss for its key alone
+                    self._item_refusals.report(stored, f"{type(exc).__name__}: {exc}")
+                    continue
+                if value is not None:
+                    found[key] = value
         if failure is not None:
             self._failed(failure)
         return found
 
-    def _reader(self, client: Any, key: bytes) -> ItemReader:
-        """``client``'s reader for the server of ``key``."""
-        readers = _readers(client)
-        index = 0 if len(readers.addresses) == 1 else client.hash(key)
-        return self._server_reader(client, readers, index)
-
-    def _server_reader(self, client: Any, readers: _Readers, index: int) -> ItemReader:
-        """``client``'s reader for its ``index``-th server, connected now if
-        it has none usable. With several servers, one reported down is not
-        tried (its keys fail at once) until the server watch sees it back."""
+    def _server_reader(self, readers: _Readers, index: int) -> ItemReader:
+        """A new reader for the ``index``-th server of ``readers``, in place
+        of one that is not usable (what it held unasked is logged). With
+        several servers, one reported down is not tried (its keys fail at
+        once) until the server watch sees it back."""
         reader = readers.connections[index]
-        if reader is not None and reader.usable():
-            return reader
         address = readers.addresses[index]
         if reader is not None:
             unread = reader.unread()
@@ -633,7 +662,7 @@ class PylibmcAdapter(MemcacheApi):
             if unread:  # (none: closed by the server, as after a restart)
                 reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
                 self._bad_reply_seen(address, reason)
-        if len(readers.addresses) > 1 and address in self.failures.down:
+        if not readers.single and address in self.failures.down:
             raise self._connection_error(f"{address}: down (waiting for the server watch)")
         try:
             reader = ItemReader(address, readers.connect_timeout, readers.timeout)
@@ -641,17 +670,6 @@ class PylibmcAdapter(MemcacheApi):
             raise self._connection_error(f"{address}: {exc}") from exc
         readers.connections[index] = reader
         return reader
-
-    def _exchange_read(self, reader: ItemReader, request: bytes) -> list[Found]:
-        """:meth:`ItemReader.fetch`, its failures as pylibmc's: a server
-        failure is a ``ConnectionError`` (one of :attr:`errors`), a reply out
-        of step a ``ProtocolError`` (one of :attr:`bad_replies`)."""
-        try:
-            return reader.fetch(request)
-        except OSError as exc:
-            raise self._connection_error(f"{reader.address}: {exc}") from exc
-        except OutOfStepError as exc:
-            raise self._protocol_error(f"{reader.address}: {exc}") from exc
 
     def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
         return found  # _get_many leaves out misses and stored None values
@@ -871,11 +889,12 @@ class _Readers:
     for each of its servers (made on first use), of the process that made
     them; timeouts are the client's behaviours, in seconds."""
 
-    __slots__ = ("addresses", "connect_timeout", "connections", "pid", "timeout")
+    __slots__ = ("addresses", "connect_timeout", "connections", "pid", "single", "timeout")
 
     def __init__(self, client: Any) -> None:
-        self.pid = os.getpid()
+        self.pid = process_id()
         self.addresses = _addresses(client)
+        self.single = len(self.addresses) == 1
         if not self.addresses:
             raise TypeError(f"{client!r} does not name its servers (pylibmc's addresses)")
         behaviors = client.behaviors
@@ -898,7 +917,7 @@ def _readers(client: Any) -> _Readers:
     """``client``'s :class:`_Readers` of this process, made on first use (a
     forked child's own: the parent's sockets are never used there)."""
     readers: _Readers | None = getattr(client, _READERS, None)
-    if readers is None or readers.pid != os.getpid():
+    if readers is None or readers.pid != process_id():
         readers = _Readers(client)
         setattr(client, _READERS, readers)
     return readers
@@ -907,7 +926,7 @@ def _readers(client: Any) -> _Readers:
 def _close_readers(client: Any) -> None:
     """Close ``client``'s readers, if it has some of this process."""
     readers: _Readers | None = getattr(client, _READERS, None)
-    if readers is not None and readers.pid == os.getpid():
+    if readers is not None and readers.pid == process_id():
         readers.close()
 
 

@@ -17,9 +17,11 @@ The text protocol's reply to ``get k1 k2 ...`` is, per item found,
 
 from __future__ import annotations
 
-import os
 import select
 import socket
+import struct
+
+from caching.adapters import pool
 
 __all__ = ["Found", "ItemReader", "OutOfStepError"]
 
@@ -28,11 +30,45 @@ Found = tuple[bytes, bytes, int, "int | None"]
 
 _END = b"END"
 _VALUE = b"VALUE"
+_CHUNK = 65536
+
+
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
 
 
 class OutOfStepError(Exception):
     """A reply that the ``get``/``gets`` sent cannot get (an error line, a
     malformed header, bytes after ``END``); the connection is closed."""
+
+
+def _split_reply(buf: bytes) -> list[Found] | None:
+    """The items of a whole reply ``buf`` (ending ``END``) whose values hold
+    no ``\\r\\n``, split in one pass; ``None`` when a line's length is not
+    what its header announced (a value holding ``\\r\\n``, a reply cut
+    short, anything else), for :meth:`ItemReader.fetch` to read step by step.
+    (Each value's first line is shorter than announced when the value holds
+    ``\\r\\n``, so a split that matches every header is the reply.)"""
+    lines = buf.split(b"\r\n")
+    del lines[-2:]  # END, and the empty rest after it
+    if len(lines) % 2:
+        return None
+    found: list[Found] = []
+    append = found.append
+    pairs = iter(lines)
+    for header, data in zip(pairs, pairs, strict=True):
+        parts = header.split(b" ")
+        if len(parts) != 4 or parts[0] != _VALUE:
+            return None
+        try:
+            if int(parts[3]) != len(data):
+                return None
+            flags = int(parts[2])
+        except ValueError:
+            return None
+        append((parts[1], data, flags, None))
+    return found
 
 
 class ItemReader:
@@ -52,7 +88,7 @@ class ItemReader:
 
     def __init__(self, address: str, connect_timeout: float, timeout: float) -> None:
         self.address = address
-        self.pid = os.getpid()
+        self.pid = pool.process_id()
         if address.startswith("unix:"):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -65,7 +101,12 @@ class ItemReader:
             host, port = address.rsplit(":", 1)
             sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(timeout)
+        # Blocking, with the kernel's own timeouts: one system call per send
+        # and per receive (Python's own timeout polls before each of them).
+        # A receive that times out raises BlockingIOError (an OSError).
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
         poller = select.poll()
         poller.register(sock, select.POLLIN)
         self.sock, self.poll = sock, poller.poll
@@ -73,16 +114,16 @@ class ItemReader:
     def usable(self) -> bool:
         """Whether the connection is open, of this process, and holds
         nothing no command asked for (a server that restarted closed it)."""
-        return self.pid == os.getpid() and self.sock.fileno() >= 0 and not self.poll(0)
+        return self.pid == pool.process_id() and self.sock.fileno() >= 0 and not self.poll(0)
 
     def unread(self) -> bytes:
         """What waits on a connection found not :meth:`usable`, which no
         command asked for (``b""``: none, or the server closed it)."""
-        if self.pid != os.getpid() or self.sock.fileno() < 0:
+        if self.pid != pool.process_id() or self.sock.fileno() < 0:
             return b""
         try:
-            return self.sock.recv(4096, socket.MSG_PEEK)
-        except OSError:  # reset by the server
+            return self.sock.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:  # reset by the server, or nothing after all
             return b""
 
     def fetch(self, request: bytes) -> list[Found]:
@@ -96,17 +137,22 @@ class ItemReader:
         sock = self.sock
         try:
             sock.sendall(request)
-            buf: bytes | bytearray = sock.recv(65536)
+            buf = sock.recv(_CHUNK)
             if buf == b"END\r\n":
                 return []
+            if buf.endswith(b"\r\nEND\r\n"):
+                quick = _split_reply(buf)
+                if quick is not None:
+                    return quick
             found: list[Found] = []
+            append = found.append
             pos = 0
             while True:
                 eol = buf.find(b"\r\n", pos)
                 while eol < 0:
-                    buf = self._more(buf)
+                    buf = self._fill(buf, len(buf) + 1)
                     eol = buf.find(b"\r\n", pos)
-                header = bytes(buf[pos:eol])
+                header = buf[pos:eol]
                 if header == _END:
                     if eol + 2 != len(buf):
                         raise OutOfStepError(f"{len(buf) - eol - 2} bytes after END")
@@ -120,25 +166,27 @@ class ItemReader:
                 except ValueError:
                     raise OutOfStepError(f"malformed header {header[:60]!r}") from None
                 start = eol + 2
-                end = start + size
-                while len(buf) < end + 2:
-                    buf = self._more(buf)
-                if buf[end : end + 2] != b"\r\n":
+                pos = start + size + 2
+                if len(buf) < pos + 5:  # this value, and at least END after it
+                    buf = self._fill(buf, pos + 5)
+                if buf[pos - 2 : pos] != b"\r\n":
                     raise OutOfStepError(f"{size} bytes announced, no end of line after them")
-                found.append((parts[1], bytes(buf[start:end]), flags, cas))
-                pos = end + 2
+                append((parts[1], buf[start : pos - 2], flags, cas))
         except BaseException:
             self.close()
             raise
 
-    def _more(self, buf: bytes | bytearray) -> bytearray:
-        chunk = self.sock.recv(262144)
-        if not chunk:
-            raise ConnectionResetError("closed by the server")
-        if type(buf) is not bytearray:
-            buf = bytearray(buf)
-        buf += chunk
-        return buf
+    def _fill(self, buf: bytes, need: int) -> bytes:
+        """``buf`` and what more arrives, until it holds ``need`` bytes."""
+        chunks = [buf]
+        size = len(buf)
+        while size < need:
+            chunk = self.sock.recv(max(_CHUNK, need - size))
+            if not chunk:
+                raise ConnectionResetError("closed by the server")
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
 
     def close(self) -> None:
         """Close the connection (a forked child's copy: only its own)."""
