@@ -571,17 +571,11 @@ class PylibmcAdapter(MemcacheApi):
         if reader is None or not reader.usable():
             reader = self._server_reader(readers, index)
         try:
-            found = reader.fetch(command + key + b"\r\n")
+            return reader.fetch_one(command + key + b"\r\n", key)
         except OSError as exc:
             raise self._connection_error(f"{reader.address}: {exc}") from exc
         except OutOfStepError as exc:
             raise self._protocol_error(f"{reader.address}: {exc}") from exc
-        if not found:
-            return None
-        if len(found) != 1 or found[0][0] != key:
-            reader.close()
-            raise self._protocol_error(f"an item of another key, {found[0][0][:60]!r}")
-        return found[0]
 
     def _get_many(self, client: Any, keys: list[Key]) -> dict[Key, Any]:
         # One ``get`` of all the keys per server, on the adapter's own

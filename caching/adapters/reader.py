@@ -112,9 +112,10 @@ class ItemReader:
         self.sock, self.poll = sock, poller.poll
 
     def usable(self) -> bool:
-        """Whether the connection is open, of this process, and holds
-        nothing no command asked for (a server that restarted closed it)."""
-        return self.pid == pool.process_id() and self.sock.fileno() >= 0 and not self.poll(0)
+        """Whether the connection is open and holds nothing no command asked
+        for (a server that restarted closed it). (Whether it is of this
+        process is its holder's to check, :attr:`pid`.)"""
+        return self.sock.fileno() >= 0 and not self.poll(0)
 
     def unread(self) -> bytes:
         """What waits on a connection found not :meth:`usable`, which no
@@ -125,6 +126,41 @@ class ItemReader:
             return self.sock.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except OSError:  # reset by the server, or nothing after all
             return b""
+
+    def fetch_one(self, request: bytes, key: bytes) -> Found | None:
+        """:meth:`fetch` of one key's ``get``/``gets``, the common reply
+        (one item, whole in one receive) read in one step.
+
+        :returns: the item, ``None`` on a miss.
+        :raises OSError, OutOfStepError: as :meth:`fetch`; also an item of
+            another key, or more than one.
+        """
+        sock = self.sock
+        try:
+            sock.sendall(request)
+            buf = sock.recv(_CHUNK)
+            if buf == b"END\r\n":
+                return None
+            eol = buf.find(b"\r\n")
+            parts = buf[:eol].split(b" ")
+            if 4 <= len(parts) <= 5 and parts[0] == _VALUE and parts[1] == key:
+                try:
+                    start, size = eol + 2, int(parts[3])
+                    if len(buf) == start + size + 7 and buf.endswith(b"\r\nEND\r\n"):
+                        cas = int(parts[4]) if len(parts) == 5 else None
+                        return key, buf[start : start + size], int(parts[2]), cas
+                except ValueError:
+                    pass  # the step-by-step reading says what is wrong
+            found = self._read(buf, request)
+        except BaseException:
+            self.close()
+            raise
+        if not found:
+            return None
+        if len(found) != 1 or found[0][0] != key:
+            self.close()
+            raise OutOfStepError(f"{len(found)} items, of {found[0][0][:60]!r}, for {key[:60]!r}")
+        return found[0]
 
     def fetch(self, request: bytes) -> list[Found]:
         """Send ``request`` (one ``get``/``gets`` line) and read its reply.
@@ -144,37 +180,42 @@ class ItemReader:
                 quick = _split_reply(buf)
                 if quick is not None:
                     return quick
-            found: list[Found] = []
-            append = found.append
-            pos = 0
-            while True:
-                eol = buf.find(b"\r\n", pos)
-                while eol < 0:
-                    buf = self._fill(buf, len(buf) + 1)
-                    eol = buf.find(b"\r\n", pos)
-                header = buf[pos:eol]
-                if header == _END:
-                    if eol + 2 != len(buf):
-                        raise OutOfStepError(f"{len(buf) - eol - 2} bytes after END")
-                    return found
-                parts = header.split(b" ")
-                if parts[0] != _VALUE or not 4 <= len(parts) <= 5:
-                    raise OutOfStepError(f"unexpected reply {header[:60]!r} to {request[:40]!r}")
-                try:
-                    flags, size = int(parts[2]), int(parts[3])
-                    cas = int(parts[4]) if len(parts) == 5 else None
-                except ValueError:
-                    raise OutOfStepError(f"malformed header {header[:60]!r}") from None
-                start = eol + 2
-                pos = start + size + 2
-                if len(buf) < pos + 5:  # this value, and at least END after it
-                    buf = self._fill(buf, pos + 5)
-                if buf[pos - 2 : pos] != b"\r\n":
-                    raise OutOfStepError(f"{size} bytes announced, no end of line after them")
-                append((parts[1], buf[start : pos - 2], flags, cas))
+            return self._read(buf, request)
         except BaseException:
             self.close()
             raise
+
+    def _read(self, buf: bytes, request: bytes) -> list[Found]:
+        """The items of the reply that begins with ``buf``, read step by
+        step (receiving the rest as needed)."""
+        found: list[Found] = []
+        append = found.append
+        pos = 0
+        while True:
+            eol = buf.find(b"\r\n", pos)
+            while eol < 0:
+                buf = self._fill(buf, len(buf) + 1)
+                eol = buf.find(b"\r\n", pos)
+            header = buf[pos:eol]
+            if header == _END:
+                if eol + 2 != len(buf):
+                    raise OutOfStepError(f"{len(buf) - eol - 2} bytes after END")
+                return found
+            parts = header.split(b" ")
+            if parts[0] != _VALUE or not 4 <= len(parts) <= 5:
+                raise OutOfStepError(f"unexpected reply {header[:60]!r} to {request[:40]!r}")
+            try:
+                flags, size = int(parts[2]), int(parts[3])
+                cas = int(parts[4]) if len(parts) == 5 else None
+            except ValueError:
+                raise OutOfStepError(f"malformed header {header[:60]!r}") from None
+            start = eol + 2
+            pos = start + size + 2
+            if len(buf) < pos + 5:  # this value, and at least END after it
+                buf = self._fill(buf, pos + 5)
+            if buf[pos - 2 : pos] != b"\r\n":
+                raise OutOfStepError(f"{size} bytes announced, no end of line after them")
+            append((parts[1], buf[start : pos - 2], flags, cas))
 
     def _fill(self, buf: bytes, need: int) -> bytes:
         """``buf`` and what more arrives, until it holds ``need`` bytes."""
