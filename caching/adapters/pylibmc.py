@@ -14,6 +14,14 @@ batch connection below, and otherwise through a ``gets``/``cas`` loop, which
 writes the item without an expiry (docs/ADAPTERS.md, "Counters over the
 whole range").
 
+Values are never read through pylibmc, whose C code inflates an item
+carrying its zlib flag (8) before anything else sees it, without a bound:
+``get``, ``get_multi`` and ``gets`` go out on text-protocol connections of
+each pooled client's own (:mod:`caching.adapters.reader`), and each item is
+read by :func:`~caching.adapters.serializer.loads` (or the codec), alone, so
+that a broken one is a miss for its key alone (docs/ADAPTERS.md, "pylibmc's
+reads").
+
 libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
 command at a time, each waiting for its reply. With one server, the adapter
 sends those batches on a text-protocol connection of each pooled client's
@@ -91,18 +99,14 @@ def _client_class(undecoded: bool = False) -> Any:
     """pylibmc's ``Client`` storing the items of :mod:`caching.adapters.serializer`.
 
     Values arrive serialised by the adapter: ``serialize`` is the identity,
-    ``tuple`` (docs/PERFORMANCE.md, "pylibmc in C"). ``deserialize`` is
-    pylibmc's own, in C, which reads the format's flags as
-    :func:`~caching.adapters.serializer.loads` does but for quoted and bool
-    items, which it reads as str (the adapter's ``get`` and ``get_multi``
-    finish them with :func:`~caching.adapters.serializer.from_native`).
-
-    ``undecoded``: the client of an adapter with a
-    :class:`~caching.adapters.serializer.Codec`; its ``deserialize`` hands
-    each item over as ``(data, flags)``
-    (:func:`~caching.adapters.serializer.raw`), so that pylibmc's C decoder
-    never unpickles it (it still inflates an item with its own zlib flag, 8,
-    first, which no codec writes: docs/ADAPTERS.md).
+    ``tuple`` (docs/PERFORMANCE.md, "pylibmc in C"). The adapter reads no
+    value through the client (:mod:`caching.adapters.reader`), so its
+    ``deserialize`` only matters to other code using the client: pylibmc's
+    own, in C, or, with ``undecoded`` (the client of an adapter with a
+    :class:`~caching.adapters.serializer.Codec`), one that hands each item
+    over as ``(data, flags)`` (:func:`~caching.adapters.serializer.raw`), so
+    that pylibmc never unpickles it. (pylibmc still inflates an item with its
+    own zlib flag, 8, before ``deserialize``: docs/ADAPTERS.md.)
     """
     library = require("pylibmc", "pylibmc")
 

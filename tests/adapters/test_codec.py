@@ -374,7 +374,7 @@ def test_a_foreign_or_broken_item_is_a_miss_for_its_key_alone(
 @pytest.mark.parametrize("name", NAMES)
 def test_pylibmcs_own_zlib_flag_is_a_miss(name: str, memcached_server: servers.Server) -> None:
     # Flag 8 is pylibmc's zlib bit, which no codec writes: a miss everywhere.
-    # (pylibmc's C decoder inflates it before the adapter sees it: docs/ADAPTERS.md.)
+    # (pylibmc's C code would inflate it first: the adapter reads values itself.)
     address = memcached_server.address
     adapter, key = _adapter(name, address, serializer="json"), _key()
     _raw_set(address, key, zlib.compress(b"plain text"), 8 | FLAG_STR)
