@@ -70,6 +70,7 @@ from caching.adapters.reader import Found, ItemReader, OutOfStepError
 from caching.adapters.serializer import (
     FLAG_BOOL,
     FLAG_INT,
+    BadItemError,
     Codec,
     Item,
     loads,
@@ -540,8 +541,19 @@ class PylibmcAdapter(MemcacheApi):
         stored_key = self._stored_keys[key]
         if self._plain:
             return self._run(self._read_value, None, (stored_key,))
-        item = self._run(self._read_item, None, (stored_key,))
-        return None if item is None else self._decoded(stored_key, item)
+        return self._run(self._read_decoded, None, (stored_key,))
+
+    def _read_decoded(self, client: Any, key: bytes) -> Any:
+        """The value of ``key``'s item read by the codec; ``None`` on a miss
+        and (as :meth:`_decoded`) for an item the codec refuses."""
+        found = self._fetch(client, key, b"get ")
+        if found is None:
+            return None
+        try:
+            return self.codec.loads(key, found[1], found[2])
+        except BadItemError as exc:
+            self._item_refusals.report(key, exc)
+            return None
 
     def _read_value(self, client: Any, key: bytes) -> Any:
         """The value of ``key``'s item in the plain format, read by
