@@ -69,6 +69,7 @@ from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever,
 from caching.adapters.reader import Found, ItemReader, OutOfStepError
 from caching.adapters.serializer import (
     FLAG_BOOL,
+    FLAG_BYTES,
     FLAG_INT,
     BadItemError,
     Codec,
@@ -646,6 +647,9 @@ class PylibmcAdapter(MemcacheApi):
                     break
                 if not plain:
                     found[key] = (data, flags)
+                    continue
+                if flags == FLAG_BYTES:  # the commonest, inline
+                    found[key] = data
                     continue
                 try:
                     value = loads(data, flags)
