@@ -15,6 +15,14 @@ arithmetic (``ma``) on the batch connection below, and otherwise through a
 tells (``mg <key> t``) where it can ask, without one where it cannot
 (docs/ADAPTERS.md, "Counters over the whole range").
 
+Values are never read through pylibmc, whose C code inflates an item
+carrying its zlib flag (8) before anything else sees it, without a bound:
+``get``, ``get_multi`` and ``gets`` go out on text-protocol connections of
+each pooled client's own (:mod:`caching.adapters.reader`), and each item is
+read by :func:`~caching.adapters.serializer.loads` (or the codec), alone, so
+that a broken one is a miss for its key alone (docs/ADAPTERS.md, "pylibmc's
+reads").
+
 libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
 command at a time, each waiting for its reply. The adapter sends those
 batches on text-protocol connections of each pooled client's own instead
@@ -68,13 +76,15 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
+from caching.adapters.reader import Found, ItemReader, OutOfStepError
 from caching.adapters.serializer import (
+    FLAG_BOOL,
+    FLAG_BYTES,
     FLAG_INT,
-    MARKED_TEXT,
+    BadItemError,
     Codec,
     Item,
-    counter_value,
-    from_native,
+    loads,
     raw,
 )
 from caching.counters import MAX_COUNTER
@@ -102,18 +112,14 @@ def _client_class(undecoded: bool = False) -> Any:
     """pylibmc's ``Client`` storing the items of :mod:`caching.adapters.serializer`.
 
     Values arrive serialised by the adapter: ``serialize`` is the identity,
-    ``tuple`` (docs/PERFORMANCE.md, "pylibmc in C"). ``deserialize`` is
-    pylibmc's own, in C, which reads the format's flags as
-    :func:`~caching.adapters.serializer.loads` does but for quoted and bool
-    items, which it reads as str (the adapter's ``get`` and ``get_multi``
-    finish them with :func:`~caching.adapters.serializer.from_native`).
-
-    ``undecoded``: the client of an adapter with a
-    :class:`~caching.adapters.serializer.Codec`; its ``deserialize`` hands
-    each item over as ``(data, flags)``
-    (:func:`~caching.adapters.serializer.raw`), so that pylibmc's C decoder
-    never unpickles it (it still inflates an item with its own zlib flag, 8,
-    first, which no codec writes: docs/ADAPTERS.md).
+    ``tuple`` (docs/PERFORMANCE.md, "pylibmc in C"). The adapter reads no
+    value through the client (:mod:`caching.adapters.reader`), so its
+    ``deserialize`` only matters to other code using the client: pylibmc's
+    own, in C, or, with ``undecoded`` (the client of an adapter with a
+    :class:`~caching.adapters.serializer.Codec`), one that hands each item
+    over as ``(data, flags)`` (:func:`~caching.adapters.serializer.raw`), so
+    that pylibmc never unpickles it. (pylibmc still inflates an item with its
+    own zlib flag, 8, before ``deserialize``: docs/ADAPTERS.md.)
     """
     library = require("pylibmc", "pylibmc")
 
@@ -556,7 +562,6 @@ class PylibmcAdapter(MemcacheApi):
             library.ClientError,
             library.ServerError,
         )
-        self._client_get = library.Client.get
         # pylibmc's C methods (they return True or False) as the operations of
         # set/add/replace (docs/PERFORMANCE.md, "pylibmc in C").
         self._stores = {mode: getattr(library.Client, mode) for mode in (SET, ADD, REPLACE)}
@@ -652,40 +657,163 @@ class PylibmcAdapter(MemcacheApi):
             client.delete(args[0])
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
-        # As the base's, with pylibmc's C method as the operation and
-        # from_native's check inline (docs/PERFORMANCE.md, "pylibmc in C").
-        if not self._plain:  # an undecoded item, read by the codec
-            stored_key = self._stored_keys[key]
-            item = self._run(self._client_get, None, (stored_key,))
-            return None if item is None else self._decoded(stored_key, item)
-        value = self._run(self._client_get, None, (self._stored_keys[key],))
-        if type(value) is str and value[:1] in MARKED_TEXT:  # quoted, or a bool
-            return self._native(value)
-        return value
+        # Read on the adapter's own connection (caching.adapters.reader), never
+        # by pylibmc, whose C code inflates an item with its zlib flag first.
+        stored_key = self._stored_keys[key]
+        if self._plain:
+            return self._run(self._read_value, None, (stored_key,))
+        return self._run(self._read_decoded, None, (stored_key,))
+
+    def _read_decoded(self, client: Any, key: bytes) -> Any:
+        """The value of ``key``'s item read by the codec; ``None`` on a miss
+        and (as :meth:`_decoded`) for an item the codec refuses."""
+        found = self._fetch(client, key, b"get ")
+        if found is None:
+            return None
+        try:
+            return self.codec.loads(key, found[1], found[2])
+        except BadItemError as exc:
+            self._item_refusals.report(key, exc)
+            return None
+
+    def _read_value(self, client: Any, key: bytes) -> Any:
+        """The value of ``key``'s item in the plain format, read by
+        :func:`~caching.adapters.serializer.loads`; ``None`` on a miss, and
+        (logged at most once per period) for an item it cannot read: flags
+        no adapter writes, bytes that do not decode as their flags say, a
+        pickle that cannot be read."""
+        found = self._fetch(client, key, b"get ")
+        if found is None:
+            return None
+        try:
+            return loads(found[1], found[2])
+        except Exception as exc:  # ValueError, UnpicklingError, AttributeError...
+            self._item_refusals.report(key, f"{type(exc).__name__}: {exc}")
+            return None
+
+    def _read_item(self, client: Any, key: bytes) -> Item | None:
+        """``(data, flags)`` of ``key``'s item, ``None`` on a miss."""
+        found = self._fetch(client, key, b"get ")
+        return None if found is None else (found[1], found[2])
+
+    def _fetch(self, client: Any, key: bytes, command: bytes) -> Found | None:
+        """The item of ``key`` read with ``command`` (``get``/``gets``) on
+        ``client``'s :class:`~caching.adapters.reader.ItemReader` for the
+        key's server; ``None`` on a miss."""
+        readers: _Readers | None = getattr(client, _READERS, None)
+        if readers is None or readers.pid != process_id():
+            readers = _readers(client)
+        index = 0 if readers.single else client.hash(key)
+        reader = readers.connections[index]
+        if reader is None or not reader.usable():
+            reader = self._server_reader(readers, index)
+        try:
+            return reader.fetch_one(command + key + b"\r\n", key)
+        except OSError as exc:
+            raise self._connection_error(f"{reader.address}: {exc}") from exc
+        except OutOfStepError as exc:
+            raise self._protocol_error(f"{reader.address}: {exc}") from exc
+
+    def _get_many(self, client: Any, keys: list[Key]) -> dict[Key, Any]:
+        # One ``get`` of all the keys per server, on the adapter's own
+        # connections; plain items read with loads, each alone (a broken one
+        # is a miss for its key alone); under a codec, handed over undecoded.
+        given: dict[bytes, Key] = {
+            (key.encode("utf-8") if isinstance(key, str) else key): key for key in keys
+        }
+        readers: _Readers | None = getattr(client, _READERS, None)
+        if readers is None or readers.pid != process_id():
+            readers = _readers(client)
+        if readers.single:
+            groups = {0: list(given)}
+        else:
+            groups = {}
+            place = client.hash
+            for stored in given:
+                groups.setdefault(place(stored), []).append(stored)
+        found: dict[Key, Any] = {}
+        failure: BaseException | None = None
+        plain = self._plain
+        for index, stored_keys in groups.items():
+            address = readers.addresses[index]
+            try:
+                reader = readers.connections[index]
+                if reader is None or not reader.usable():
+                    reader = self._server_reader(readers, index)
+                try:
+                    items = reader.fetch(b"get " + b" ".join(stored_keys) + b"\r\n")
+                except OSError as exc:
+                    raise self._connection_error(f"{address}: {exc}") from exc
+            except self.errors as exc:
+                if len(groups) == 1:
+                    raise
+                failure = exc  # the keys of the other servers still come back
+                continue
+            except OutOfStepError as exc:
+                if len(groups) == 1:
+                    raise self._protocol_error(f"{address}: {exc}") from exc
+                self._bad_reply_seen(address, str(exc))  # its keys alone miss
+                continue
+            for stored, data, flags, _ in items:
+                key = given.get(stored)
+                if key is None:  # out of step: none of this server's items
+                    reader.close()
+                    reason = f"an item of a key not asked for, {stored[:60]!r}"
+                    if len(groups) == 1:
+                        raise self._protocol_error(f"{address}: {reason}")
+                    self._bad_reply_seen(address, reason)
+                    for asked in stored_keys:
+                        found.pop(given[asked], None)
+                    break
+                if not plain:
+                    found[key] = (data, flags)
+                    continue
+                if flags == FLAG_BYTES:  # the commonest, inline
+                    found[key] = data
+                    continue
+                try:
+                    value = loads(data, flags)
+                except Exception as exc:  # a broken item: a miss for its key alone
+                    self._item_refusals.report(stored, f"{type(exc).__name__}: {exc}")
+                    continue
+                if value is not None:
+                    found[key] = value
+        if failure is not None:
+            self._failed(failure)
+        return found
+
+    def _server_reader(self, readers: _Readers, index: int) -> ItemReader:
+        """A new reader for the ``index``-th server of ``readers``, in place
+        of one that is not usable (what it held unasked is logged). With
+        several servers, one reported down is not tried (its keys fail at
+        once) until the server watch sees it back."""
+        reader = readers.connections[index]
+        address = readers.addresses[index]
+        if reader is not None:
+            unread = reader.unread()
+            reader.close()
+            readers.connections[index] = None
+            if unread:  # (none: closed by the server, as after a restart)
+                reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
+                self._bad_reply_seen(address, reason)
+        if not readers.single and address in self.failures.down:
+            raise self._connection_error(f"{address}: down (waiting for the server watch)")
+        try:
+            reader = ItemReader(address, readers.connect_timeout, readers.timeout)
+        except OSError as exc:
+            raise self._connection_error(f"{address}: {exc}") from exc
+        readers.connections[index] = reader
+        return reader
 
     def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
-        # The base's scan for None, which also finds the quoted and bool items.
-        for value in found.values():
-            if value is None or (type(value) is str and value[:1] in MARKED_TEXT):
-                read = {key: self._native(v) for key, v in found.items() if v is not None}
-                return {key: v for key, v in read.items() if v is not None}
-        return found
+        return found  # _get_many leaves out misses and stored None values
 
     def _client_servers(self, client: Any) -> list[str]:
         return _addresses(client)
 
-    def _native(self, value: str) -> Any:
-        """:func:`from_native` of a value pylibmc read; ``None`` (a miss, the
-        failure reported) for a bool item whose text is not a number, which
-        no client of this format wrote."""
-        try:
-            return from_native(value)
-        except ValueError as exc:
-            self._bad_reply_seen(",".join(self.servers), str(exc))
-            return None
-
     def _reset(self, client: Any) -> None:
         _close_pipe(client)
+        _close_readers(client)
         super()._reset(client)
 
     def _recovered(self, server: str) -> None:
@@ -981,17 +1109,18 @@ class PylibmcAdapter(MemcacheApi):
         return None
 
     def _gets(self, client: Any, key: bytes) -> tuple[Any, Any]:
-        # pylibmc's gets and cas want the client's cas behaviour: on for each.
+        # ``gets`` on the adapter's own connection (as every read): the value
+        # is the number a counter's text holds, else the item ``(data, flags)``.
         # The token carries the exptime that keeps the item's expiry.
-        with _cas_behaviour(client):
-            value, token = client.gets(key)
-        if value is not None and _undecoded(client):
-            decoded = counter_value(value)
-            value = value if decoded is None else decoded  # no counter: stays an item
-        counted = _count_value(value)
-        if token is not None:
-            token = (token, self._expiry_of(client, key))
-        return (value if counted is None else counted), token
+        found = self._fetch(client, key, b"gets ")
+        if found is None:
+            return None, None
+        _, data, flags, token = found
+        counted = _count_value(data, flags)
+        return ((data, flags) if counted is None else counted), (
+            token,
+            self._expiry_of(client, key),
+        )
 
     def _cas(self, client: Any, key: bytes, value: int, token: Any) -> bool:
         cas, exptime = token
@@ -1049,20 +1178,28 @@ class PylibmcAdapter(MemcacheApi):
             # hold more of a reply), tells "not a counter" from a reply
             # that does not belong here.
             client.disconnect_all()
-            if _counter_above_2_63(client, key):
+            counted = self._counter_of(client, key)
+            if isinstance(counted, int) and counted >= 2**63:
                 # memcached 1.6 misreads a counter of 2**63 or more as
                 # non-numeric (docs/FAILURES.md, "Counters from 2**63"):
                 # the base counts it (MemcachedAdapter._count_from_2_63).
                 return NON_NUMERIC
-            if _is_counter(client, key):
+            if counted is not None:  # a counter, or gone
                 raise
             return NON_NUMERIC
+
+    def _counter_of(self, client: Any, key: bytes) -> int | object | None:
+        """The number ``key``'s item holds as a counter; ``None`` when it is
+        not a counter; :data:`_GONE` when there is no item."""
+        item = self._read_item(client, key)
+        return _GONE if item is None else _count_value(*item)
 
     def _flush(self, client: Any) -> bool:
         return bool(client.flush_all())
 
 
-_MISSING = object()
+#: :meth:`PylibmcAdapter._counter_of` of a key without an item.
+_GONE = object()
 
 #: How pylibmc's message for libmemcached's return code 48 begins.
 _OUT_OF_MEMORY = "error 48 from "
@@ -1082,38 +1219,62 @@ def _cas_behaviour(client: Any) -> Iterator[None]:
             client.set_behaviors({"cas": False})
 
 
-def _counter_above_2_63(client: Any, key: bytes) -> bool:
-    """Whether ``key`` holds a counter of 2**63 or more."""
-    value = client.get(key, _MISSING)
-    if value is not _MISSING and _undecoded(client):
-        value = counter_value(value)
-    counted = _count_value(value)
-    return counted is not None and counted >= 2**63
+def _count_value(data: bytes, flags: int) -> int | None:
+    """The number a counter's item ``(data, flags)`` holds (an int item, or
+    a bool item, counted or not: memcached counts ``"01"``), ``None`` when it
+    holds none."""
+    if flags in (FLAG_INT, FLAG_BOOL):
+        text = data.rstrip(b" ")
+        if text.isdigit() and len(text) <= 20:
+            value = int(text)
+            return value if value < MAX_COUNTER else None
+    return None
 
 
-def _count_value(value: Any) -> int | None:
-    """The number a counter's value read by pylibmc holds (an int item, or
-    the text of a bool item after a count); ``None`` when it holds none."""
-    if type(value) is str:
-        value = value.strip(" ")
-        return int(value) if value.isdigit() and value.isascii() else None
-    return value if type(value) is int and 0 <= value < MAX_COUNTER else None
+class _Readers:
+    """The :class:`~caching.adapters.reader.ItemReader` of one pooled client
+    for each of its servers (made on first use), of the process that made
+    them; timeouts are the client's behaviours, in seconds."""
+
+    __slots__ = ("addresses", "connect_timeout", "connections", "pid", "single", "timeout")
+
+    def __init__(self, client: Any) -> None:
+        self.pid = process_id()
+        self.addresses = _addresses(client)
+        self.single = len(self.addresses) == 1
+        if not self.addresses:
+            raise TypeError(f"{client!r} does not name its servers (pylibmc's addresses)")
+        behaviors = client.behaviors
+        self.connect_timeout = max(1, behaviors["connect_timeout"]) / 1000
+        self.timeout = max(1, behaviors["_poll_timeout"]) / 1000
+        self.connections: list[ItemReader | None] = [None] * len(self.addresses)
+
+    def close(self) -> None:
+        for reader in self.connections:
+            if reader is not None:
+                reader.close()
+        self.connections = [None] * len(self.addresses)
 
 
-def _is_counter(client: Any, key: bytes) -> bool:
-    """Whether ``key``'s item is one memcached counts (or is missing): read
-    after a ``CLIENT_ERROR`` to ``incr``/``decr``. (A stored ``None`` is an
-    item that is not a counter.)"""
-    value = client.get(key, _MISSING)
-    if value is _MISSING:
-        return True  # gone, or not readable: not the non-numeric answer
-    if _undecoded(client):
-        value = counter_value(value)
-    try:
-        value = from_native(value)
-    except ValueError:
-        return False
-    return isinstance(value, int) and 0 <= value < MAX_COUNTER
+#: The attribute of a pooled client that holds its :class:`_Readers`.
+_READERS = "_caching_readers"
+
+
+def _readers(client: Any) -> _Readers:
+    """``client``'s :class:`_Readers` of this process, made on first use (a
+    forked child's own: the parent's sockets are never used there)."""
+    readers: _Readers | None = getattr(client, _READERS, None)
+    if readers is None or readers.pid != process_id():
+        readers = _Readers(client)
+        setattr(client, _READERS, readers)
+    return readers
+
+
+def _close_readers(client: Any) -> None:
+    """Close ``client``'s readers, if it has some of this process."""
+    readers: _Readers | None = getattr(client, _READERS, None)
+    if readers is not None and readers.pid == process_id():
+        readers.close()
 
 
 def _check_decoding(client: Any, codec: Codec) -> None:
@@ -1126,6 +1287,7 @@ def _check_decoding(client: Any, codec: Codec) -> None:
 
 def _close(client: Any) -> None:
     _close_pipe(client)
+    _close_readers(client)
     client.disconnect_all()
 
 

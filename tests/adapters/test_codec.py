@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import subprocess
 import sys
 import tracemalloc
 import types
@@ -373,7 +374,7 @@ def test_a_foreign_or_broken_item_is_a_miss_for_its_key_alone(
 @pytest.mark.parametrize("name", NAMES)
 def test_pylibmcs_own_zlib_flag_is_a_miss(name: str, memcached_server: servers.Server) -> None:
     # Flag 8 is pylibmc's zlib bit, which no codec writes: a miss everywhere.
-    # (pylibmc's C decoder inflates it before the adapter sees it: docs/ADAPTERS.md.)
+    # (pylibmc's C code would inflate it first: the adapter reads values itself.)
     address = memcached_server.address
     adapter, key = _adapter(name, address, serializer="json"), _key()
     _raw_set(address, key, zlib.compress(b"plain text"), 8 | FLAG_STR)
@@ -474,23 +475,119 @@ def test_a_pylibmc_pool_must_decode_as_the_settings_need(
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
-@pytest.mark.parametrize("name", ["pymemcache", "python-memcached"])
 def test_a_broken_item_is_a_miss_for_its_key_alone_in_the_default_format(
-    name: str, case: str, memcached_server: servers.Server, caplog: pytest.LogCaptureFixture
+    build: Any, case: str, memcached_server: servers.Server, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # pylibmc reads the default format in C, which raises out of the library
-    # on such an item (docs/ADAPTERS.md): a codec mode makes it a miss there.
+    # One broken item in a get_multi of 100 keys: the 99 others come back
+    # (pylibmc read them in C before, which raised for the whole call).
     address = memcached_server.address
-    adapter = _adapter(name, address)
+    adapter = build(address, **TIMEOUTS)
     data, flags = BROKEN[case]
-    bad, good = _key("bad"), [_key("good") for _ in range(3)]
+    keys = [_key("k") for _ in range(100)]
+    bad, good = keys[37], keys[:37] + keys[38:]
+    assert adapter.set_multi({key: f"v{i}" for i, key in enumerate(good)}) == []
     _raw_set(address, bad, data, flags)
-    assert adapter.set_multi(dict.fromkeys(good, "v")) == []
     with caplog.at_level(logging.WARNING):
         assert adapter.get(bad) is None
-        assert adapter.get_multi([good[0], bad, *good[1:]]) == dict.fromkeys(good, "v")
-    assert adapter.get(good[0]) == "v"
+        found = adapter.get_multi(keys)
+    assert len(found) == 99
+    assert found == {key: f"v{i}" for i, key in enumerate(good)}
+    assert adapter.get(good[0]) == "v0"  # the connection is still in step
     assert any("refused" in r.getMessage() for r in caplog.records)
+
+
+#: Flags of a compressed bomb under pylibmc's own zlib bit (8), alone and with
+#: the bits a reader might take it for.
+BOMB_FLAGS = {
+    "8": 8,
+    "8+pickle": 8 | FLAG_PICKLE,
+    "8+str": 8 | FLAG_STR,
+    "8+pickle+signed": 8 | FLAG_PICKLE | FLAG_SIGNED,
+    "8+zlib+signed+json": 8 | FLAG_ZLIB | FLAG_SIGNED | FLAG_JSON,
+}
+
+#: Settings of the pylibmc adapter the bomb is read under (the default first).
+BOMB_MODES = ["default", "json", "pickle-signed", "pickle-zlib", "json-signed-zlib"]
+
+_BOMB_RUN = """
+import resource, sys
+sys.path.insert(0, {root!r})
+from caching.adapters.pylibmc import PylibmcAdapter
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+modes, bombs = {modes!r}, {bombs!r}
+adapters = [PylibmcAdapter({address!r}, timeout=5.0, **settings) for settings in modes]
+for adapter in adapters:  # connected, with every module loaded, before the baseline
+    adapter.set("bomb:good", "v")
+    adapter.get_multi(["bomb:good", "bomb:other"])
+before = peak()
+wrong = []
+for settings, adapter in zip(modes, adapters):
+    assert adapter.set("bomb:good", "v") is True
+    for key in bombs:
+        if adapter.get(key) is not None:
+            wrong.append(("get", settings, key))
+        if adapter.get_multi(["bomb:good", key]) != {{"bomb:good": "v"}}:
+            wrong.append(("get_multi", settings, key))
+        try:
+            adapter.incr(key)  # not a counter: the item is read to tell
+            wrong.append(("incr", settings, key))
+        except ValueError:
+            pass
+print("wrong", wrong)
+print("grown", peak() - before)
+"""
+
+
+def test_pylibmcs_zlib_flag_is_never_inflated_in_any_mode(
+    memcached_server: servers.Server,
+) -> None:
+    # A bomb (100 MiB of zeros, about 100 KiB compressed) under pylibmc's own
+    # zlib flag: pylibmc's C code inflated it inside get, whatever the
+    # adapter's settings. Read in a fresh process, whose peak RSS tells.
+    address = memcached_server.address
+    bomb = BROKEN["zlib bomb"][0]
+    assert len(bomb) < 200 * 1024
+    bombs = {}
+    for label, flags in BOMB_FLAGS.items():
+        bombs[label] = _key(f"bomb-{label}")
+        _raw_set(address, bombs[label], bomb, flags)
+    modes = [{} if mode == "default" else MODES[mode] for mode in BOMB_MODES]
+    root = str(Path(__file__).parents[2])
+    source = _BOMB_RUN.format(root=root, modes=modes, bombs=list(bombs.values()), address=address)
+    run = subprocess.run(
+        [sys.executable, "-c", source], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    wrong, grown = run.stdout.splitlines()[-2:]
+    assert wrong == "wrong []"
+    assert int(grown.split()[1]) < 32 * 1024 * 1024, grown  # the bomb is 100 MiB
+
+
+@pytest.mark.parametrize("mode", ["default", "json", "pickle-signed"])
+def test_pylibmcs_zlib_bomb_is_logged_once_per_period(
+    mode: str, memcached_server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    address = memcached_server.address
+    settings = {} if mode == "default" else MODES[mode]
+    adapter = PylibmcAdapter(address, retry_timeout=30, **TIMEOUTS, **settings)
+    key = _key("bomb")
+    _raw_set(address, key, BROKEN["zlib bomb"][0], 8 | FLAG_PICKLE)
+    tracemalloc.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="caching.adapters.pylibmc"):
+            for _ in range(5):
+                assert adapter.get(key) is None
+                assert adapter.get_multi([key]) == {}
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1, [r.getMessage() for r in caplog.records]
+    assert refused[0].levelno == logging.WARNING
 
 
 class _ForeignPool:

@@ -110,21 +110,7 @@ def test_incr_of_an_int_subclass_raises_on_memory() -> None:
     assert cache.get("level") is _Level.LOW
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "pylibmc",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the pylibmc adapter answers None (and logs an unreadable "
-                "reply) for incr of a pickled int subclass",
-            ),
-        ),
-        "pymemcache",
-        "python-memcached",
-    ],
-)
+@pytest.mark.parametrize("name", ["pylibmc", "pymemcache", "python-memcached"])
 def test_incr_of_an_int_subclass_raises_on_the_adapter_as_on_memory(
     name: str, adapters: dict[str, MemcachedAdapter]
 ) -> None:

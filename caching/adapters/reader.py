@@ -1,0 +1,239 @@
+"""Reads of memcached items on connections of the adapter's own, for pylibmc.
+
+pylibmc's C code inflates every item whose flags carry its zlib bit (8)
+before anything of the caller sees it, overridden ``deserialize`` or not,
+and without a bound: a 99 KiB item written by any host on the cache network
+inflates to 100 MiB inside ``get`` (a 1 MiB one to about 1 GiB). No setting
+of pylibmc or libmemcached turns that off, so the pylibmc adapter reads no
+value through pylibmc: it sends ``get``/``gets`` in memcached's text
+protocol on a :class:`ItemReader` of each pooled client and server, and
+hands each item over as bytes and flags, for the adapter to check and read
+(docs/ADAPTERS.md, "pylibmc's reads"). Writes, counters and deletes stay
+pylibmc's.
+
+The text protocol's reply to ``get k1 k2 ...`` is, per item found,
+``VALUE <key> <flags> <bytes>[ <cas>]\\r\\n<data>\\r\\n``, then ``END\\r\\n``.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import struct
+
+from caching.adapters import pool
+
+__all__ = ["Found", "ItemReader", "OutOfStepError"]
+
+#: An item as read: ``(key, data, flags, cas)``, ``cas`` ``None`` for ``get``.
+Found = tuple[bytes, bytes, int, "int | None"]
+
+_END = b"END"
+_VALUE = b"VALUE"
+_CHUNK = 65536
+
+
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
+class OutOfStepError(Exception):
+    """A reply that the ``get``/``gets`` sent cannot get (an error line, a
+    malformed header, bytes after ``END``); the connection is closed."""
+
+
+def _split_reply(buf: bytes) -> list[Found] | None:
+    """The items of a whole reply ``buf`` (ending ``END``) whose values hold
+    no ``\\r\\n``, split in one pass; ``None`` when a line's length is not
+    what its header announced (a value holding ``\\r\\n``, a reply cut
+    short, anything else), for :meth:`ItemReader.fetch` to read step by step.
+    (Each value's first line is shorter than announced when the value holds
+    ``\\r\\n``, so a split that matches every header is the reply.)"""
+    lines = buf.split(b"\r\n")
+    del lines[-2:]  # END, and the empty rest after it
+    if len(lines) % 2:
+        return None
+    found: list[Found] = []
+    append = found.append
+    pairs = iter(lines)
+    for header, data in zip(pairs, pairs, strict=True):
+        parts = header.split(b" ")
+        if len(parts) != 4 or parts[0] != _VALUE:
+            return None
+        try:
+            if int(parts[3]) != len(data):
+                return None
+            flags = int(parts[2])
+        except ValueError:
+            return None
+        append((parts[1], data, flags, None))
+    return found
+
+
+class ItemReader:
+    """One text-protocol connection to one memcached server, for ``get`` and
+    ``gets`` of keys already checked (valid memcached keys).
+
+    It belongs to the process that made it (:attr:`pid`) and to one pooled
+    client (never shared between threads).
+
+    :param address: ``"host:port"`` or ``"unix:/path"``.
+    :param connect_timeout: seconds to wait for the connection.
+    :param timeout: seconds to wait for each part of a reply.
+    :raises OSError: the server cannot be reached.
+    """
+
+    __slots__ = ("address", "pid", "poll", "sock")
+
+    def __init__(self, address: str, connect_timeout: float, timeout: float) -> None:
+        self.address = address
+        self.pid = pool.process_id()
+        if address.startswith("unix:"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(connect_timeout)
+                sock.connect(address[5:])
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            host, port = address.rsplit(":", 1)
+            sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Blocking, with the kernel's own timeouts: one system call per send
+        # and per receive (Python's own timeout polls before each of them).
+        # A receive that times out raises BlockingIOError (an OSError).
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        self.sock, self.poll = sock, poller.poll
+
+    def usable(self) -> bool:
+        """Whether the connection is open and holds nothing no command asked
+        for (a server that restarted closed it). (Whether it is of this
+        process is its holder's to check, :attr:`pid`.)"""
+        return self.sock.fileno() >= 0 and not self.poll(0)
+
+    def unread(self) -> bytes:
+        """What waits on a connection found not :meth:`usable`, which no
+        command asked for (``b""``: none, or the server closed it)."""
+        if self.pid != pool.process_id() or self.sock.fileno() < 0:
+            return b""
+        try:
+            return self.sock.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:  # reset by the server, or nothing after all
+            return b""
+
+    def fetch_one(self, request: bytes, key: bytes) -> Found | None:
+        """:meth:`fetch` of one key's ``get``/``gets``, the common reply
+        (one item, whole in one receive) read in one step.
+
+        :returns: the item, ``None`` on a miss.
+        :raises OSError, OutOfStepError: as :meth:`fetch`; also an item of
+            another key, or more than one.
+        """
+        sock = self.sock
+        try:
+            sock.sendall(request)
+            buf = sock.recv(_CHUNK)
+            if buf == b"END\r\n":
+                return None
+            eol = buf.find(b"\r\n")
+            parts = buf[:eol].split(b" ")
+            if 4 <= len(parts) <= 5 and parts[0] == _VALUE and parts[1] == key:
+                try:
+                    start, size = eol + 2, int(parts[3])
+                    if len(buf) == start + size + 7 and buf.endswith(b"\r\nEND\r\n"):
+                        cas = int(parts[4]) if len(parts) == 5 else None
+                        return key, buf[start : start + size], int(parts[2]), cas
+                except ValueError:
+                    pass  # the step-by-step reading says what is wrong
+            found = self._read(buf, request)
+        except BaseException:
+            self.close()
+            raise
+        if not found:
+            return None
+        if len(found) != 1 or found[0][0] != key:
+            self.close()
+            raise OutOfStepError(f"{len(found)} items, of {found[0][0][:60]!r}, for {key[:60]!r}")
+        return found[0]
+
+    def fetch(self, request: bytes) -> list[Found]:
+        """Send ``request`` (one ``get``/``gets`` line) and read its reply.
+
+        :returns: the items found, in the order the server sent them.
+        :raises OSError: the server failed (refused, closed, timed out).
+        :raises OutOfStepError: a reply that does not belong to a ``get``.
+            (Either way, the connection is closed.)
+        """
+        sock = self.sock
+        try:
+            sock.sendall(request)
+            buf = sock.recv(_CHUNK)
+            if buf == b"END\r\n":
+                return []
+            if buf.endswith(b"\r\nEND\r\n"):
+                quick = _split_reply(buf)
+                if quick is not None:
+                    return quick
+            return self._read(buf, request)
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self, buf: bytes, request: bytes) -> list[Found]:
+        """The items of the reply that begins with ``buf``, read step by
+        step (receiving the rest as needed)."""
+        found: list[Found] = []
+        append = found.append
+        pos = 0
+        while True:
+            eol = buf.find(b"\r\n", pos)
+            while eol < 0:
+                buf = self._fill(buf, len(buf) + 1)
+                eol = buf.find(b"\r\n", pos)
+            header = buf[pos:eol]
+            if header == _END:
+                if eol + 2 != len(buf):
+                    raise OutOfStepError(f"{len(buf) - eol - 2} bytes after END")
+                return found
+            parts = header.split(b" ")
+            if parts[0] != _VALUE or not 4 <= len(parts) <= 5:
+                raise OutOfStepError(f"unexpected reply {header[:60]!r} to {request[:40]!r}")
+            try:
+                flags, size = int(parts[2]), int(parts[3])
+                cas = int(parts[4]) if len(parts) == 5 else None
+            except ValueError:
+                raise OutOfStepError(f"malformed header {header[:60]!r}") from None
+            start = eol + 2
+            pos = start + size + 2
+            if len(buf) < pos + 5:  # this value, and at least END after it
+                buf = self._fill(buf, pos + 5)
+            if buf[pos - 2 : pos] != b"\r\n":
+                raise OutOfStepError(f"{size} bytes announced, no end of line after them")
+            append((parts[1], buf[start : pos - 2], flags, cas))
+
+    def _fill(self, buf: bytes, need: int) -> bytes:
+        """``buf`` and what more arrives, until it holds ``need`` bytes."""
+        chunks = [buf]
+        size = len(buf)
+        while size < need:
+            chunk = self.sock.recv(max(_CHUNK, need - size))
+            if not chunk:
+                raise ConnectionResetError("closed by the server")
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        """Close the connection (a forked child's copy: only its own)."""
+        self.sock.close()
+
+    def __del__(self) -> None:
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            sock.close()
