@@ -41,6 +41,7 @@ plus that one extra round trip per period. What a process sees:
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
 import threading
@@ -80,9 +81,25 @@ DEFAULT_INVALIDATION_CHECK = 1.0
 UNANSWERED_RETRY = 1.0
 
 #: Longest wait, in seconds, of a thread for the first read of a generation
-#: another thread has under way; then it goes on with the keys of no
-#: generation (the backend is too slow to answer anyway).
+#: another thread has under way; then it reads the generation itself (never
+#: the keys of no generation while a read may still answer).
 FIRST_READ_WAIT = 1.0
+
+#: Every :class:`ScopeState` of this process, reset in a child after ``fork``.
+_STATES: weakref.WeakSet[ScopeState] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    """In a child after ``os.fork()``: the thread reading a first generation
+    (if any) did not come along, so drop its ``Event`` (the child's next call
+    reads the generation) and the lock it may have held."""
+    for state in list(_STATES):
+        state._lock = threading.Lock()
+        state._first_read = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 
@@ -135,6 +152,7 @@ class ScopeState:
         self._invalidations = 0
         self._lock = threading.Lock()
         self._memo: Memo[Key, Key] = Memo(self._scope)
+        _STATES.add(self)
 
     @property
     def generation(self) -> int:
@@ -164,29 +182,37 @@ class ScopeState:
 
         :param first_wait: seconds a caller waits (blocking) for the first
             read under way in another thread, instead of reading it too
-            (sync threads: :data:`FIRST_READ_WAIT`); ``0``: read it too
-            (the async view, whose calls in a loop already share one read).
+            (sync threads: :data:`FIRST_READ_WAIT`); when that read is not
+            over by then (a slow server), or raised, the caller reads it
+            itself, so that it never uses the keys of no generation while
+            a read may still answer; ``0``: read it too (the async view,
+            whose calls in a loop already share one read).
         :returns: the count of this process's invalidations so far (for
             :meth:`end_refresh`), or ``None`` when this caller does not read
             it (read just now, or the first read it waited for is over).
         """
-        with self._lock:
-            now = _time.monotonic()
-            if now < self._next_check:
-                return None  # another thread just read it
-            first = None
-            if self._generation:
-                self._next_check = now + self.check
-            elif self._read_once:  # no answer so far: read again later
-                self._next_check = now + min(self.check, UNANSWERED_RETRY)
-            elif self._first_read is None:
-                self._first_read = threading.Event()
-            elif first_wait > 0:
-                first = self._first_read
-            if first is None:
-                return self._invalidations
-        first.wait(first_wait)  # the first read, under way in another thread
-        return None
+        while True:
+            with self._lock:
+                now = _time.monotonic()
+                if now < self._next_check:
+                    return None  # another thread just read it
+                first = None
+                if self._generation:
+                    self._next_check = now + self.check
+                elif self._read_once:  # no answer so far: read again later
+                    self._next_check = now + min(self.check, UNANSWERED_RETRY)
+                elif self._first_read is None:
+                    self._first_read = threading.Event()
+                elif first_wait > 0:
+                    first = self._first_read
+                if first is None:
+                    return self._invalidations
+            # The first read, under way in another thread: when it is over
+            # (answered, not answered, or raised) look again; when it is
+            # still under way after ``first_wait``, read it too.
+            if not first.wait(first_wait):
+                with self._lock:
+                    return self._invalidations
 
     def abort_refresh(self) -> None:
         """The read :meth:`begin_refresh` gave raised (an unconfigured

@@ -553,6 +553,88 @@ def test_concurrent_first_calls_wait_for_the_one_read_of_the_generation() -> Non
     assert calls == [7]
 
 
+class _DelayedGeneration(MemoryCache):
+    """A MemoryCache whose reads of a region's generation take ``delay``
+    seconds (a server answering slowly)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def get(self, key: Any, namespace: str | None = None) -> Any:
+        if str(key).startswith("region:"):
+            time.sleep(self.delay)
+        return super().get(key, namespace)
+
+
+def test_a_waiter_of_a_slow_first_read_reads_the_generation_rather_than_use_none() -> None:
+    """The first read of the generation takes longer than FIRST_READ_WAIT: a
+    thread that waited for it reads the generation itself, and never serves
+    the item of generation 0 (before: it went on with the keys of no
+    generation and served what an outage had stored there)."""
+    import threading
+
+    from caching import regions
+
+    backend = _DelayedGeneration(regions.FIRST_READ_WAIT + 0.5)
+    region = Region("slow_first").configure(backend, time=60)
+    backend.set("region:slow_first:generation", 7)
+    backend.set("slow_first.0:k", "stale: stored under no generation")
+    backend.set("slow_first.7:k", "current")
+    got: dict[str, Any] = {}
+
+    def reader() -> None:
+        got["reader"] = region.get("k")
+
+    def other() -> None:
+        time.sleep(0.05)  # the reader's read is under way
+        got["other"] = region.get("k")
+
+    threads = [threading.Thread(target=reader), threading.Thread(target=other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert got == {"reader": "current", "other": "current"}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_during_the_first_read_reads_the_generation_itself() -> None:
+    """A fork while another thread reads the first generation: the child
+    (where that thread does not exist) reads the generation on its next call,
+    with no wait (before: every call of the child waited FIRST_READ_WAIT and
+    used the keys of generation 0)."""
+    import threading
+
+    backend = _DelayedGeneration(1.0)
+    region = Region("fork_first").configure(backend, time=60)
+    backend.set("region:fork_first:generation", 3)
+    backend.set("fork_first.3:k", "v3")
+    reader = threading.Thread(target=region.get, args=("k",))
+    reader.start()
+    time.sleep(0.1)  # the reader is inside the 1 s read
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave at once
+        try:
+            backend.delay = 0.0
+            started = time.monotonic()
+            values = [region.get("k") for _ in range(3)]
+            report = f"{time.monotonic() - started:.3f} {values!r}"
+        except BaseException as exc:  # noqa: BLE001 -- reported to the parent
+            report = f"error {exc!r}"
+        os.write(write_end, report.encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        report = pipe.read()
+    os.waitpid(pid, 0)
+    reader.join(10)
+    took, values = report.split(" ", 1)
+    assert values == repr(["v3", "v3", "v3"]), report
+    assert float(took) < 0.9, report  # no wait of FIRST_READ_WAIT (1 s) per call
+
+
 def test_the_client_of_configure_reads_and_writes_the_regions_items() -> None:
     regions = caching.configure(
         {"short_term": {"url": "memory://", "time": 60}, "long_term": {"url": "memory://"}}
