@@ -257,6 +257,17 @@ class AsyncCached(CachedBase):
         for key in keys:
             self._creating.pop((loop_id, key), None)
 
+    def _settled(self, key: Key) -> None:
+        """The shared creation of ``key`` running in the current task has
+        its answer (read, or built and its mark checked): drop it from
+        :attr:`_creating` now, synchronously, before the awaits that remain
+        (releasing the pass), so that a call beginning after an invalidation
+        that lands meanwhile, from any process, reads the key again rather
+        than join an answer checked before that invalidation."""
+        slot = (id(asyncio.get_running_loop()), key)
+        if self._creating.get(slot) is asyncio.current_task():
+            self._creating.pop(slot, None)
+
     async def incr(self, key: Key, delta: int = 1, initial_value: int | None = None) -> int | None:
         """``incr`` in this instance's namespace."""
         return await self.cache.incr(key, delta, self.namespace, initial_value)
@@ -290,6 +301,8 @@ class AsyncCached(CachedBase):
         valid = (
             await read_marks(self.cache, [key], self.namespace) == before and self._epoch() == epoch
         )
+        if shared:
+            self._settled(key)
         if stored and not valid:
             await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
         return result, valid
@@ -425,11 +438,17 @@ class AsyncCached(CachedBase):
         In this event loop, the misses of ``key`` share one creation
         (:meth:`one_pass_create` in a task of its own), which they await;
         the caller that started it gets its exception, if any, and the others
-        then try themselves (through the pass), as the sync waiters do. So
-        do they when the creation saw an invalidation of ``key`` (its mark,
-        or a region's generation, changed while it built the value): a
-        caller never takes a value built from data read before an
-        invalidation that had returned when the call began.
+        then try themselves (through the pass), as the sync waiters do.
+        When the creation saw an invalidation of ``key`` (its mark, or a
+        region's generation, changed while it built the value), the waiters
+        told so read the key again through one new shared creation (so a
+        key invalidated often is still created once per round, not once per
+        waiter), for at most :data:`~caching.patterns.cached.ONE_PASS_ATTEMPTS`
+        rounds; then each takes the last round's value as it is, as a sync
+        waiter does. A shared creation leaves the loop's table as soon as it
+        has its answer (before it releases its pass). So a caller never
+        takes a value built from data read before an invalidation that had
+        returned when the call began.
 
         :returns: the value (``None`` only if ``create_factory`` says so).
         :raises: whatever ``create_factory`` raises, to the caller whose
@@ -441,18 +460,35 @@ class AsyncCached(CachedBase):
         """The in-loop level of the herd guard (see :meth:`get_or_create`)."""
         loop = asyncio.get_running_loop()
         slot = (id(loop), key)
-        creating = self._creating.get(slot)
-        if creating is not None:
+        result: Any = None
+        for _ in range(ONE_PASS_ATTEMPTS):
+            creating = self._creating.get(slot)
+            if creating is None:
+                return await self._start_creation(loop, slot, key, create_factory, policy)
             try:  # a waiter's cancel stays its own
                 result, valid = await asyncio.shield(creating)
-            except Exception:  # the creator's error is the creator's
-                valid = False
+            except Exception:  # the creator's error is the creator's: try ourselves
+                return await self._one_pass_create(key, create_factory, policy)
             if valid:
                 return result
-            # Failed, or invalidated while it was built (here, in sync code,
-            # in another process, a new region generation): as a sync
-            # waiter, read the key again and create it if missing.
-            return await self._one_pass_create(key, create_factory, policy)
+            # Invalidated while it was built (here, in sync code, in another
+            # process, a new region generation): read the key again, sharing
+            # one new creation with the loop's other waiters told so.
+        # Invalidated in every round (invalidations more frequent than a
+        # creation): take the last value as it is, as a sync waiter does
+        # after ONE_PASS_ATTEMPTS; it was built after this call began.
+        return result
+
+    async def _start_creation(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        slot: tuple[int, Key],
+        key: Key,
+        create_factory: Factory,
+        policy: _Policy,
+    ) -> Any:
+        """Start the loop's shared creation of ``key`` in a task of its own
+        (in :attr:`_creating` until it has its answer) and await it."""
         task = loop.create_task(self._shared_create(key, create_factory, policy))
         self._creating[slot] = task
 
@@ -499,9 +535,12 @@ class AsyncCached(CachedBase):
                 if remaining <= 0 or not await self._wait(one_pass, key, remaining):
                     break
                 result = one_pass.value
+                if result is not None:
+                    self._settled(key)  # before the pass's exit awaits
             if result is None:
                 result = await self.cache.get(key, self.namespace)
             if result is not None:
+                self._settled(key)
                 return _value(result), True
         return await self._create_checked(key, create_factory, self.cache.set, policy, True)
 
@@ -527,11 +566,13 @@ class AsyncCached(CachedBase):
         found = await self.cache.get_multi([key, mark], self.namespace)
         result = found.get(key)
         if result is not None:
+            self._settled(key)
             return _value(result), True
         result, stored = await self._build(key, create_factory, self.cache.set, policy)
         valid = (
             await self.cache.get(mark, self.namespace) == found.get(mark) and self._epoch() == epoch
         )
+        self._settled(key)
         if stored and not valid:
             await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
         return result, valid

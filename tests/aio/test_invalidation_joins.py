@@ -189,3 +189,104 @@ def test_a_herd_still_shares_one_creation(pair: Pair) -> None:
         assert time.monotonic() - started < 10
 
     _run(make, body)
+
+
+class _SlowRelease:
+    """An async backend whose ``delete`` of a one-pass key (the release of
+    the pass) takes ``delay`` seconds (a slow round trip) and is announced."""
+
+    def __init__(self, inner: Any, delay: float) -> None:
+        self.inner, self.delay = inner, delay
+        self.releasing = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def delete(self, key: Any, seconds: int = 0, namespace: str | None = None) -> bool:
+        if str(key).startswith("one_pass:"):
+            self.releasing.set()
+            await asyncio.sleep(self.delay)
+        return bool(await self.inner.delete(key, seconds, namespace))
+
+
+@pytest.mark.parametrize("mode", ["other instance", "sync"])
+def test_a_call_after_an_invalidation_during_the_release_reads_the_key_again(
+    pair: Pair, mode: str
+) -> None:
+    """The holder has built "old" and checked its mark; while it releases
+    its pass (slowly), another instance (another process) or sync code
+    invalidates the key: a call that begins after that invalidation returned
+    gets "new" (before: it joined the holder's creation, valid by then, and
+    got "old")."""
+    make, sync_cache = pair
+    prefix = f"release-{uuid.uuid4().hex[:10]}"
+    sync_cached = Cached(sync_cache, key_builder(prefix), time=60)
+
+    async def body(cache: Any) -> None:
+        slow = _SlowRelease(cache, 0.3)
+        cached = AsyncCached(slow, key_builder(prefix), time=60)
+        other = AsyncCached(cache, key_builder(prefix), time=60)
+        version = {"data": "old"}
+
+        @cached.wraps_get_or_create
+        async def data(n: int) -> str:
+            return version["data"]
+
+        first = asyncio.ensure_future(data(1))
+        await asyncio.wait_for(slow.releasing.wait(), 10)  # built, checked, releasing
+        version["data"] = "new"
+        key = data.key(1)
+        if mode == "sync":
+            await asyncio.to_thread(sync_cached.invalidate, key)
+        else:
+            await other.invalidate(key)
+        assert not first.done()  # the release is still under way
+        assert await data(1) == "new"
+        assert await first == "old"  # its call began before the invalidation
+
+    _run(make, body)
+
+
+def test_waiters_told_invalid_share_one_creation_per_round(pair: Pair) -> None:
+    """100 concurrent misses while another instance invalidates the key
+    every 20 ms and a creation takes 50 ms: the waiters told "invalid" share
+    one new creation per round, for at most ONE_PASS_ATTEMPTS rounds (before:
+    each of the 100 made its own, one after the other, through the pass)."""
+    from caching.patterns.cached import ONE_PASS_ATTEMPTS
+
+    make, _ = pair
+    prefix = f"rounds-{uuid.uuid4().hex[:10]}"
+
+    async def body(cache: Any) -> None:
+        cached = AsyncCached(cache, key_builder(prefix), time=60)
+        other = AsyncCached(cache, key_builder(prefix), time=60)
+        version = {"data": 1}
+        made: list[int] = []
+
+        @cached.wraps_get_or_create
+        async def data(n: int) -> int:
+            value = version["data"]
+            made.append(value)
+            await asyncio.sleep(0.05)
+            return value
+
+        stop = asyncio.Event()
+
+        async def invalidator() -> None:
+            while not stop.is_set():
+                version["data"] += 1
+                await other.invalidate(data.key(1))
+                await asyncio.sleep(0.02)
+
+        running = asyncio.ensure_future(invalidator())
+        try:
+            results = await asyncio.gather(*[data(1) for _ in range(100)])
+        finally:
+            stop.set()
+            await running
+        assert set(results) <= set(made)
+        # One creation per round (the first, then ONE_PASS_ATTEMPTS rounds
+        # of the waiters), with room for a waiter that lands a round late.
+        assert len(made) <= 2 * (ONE_PASS_ATTEMPTS + 1), made
+
+    _run(make, body)
