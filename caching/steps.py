@@ -7,9 +7,11 @@ with a sync :class:`~caching.contract.Cache`, :func:`run_async` awaits them
 on an :class:`~caching.aio.contract.AsyncCache`; the generator's return value
 is the pattern's answer. An exception raised by a call is thrown into the
 generator at its ``yield``, so ``try``/``except`` around a step works as
-around a direct call. So one home holds each rule (which keys, in which
-order, what an answer means), and the sync and the async pattern cannot
-drift apart.
+around a direct call; a ``StopIteration`` a call raises and the generator
+does not catch comes out of :func:`run` as itself (not as the
+``RuntimeError`` a generator turns it into, PEP 479). So one home holds
+each rule (which keys, in which order, what an answer means), and the sync
+and the async pattern cannot drift apart.
 
 Used by the lockouts (:mod:`caching.patterns.lockout`,
 :mod:`caching.aio.lockout`), the dependencies and the counters of the
@@ -41,7 +43,8 @@ def run(steps: Steps[T], cache: Any) -> T:
     :param cache: any object with the contract's methods (a ``Cache``, or a
         ``MemoryCache`` of this process).
     :returns: what ``steps`` returns.
-    :raises: whatever a call raises and ``steps`` does not catch.
+    :raises: whatever a call raises and ``steps`` does not catch (also a
+        ``StopIteration``, as raised by the call).
     """
     try:
         name, args = steps.send(None)
@@ -49,19 +52,28 @@ def run(steps: Steps[T], cache: Any) -> T:
             try:
                 answer = getattr(cache, name)(*args)
             except BaseException as error:  # thrown in at the step's yield
-                name, args = steps.throw(error)
+                try:
+                    name, args = steps.throw(error)
+                except RuntimeError as converted:
+                    if converted.__cause__ is not error or not isinstance(error, StopIteration):
+                        raise
+                    stopped = error  # raised by the call: not the steps' return
+                    break
             else:
                 name, args = steps.send(answer)
     except StopIteration as stop:
         result: T = stop.value
         return result
+    raise stopped
 
 
 async def run_async(steps: Steps[T], cache: Any) -> T:
     """As :func:`run`, awaiting each call on the async ``cache``.
 
     A cancellation of the awaiting task is thrown into ``steps`` at the step
-    it interrupted (and propagates unless ``steps`` catches it).
+    it interrupted (and propagates unless ``steps`` catches it). (No call
+    answers with a ``StopIteration`` here: a coroutine raising one raises
+    ``RuntimeError``, PEP 479.)
     """
     try:
         name, args = steps.send(None)

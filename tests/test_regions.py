@@ -621,7 +621,7 @@ def test_a_child_forked_during_the_first_read_reads_the_generation_itself() -> N
             started = time.monotonic()
             values = [region.get("k") for _ in range(3)]
             report = f"{time.monotonic() - started:.3f} {values!r}"
-        except BaseException as exc:  # noqa: BLE001 -- reported to the parent
+        except BaseException as exc:  # reported to the parent
             report = f"error {exc!r}"
         os.write(write_end, report.encode())
         os._exit(0)

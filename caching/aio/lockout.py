@@ -143,11 +143,22 @@ class AsyncLockout(_LockoutBase[AsyncCache]):
     async def incr(self, ctx: Any) -> None:
         """Count one event of ``ctx`` on every counter and lock those that
         reach their ``count``; the alert of each lock this call engaged is
-        called (and awaited when awaitable) once."""
+        called (and awaited when awaitable) once.
+
+        :raises: the first exception an alert raised, once every alert due
+            was called.
+        """
         engaged: list[Counter] = await run_async(self._incr_steps(ctx), self.cache)
+        first: Exception | None = None
         for counter in engaged:
             if counter.alert is not None:
-                await _answer(counter.alert(ctx, self.name, counter))
+                try:
+                    await _answer(counter.alert(ctx, self.name, counter))
+                except Exception as error:  # the other locks' alerts are due too
+                    if first is None:
+                        first = error
+        if first is not None:
+            raise first
 
 
 class AsyncNullLocker(NullLocker):

@@ -554,10 +554,20 @@ class Lockout(_LockoutBase[Cache]):
         While the cache fails, ``"local"`` counts in this process (and, once
         the cache is back, keeps counting there too on the counters it made,
         until they expire), ``"open"`` and ``"closed"`` count nothing.
+
+        :raises: the first exception an alert raised, once every alert due
+            was called (each lock this call engaged has its alert called).
         """
+        first: Exception | None = None
         for counter in run(self._incr_steps(ctx), self.cache):
             if counter.alert is not None:
-                counter.alert(ctx, self.name, counter)
+                try:
+                    counter.alert(ctx, self.name, counter)
+                except Exception as error:  # the other locks' alerts are due too
+                    if first is None:
+                        first = error
+        if first is not None:
+            raise first
 
 
 class NullLocker:

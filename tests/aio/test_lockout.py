@@ -364,3 +364,32 @@ def test_the_async_null_locker_never_counts_nor_locks() -> None:
 
     assert asyncio.run(body()) == [False, False]
     assert len(cache) == 0
+
+
+def test_every_due_alert_fires_when_one_raises(make: Callable[[], Any]) -> None:
+    """As the sync lockout: one event locks two counters, the first alert
+    raises (an async one) and the second still fires; then incr raises it."""
+    fired: list[str] = []
+
+    async def failing(ctx: Any, name: str, counter: Counter) -> None:
+        fired.append("by_ip")
+        raise RuntimeError("alert by_ip failed")
+
+    def second(ctx: Any, name: str, counter: Counter) -> None:
+        fired.append("by_user")
+
+    async def body(cache: Any) -> None:
+        locker = AsyncLocker(
+            cache,
+            forbid_action=lambda ctx: "forbidden",
+            by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, alert=failing, **t),
+            by_user=lambda **t: Counter(key_func=lambda ctx: ctx.user, alert=second, **t),
+        )
+        once = {"count": 1, "period": 60, "duration": 60}
+        lockout = locker.define(f"alerts-{random.random()}", by_ip=once, by_user=once)
+        with pytest.raises(RuntimeError, match="alert by_ip failed"):
+            await lockout.incr(Service())
+        assert sorted(fired) == ["by_ip", "by_user"]
+        assert await lockout.locked(Service())
+
+    run(make(), body)

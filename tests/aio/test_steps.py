@@ -86,3 +86,70 @@ def test_an_async_dependency_skips_a_wire_holding_a_foreign_value(foreign: Any) 
 
     assert asyncio.run(body()) is True
     assert sync.get_multi(["a", "b", "group"]) == {"a": 1}
+
+
+class _StopOn:
+    """A MemoryCache whose ``method`` raises ``StopIteration`` (a client
+    library that leaks one from an iterator it drives)."""
+
+    def __init__(self, method: str) -> None:
+        self.inner = MemoryCache()
+        self.method = method
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self.method:
+
+            def stop(*args: Any) -> Any:
+                raise StopIteration("from the client")
+
+            return stop
+        return getattr(self.inner, name)
+
+
+def test_a_stop_iteration_a_call_raises_reaches_the_caller_as_itself() -> None:
+    """A sync backend call raising StopIteration: run raises that very
+    StopIteration (before: the generator turned it into RuntimeError
+    'generator raised StopIteration'), and steps catching it still can. (An
+    async call cannot: a coroutine turns it into RuntimeError itself.)"""
+
+    def steps() -> Steps[None]:
+        yield ("get", ("k",))
+
+    def caught() -> Steps[str]:
+        try:
+            yield ("get", ("k",))
+        except StopIteration:
+            return "caught"
+        return "not raised"
+
+    with pytest.raises(StopIteration, match="from the client"):
+        run(steps(), _StopOn("get"))
+    assert run(caught(), _StopOn("get")) == "caught"
+
+
+@pytest.mark.parametrize("method", ["get_multi", "delete_multi", "add"])
+def test_a_lockout_lets_a_stop_iteration_through_as_itself(method: str) -> None:
+    from caching.patterns.lockout import Counter, Locker
+
+    locker = Locker(
+        _StopOn(method),
+        forbid_action=lambda ctx: "forbidden",
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx, **t),
+    )
+    lockout = locker.define("sign in", by_ip={"count": 1, "period": 60, "duration": 60})
+
+    def calls() -> None:  # the method is called by one of them
+        lockout.incr("10.0.0.1")
+        lockout.incr("10.0.0.1")
+        lockout.locked("10.0.0.1")
+        lockout.reset("10.0.0.1")
+
+    with pytest.raises(StopIteration, match="from the client"):
+        calls()
+
+
+def test_a_dependency_lets_a_stop_iteration_through_as_itself() -> None:
+    from caching.patterns.dependency import CacheDependency
+
+    with pytest.raises(StopIteration, match="from the client"):
+        CacheDependency(_StopOn("incr")).add("master", "k")

@@ -465,3 +465,30 @@ def test_a_forked_child_starts_with_an_empty_local_store() -> None:
     os.waitpid(pid, 0)
     assert child == repr([False, False, "forbidden"])
     assert sign_in(Service()) == "forbidden"  # the parent's lock is still set
+
+
+def test_every_due_alert_fires_when_one_raises(cache: Cache) -> None:
+    """One event locks two counters and the first counter's alert raises:
+    the second's alert fires all the same, then incr raises the first error
+    (before: the second lock engaged with no alert, ever)."""
+    fired: list[str] = []
+
+    def failing(ctx: Any, name: str, counter: Counter) -> None:
+        fired.append("by_ip")
+        raise RuntimeError("alert by_ip failed")
+
+    def second(ctx: Any, name: str, counter: Counter) -> None:
+        fired.append("by_user")
+
+    locker = Locker(
+        cache,
+        forbid_action=lambda ctx: "forbidden",
+        by_ip=lambda **t: Counter(key_func=lambda ctx: ctx.ip, alert=failing, **t),
+        by_user=lambda **t: Counter(key_func=lambda ctx: ctx.user, alert=second, **t),
+    )
+    once = {"count": 1, "period": 60, "duration": 60}
+    lockout = locker.define(f"alerts-{os.getpid()}-{id(cache)}", by_ip=once, by_user=once)
+    with pytest.raises(RuntimeError, match="alert by_ip failed"):
+        lockout.incr(Service())
+    assert sorted(fired) == ["by_ip", "by_user"]
+    assert lockout.locked(Service())
