@@ -423,16 +423,16 @@ def _refuse_coroutine_function(func: Callable[..., Any], decorator: str) -> None
         )
 
 
-def _refuse_awaitable(result: Any, func: Callable[..., Any], decorator: str) -> None:
-    """Raise ``TypeError`` for an awaitable ``func`` answered (closed if a
-    coroutine, so it never runs and warns): it is not a success."""
-    if inspect.isawaitable(result):
-        if inspect.iscoroutine(result):
-            result.close()
+def _refuse_coroutine(result: Any, func: Callable[..., Any], decorator: str) -> None:
+    """Raise ``TypeError`` for a coroutine ``func`` answered (closed first,
+    so it never runs nor warns): it is not a success, and counts nothing.
+    Other awaitables (an ``asyncio.Future``, a result object that also
+    supports ``await``) are judged by their truth, as any result."""
+    if inspect.iscoroutine(result):
+        result.close()
         raise TypeError(
             f"Lockout.{decorator}: {getattr(func, '__qualname__', func)!r} returned "
-            f"an awaitable ({type(result).__name__}), not a success; "
-            "use caching.aio.lockout.AsyncLocker"
+            f"a coroutine, not a success; use caching.aio.lockout.AsyncLocker"
         )
 
 
@@ -447,7 +447,8 @@ class Lockout(_LockoutBase[Cache]):
 
     Its decorators wrap plain functions: given an ``async def`` they raise
     ``TypeError`` (an un-awaited coroutine is truthy, so it would count as a
-    success); :class:`caching.aio.lockout.AsyncLockout` guards coroutine
+    success), and so does a call whose function answers a coroutine object;
+    any other result, awaitable or not, counts by its truth; :class:`caching.aio.lockout.AsyncLockout` guards coroutine
     functions with the same decisions.
 
     :param terms: the term name of each counter, in order; without it (a
@@ -465,7 +466,8 @@ class Lockout(_LockoutBase[Cache]):
         resets the counters that support ``reset``.
 
         :raises TypeError: ``func`` is a coroutine function; a call raises it
-            when ``func`` answers an awaitable.
+            (counting nothing) when ``func`` answers a coroutine. Other
+            awaitables (``asyncio.Future``...) are judged by their truth.
         """
         _refuse_coroutine_function(func, "guard")
 
@@ -474,7 +476,7 @@ class Lockout(_LockoutBase[Cache]):
             succeed = func(ctx, *args, **kwargs)
             if succeed:
                 if succeed is not True:
-                    _refuse_awaitable(succeed, func, "guard")
+                    _refuse_coroutine(succeed, func, "guard")
                 self.reset(ctx)
             else:
                 self.incr(ctx)
@@ -494,7 +496,7 @@ class Lockout(_LockoutBase[Cache]):
             succeed = func(ctx, *args, **kwargs)
             if succeed:
                 if succeed is not True:
-                    _refuse_awaitable(succeed, func, "quota")
+                    _refuse_coroutine(succeed, func, "quota")
                 self.incr(ctx)
             return succeed
 

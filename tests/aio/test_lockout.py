@@ -316,7 +316,7 @@ def test_the_sync_lockout_refuses_coroutine_functions(decorator: str) -> None:
 
 
 @pytest.mark.parametrize("decorator", ["guard", "quota"])
-def test_the_sync_lockout_refuses_an_awaitable_answer_rather_than_count_a_success(
+def test_the_sync_lockout_refuses_a_coroutine_answer_rather_than_count_a_success(
     decorator: str,
 ) -> None:
     """A plain function answering a coroutine (a truthy object): a
@@ -335,10 +335,53 @@ def test_the_sync_lockout_refuses_an_awaitable_answer_rather_than_count_a_succes
     service = Service()
     lockout.incr(service)
     before = dict(store._items)
-    with pytest.raises(TypeError, match="awaitable"):
+    with pytest.raises(TypeError, match="coroutine"):
         wrapped(service)
     assert not ran
     assert store._items == before
+
+
+class _AwaitableResult:
+    """A result object that also supports ``await`` (some ORM and HTTP
+    clients' results), true or false as told."""
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = ok
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __await__(self) -> Any:
+        yield
+        return self
+
+
+@pytest.mark.parametrize("kind", ["asyncio.Future", "truthy __await__", "false __await__"])
+def test_the_sync_lockout_judges_other_awaitables_by_their_truth(kind: str) -> None:
+    """Only a coroutine is refused: a plain function answering an
+    asyncio.Future or an object with __await__ is served its answer, which
+    counts by its truth as any (before: TypeError after the function ran)."""
+    loop = asyncio.new_event_loop()
+    try:
+        answer: Any = {
+            "asyncio.Future": loop.create_future(),
+            "truthy __await__": _AwaitableResult(True),
+            "false __await__": _AwaitableResult(False),
+        }[kind]
+        success = bool(answer)
+        guard_lockout = sync_lockout(MemoryCache(), [])
+        quota_lockout = sync_lockout(MemoryCache(), [])
+        guarded = guard_lockout.guard(lambda ctx: answer)
+        counted = quota_lockout.quota(lambda ctx: answer)
+        service = Service()
+        for _ in range(3):  # the count of TERMS
+            assert guarded(service) is answer
+            assert counted(service) is answer
+        # guard: three failures lock, successes do not; quota: the reverse
+        assert guard_lockout.locked(service) is (not success)
+        assert quota_lockout.locked(service) is success
+    finally:
+        loop.close()
 
 
 def test_the_async_null_locker_never_counts_nor_locks() -> None:
