@@ -448,8 +448,9 @@ class Lockout(_LockoutBase[Cache]):
     Its decorators wrap plain functions: given an ``async def`` they raise
     ``TypeError`` (an un-awaited coroutine is truthy, so it would count as a
     success), and so does a call whose function answers a coroutine object;
-    any other result, awaitable or not, counts by its truth; :class:`caching.aio.lockout.AsyncLockout` guards coroutine
-    functions with the same decisions.
+    any other result, awaitable or not, counts by its truth;
+    :class:`caching.aio.lockout.AsyncLockout` guards coroutine functions with
+    the same decisions.
 
     :param terms: the term name of each counter, in order; without it (a
         lockout built by hand) counters are named by their index (``"0"``,
