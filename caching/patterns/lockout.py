@@ -306,38 +306,57 @@ class _LockoutBase(Generic[C]):
             keys.append((counter, self._key(head, value), self._key(lock_head, value)))
         return keys
 
-    def _locked_steps(self, ctx: Any) -> Steps[bool]:
-        """Whether a lock of ``ctx`` is set (see :meth:`Lockout.locked`)."""
-        lock_keys: list[Key] = [
+    def _lock_keys(self, ctx: Any) -> list[Key]:
+        """The lock key of each counter for ``ctx``."""
+        return [
             self._key(lock_head, counter.key_func(ctx)) for counter, _, lock_head in self._heads
         ]
+
+    def _reads_plainly(self) -> bool:
+        """Whether :meth:`Lockout.locked` is one ``get_multi`` of the lock
+        keys (then :meth:`_locally_locked`): ``"open"`` mode, or the cache
+        not failing (and, in ``"closed"`` mode, not suspect)."""
+        mode, fallback = self.on_failure, self._fallback
+        if mode == "open":
+            return True
+        return not fallback.failing() and not (mode == "closed" and fallback.suspect)
+
+    def _locally_locked(self, lock_keys: list[Key]) -> bool:
+        """In ``"local"`` mode, whether the in-process store holds a live lock."""
+        fallback = self._fallback
+        return (
+            self.on_failure == "local"
+            and fallback.local_live()
+            and bool(fallback.local().get_multi(lock_keys))
+        )
+
+    def _locked_steps(self, ctx: Any) -> Steps[bool]:
+        """Whether a lock of ``ctx`` is set (see :meth:`Lockout.locked`)."""
+        lock_keys = self._lock_keys(ctx)
         if not lock_keys:
             return False
-        mode, fallback, namespace = self.on_failure, self._fallback, self.namespace
-        if mode == "open":
-            return bool((yield ("get_multi", (lock_keys, namespace))))
+        namespace = self.namespace
+        if self._reads_plainly():
+            if (yield ("get_multi", (lock_keys, namespace))):
+                return True
+            return self._locally_locked(lock_keys)
+        mode, fallback = self.on_failure, self._fallback
         if fallback.failing():
             if mode == "closed":
                 return True
             if fallback.local_live() and fallback.local().get_multi(lock_keys):
                 return True
             return bool((yield ("get_multi", (lock_keys, namespace))))
-        if mode == "closed" and fallback.suspect:
-            answers = True
-            for counter, key, _ in self._keys(ctx):
-                if (yield from _count_steps(key, counter.period, 0, namespace)) is None:
-                    answers = False
-                    break
-            self._noted(answers)
-            if not answers:
-                return True
-        if (yield ("get_multi", (lock_keys, namespace))):
+        # "closed" mode, suspect: first check that the cache answers.
+        answers = True
+        for counter, key, _ in self._keys(ctx):
+            if (yield from _count_steps(key, counter.period, 0, namespace)) is None:
+                answers = False
+                break
+        self._noted(answers)
+        if not answers:
             return True
-        return (
-            mode == "local"
-            and fallback.local_live()
-            and bool(fallback.local().get_multi(lock_keys))
-        )
+        return bool((yield ("get_multi", (lock_keys, namespace))))
 
     def _noted(self, answered: bool) -> None:
         """Note whether the shared cache answered a call that tells; log changes."""
@@ -355,20 +374,29 @@ class _LockoutBase(Generic[C]):
                 }[self.on_failure],
             )
 
-    def _delete_steps(self, ctx: Any, reset_only: bool) -> Steps[None]:
-        """Remove the counters of ``ctx`` (those that support reset, with
-        ``reset_only``) and their locks."""
+    def _delete_keys(self, ctx: Any, reset_only: bool) -> list[Key]:
+        """The counter and lock keys of ``ctx`` to remove (of the counters
+        that support reset, with ``reset_only``)."""
         keys: list[Key] = []
         for counter, key, lock_key in self._keys(ctx):
             if counter.reset or not reset_only:
                 keys += [key, lock_key]
-        if not keys:
-            return
-        deleted = yield ("delete_multi", (keys, 0, self.namespace))
+        return keys
+
+    def _deleted(self, keys: list[Key], deleted: Any) -> None:
+        """Take the answer of the ``delete_multi`` of ``keys``; in ``"local"``
+        mode delete them from the in-process store too."""
         if self.on_failure != "open":
             self._noted(bool(deleted))
         if self.on_failure == "local" and self._fallback.local_live():
             self._fallback.local().delete_multi(keys)
+
+    def _delete_steps(self, ctx: Any, reset_only: bool) -> Steps[None]:
+        """Remove the counters of ``ctx`` (those that support reset, with
+        ``reset_only``) and their locks."""
+        keys = self._delete_keys(ctx, reset_only)
+        if keys:
+            self._deleted(keys, (yield ("delete_multi", (keys, 0, self.namespace))))
 
     def _incr_steps(self, ctx: Any) -> Steps[list[Counter]]:
         """Count one event of ``ctx`` (see :meth:`Lockout.incr`); the counters
@@ -537,16 +565,27 @@ class Lockout(_LockoutBase[Cache]):
         ``"closed"`` first checks that the cache answers (an ``add`` or an
         ``incr`` by 0 of each counter) and answers ``True`` when it does not.
         """
+        lock_keys = self._lock_keys(ctx)
+        if lock_keys and self._reads_plainly():  # the common case, with no steps built
+            if self.cache.get_multi(lock_keys, self.namespace):
+                return True
+            return self._locally_locked(lock_keys)
         return run(self._locked_steps(ctx), self.cache)
 
     def reset(self, ctx: Any) -> None:
         """Remove the counters of ``ctx`` that support reset, and their locks
         (in the cache and, in ``"local"`` mode, in this process)."""
-        run(self._delete_steps(ctx, True), self.cache)
+        self._delete(ctx, True)
 
     def force_reset(self, ctx: Any) -> None:
         """Remove every counter of ``ctx`` and its lock."""
-        run(self._delete_steps(ctx, False), self.cache)
+        self._delete(ctx, False)
+
+    def _delete(self, ctx: Any, reset_only: bool) -> None:
+        """:meth:`_delete_steps`, its one call made directly."""
+        keys = self._delete_keys(ctx, reset_only)
+        if keys:
+            self._deleted(keys, self.cache.delete_multi(keys, 0, self.namespace))
 
     def incr(self, ctx: Any) -> None:
         """Count one event of ``ctx`` on every counter; lock those that reach

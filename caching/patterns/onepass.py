@@ -202,12 +202,24 @@ def _release(
     :returns: ``True`` when the pass is known to be gone or to be another
         holder's (not deleted then); ``False`` when no answer confirmed it.
     """
-    for delay in _retry_delays():
-        if delay:
-            _time.sleep(delay)
-        if run(_release_steps(key, namespace, marker, watch, watched), cache):
+    # The first try made directly (the calls of ``_release_steps``, which
+    # the retries and the async pass run): no generators built on the
+    # common path (docs/PERFORMANCE.md).
+    if watch:
+        found = cache.get_multi([key, *watch], namespace)
+        if watched is not None:
+            watched.update((k, found[k]) for k in watch if k in found)
+        current = found.get(key)
+    else:
+        current = cache.get(key, namespace)
+    if (current is not None and current != marker) or cache.delete(key, 0, namespace):
+        return True
+    delays = _retry_delays()
+    next(delays)  # the first try's, made
+    for delay in delays:
+        _time.sleep(delay)
+        if run(_release_steps(key, namespace, marker), cache):
             return True
-        watch = None  # read once
     return False
 
 
