@@ -312,14 +312,15 @@ class _LockoutBase(Generic[C]):
             self._key(lock_head, counter.key_func(ctx)) for counter, _, lock_head in self._heads
         ]
 
-    def _reads_plainly(self) -> bool:
+    def _reads_plainly(self, failing: bool) -> bool:
         """Whether :meth:`Lockout.locked` is one ``get_multi`` of the lock
         keys (then :meth:`_locally_locked`): ``"open"`` mode, or the cache
-        not failing (and, in ``"closed"`` mode, not suspect)."""
-        mode, fallback = self.on_failure, self._fallback
+        not ``failing`` (and, in ``"closed"`` mode, not suspect). ``failing``
+        is read once per call (the retry period may end between two reads)."""
+        mode = self.on_failure
         if mode == "open":
             return True
-        return not fallback.failing() and not (mode == "closed" and fallback.suspect)
+        return not failing and not (mode == "closed" and self._fallback.suspect)
 
     def _locally_locked(self, lock_keys: list[Key]) -> bool:
         """In ``"local"`` mode, whether the in-process store holds a live lock."""
@@ -330,18 +331,24 @@ class _LockoutBase(Generic[C]):
             and bool(fallback.local().get_multi(lock_keys))
         )
 
-    def _locked_steps(self, ctx: Any) -> Steps[bool]:
-        """Whether a lock of ``ctx`` is set (see :meth:`Lockout.locked`)."""
-        lock_keys = self._lock_keys(ctx)
+    def _locked_steps(
+        self, ctx: Any, lock_keys: list[Key] | None = None, failing: bool | None = None
+    ) -> Steps[bool]:
+        """Whether a lock of ``ctx`` is set (see :meth:`Lockout.locked`);
+        ``lock_keys`` and ``failing`` when the caller has them already."""
+        if lock_keys is None:
+            lock_keys = self._lock_keys(ctx)
         if not lock_keys:
             return False
+        mode, fallback = self.on_failure, self._fallback
+        if failing is None:
+            failing = fallback.failing()
         namespace = self.namespace
-        if self._reads_plainly():
+        if self._reads_plainly(failing):
             if (yield ("get_multi", (lock_keys, namespace))):
                 return True
             return self._locally_locked(lock_keys)
-        mode, fallback = self.on_failure, self._fallback
-        if fallback.failing():
+        if failing:
             if mode == "closed":
                 return True
             if fallback.local_live() and fallback.local().get_multi(lock_keys):
@@ -566,11 +573,12 @@ class Lockout(_LockoutBase[Cache]):
         ``incr`` by 0 of each counter) and answers ``True`` when it does not.
         """
         lock_keys = self._lock_keys(ctx)
-        if lock_keys and self._reads_plainly():  # the common case, with no steps built
+        failing = self._fallback.failing()
+        if lock_keys and self._reads_plainly(failing):  # the common case, with no steps built
             if self.cache.get_multi(lock_keys, self.namespace):
                 return True
             return self._locally_locked(lock_keys)
-        return run(self._locked_steps(ctx), self.cache)
+        return run(self._locked_steps(ctx, lock_keys, failing), self.cache)
 
     def reset(self, ctx: Any) -> None:
         """Remove the counters of ``ctx`` that support reset, and their locks

@@ -204,7 +204,8 @@ def _release(
     """
     # The first try made directly (the calls of ``_release_steps``, which
     # the retries and the async pass run): no generators built on the
-    # common path (docs/PERFORMANCE.md).
+    # common path (docs/PERFORMANCE.md). The retry window starts before it.
+    deadline = _time.monotonic() + RELEASE_RETRY_SECONDS
     if watch:
         found = cache.get_multi([key, *watch], namespace)
         if watched is not None:
@@ -214,7 +215,7 @@ def _release(
         current = cache.get(key, namespace)
     if (current is not None and current != marker) or cache.delete(key, 0, namespace):
         return True
-    delays = _retry_delays()
+    delays = _retry_delays(deadline)
     next(delays)  # the first try's, made
     for delay in delays:
         _time.sleep(delay)
@@ -223,11 +224,14 @@ def _release(
     return False
 
 
-def _retry_delays() -> Iterator[float]:
+def _retry_delays(deadline: float | None = None) -> Iterator[float]:
     """The waits of a release before each try: ``0`` (the first at once),
     then 10 ms, 20, 40... until :data:`RELEASE_RETRY_SECONDS` have passed
-    (shared by :class:`OnePass` and :class:`caching.aio.onepass.AsyncOnePass`)."""
-    deadline = _time.monotonic() + RELEASE_RETRY_SECONDS
+    since the first try (``deadline``, a ``time.monotonic()`` second, when
+    the first try began before this was called) (shared by :class:`OnePass`
+    and :class:`caching.aio.onepass.AsyncOnePass`)."""
+    if deadline is None:
+        deadline = _time.monotonic() + RELEASE_RETRY_SECONDS
     delay = _FIRST_RETRY_DELAY
     yield 0.0
     while (remaining := deadline - _time.monotonic()) > 0:

@@ -492,3 +492,55 @@ def test_every_due_alert_fires_when_one_raises(cache: Cache) -> None:
         lockout.incr(Service())
     assert sorted(fired) == ["by_ip", "by_user"]
     assert lockout.locked(Service())
+
+
+class JumpingClock(FakeClock):
+    """A clock that jumps to ``to`` at its ``jump_at``-th read."""
+
+    def __init__(self, jump_at: int, to: float) -> None:
+        super().__init__()
+        self.reads, self.jump_at, self.to = 0, jump_at, to
+
+    def __call__(self) -> float:
+        self.reads += 1
+        if self.reads >= self.jump_at:
+            self.now = self.to
+        return self.now
+
+
+def _local_lockout(cache: Cache, clock: FakeClock) -> Lockout:
+    counter = Counter(key_func=lambda ctx: ctx, count=1, period=60, duration=600)
+    return Lockout(
+        "sign in", [counter], lambda ctx: "forbidden", cache, None, "c:",
+        terms=["by_ip"], on_failure="local", retry_period=1.0, clock=clock,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("jump_at", [1, 2, 3, 4, 5])
+def test_a_retry_period_ending_during_locked_keeps_the_local_lock(jump_at: int) -> None:
+    # locked() reads "failing" once: the retry period ending between two
+    # reads sent a "local" lockout down the "closed" path, past its local lock
+    cache, clock = Switch(), JumpingClock(jump_at=10**9, to=0.0)
+    lockout = _local_lockout(cache, clock)
+    cache.down = True
+    lockout.incr("10.0.0.7")  # counted and locked in this process
+    cache.down = False
+    fallback = lockout._fallback
+    clock.now, clock.reads, clock.jump_at = fallback._failing_until - 0.5, 0, jump_at
+    clock.to = fallback._failing_until + 0.001
+    assert lockout.locked("10.0.0.7") is True
+
+
+@pytest.mark.parametrize("jump_at", [1, 2, 3, 4, 5])
+def test_a_retry_period_ending_during_locked_locks_nothing_new(jump_at: int) -> None:
+    cache, clock = Switch(), JumpingClock(jump_at=10**9, to=0.0)
+    lockout = _local_lockout(cache, clock)
+    cache.down = True
+    assert lockout.locked("10.0.0.9") is False  # noted nowhere: no lock
+    lockout._fallback.fail()
+    fallback = lockout._fallback
+    clock.now, clock.reads, clock.jump_at = fallback._failing_until - 0.5, 0, jump_at
+    clock.to = fallback._failing_until + 0.001
+    cache.calls_while_down = 0
+    assert lockout.locked("10.0.0.9") is False
+    assert cache.calls_while_down == 1  # one get_multi, no add/incr checks

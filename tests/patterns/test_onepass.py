@@ -172,3 +172,37 @@ def test_herd_of_processes_on_memcached_calls_the_creator_once(memcached_url: st
     # Generous bound only (speed is measured in benchmarks/): no waiter sat
     # out the 10 s timeout.
     assert statistics.median(delays) < 2
+
+
+class _SlowFailing(MemoryCache):
+    """A MemoryCache that, once ``slow``, takes 50 ms per call and fails
+    each one, as a server that times out; it records the calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow = False
+        self.calls: list[str] = []
+
+    def get(self, key: Any, namespace: str | None = None) -> Any:
+        if self.slow:
+            self.calls.append("get")
+            time.sleep(0.05)
+            return None
+        return super().get(key, namespace)
+
+    def delete(self, key: Any, seconds: int = 0, namespace: str | None = None) -> bool:
+        if self.slow:
+            self.calls.append("delete")
+            time.sleep(0.05)
+            return False
+        return super().delete(key, seconds, namespace)
+
+
+def test_a_release_tries_again_only_within_its_window_from_the_first_try() -> None:
+    # RELEASE_RETRY_SECONDS (80 ms) counts from the first try: a first try
+    # of 100 ms is the only one (the holder's exit is not held longer)
+    cache = _SlowFailing()
+    with OnePass(cache, "pass:k", 10) as one_pass:
+        assert one_pass.acquired
+        cache.slow = True
+    assert cache.calls == ["get", "delete"]
