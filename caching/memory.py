@@ -237,7 +237,7 @@ def _counter(up: bool) -> Callable[..., int | None]:
         initial_value: int | None = None,
     ) -> int | None:
         if self._fast and delta.__class__ is int and initial_value is None:
-            # a live small counter (docs/PERFORMANCE.md, "Counters"): no
+            # a live small counter (docs/PERFORMANCE.md, "Small counters"): no
             # key check (a stored key is valid), no wrap or floor to apply
             lock = self._lock
             lock.acquire()
