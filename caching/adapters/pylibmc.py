@@ -55,7 +55,6 @@ import operator
 import os
 import select
 import socket
-import struct
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -76,7 +75,15 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
-from caching.adapters.reader import Found, ItemReader, OutOfStepError
+from caching.adapters.reader import (
+    SEND_WHOLE,
+    Found,
+    ItemReader,
+    OutOfStepError,
+    address_of,
+    connect,
+    send_reading,
+)
 from caching.adapters.serializer import (
     FLAG_BOOL,
     FLAG_BYTES,
@@ -275,23 +282,12 @@ class _Pipe:
         connection is closed.
     """
 
-    __slots__ = ("pid", "poll", "sock")
+    __slots__ = ("pid", "poll", "sock", "timeout")
 
     def __init__(self, address: str, connect_timeout: float, timeout: float) -> None:
         self.pid = os.getpid()
-        if address.startswith("unix:"):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.settimeout(connect_timeout)
-                sock.connect(address[5:])
-            except BaseException:
-                sock.close()
-                raise
-        else:
-            host, port = address.rsplit(":", 1)
-            sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _answer_timeout(sock, timeout)
+        self.timeout = timeout
+        sock = connect(address, connect_timeout, timeout)
         poller = select.poll()
         poller.register(sock, select.POLLIN)
         self.sock, self.poll = sock, poller.poll
@@ -317,7 +313,8 @@ class _Pipe:
             raise
 
     def send(self, request: bytes) -> None:
-        """Send ``request`` (the connection is closed if that fails)."""
+        """Send ``request``, at most :data:`~caching.adapters.reader.SEND_WHOLE`
+        bytes (the connection is closed if that fails)."""
         try:
             self.sock.sendall(request)
         except BaseException:
@@ -325,29 +322,44 @@ class _Pipe:
             raise
 
     def batch(self, request: bytes, count: int) -> bytes:
-        """:meth:`send` ``request`` (``count`` one-line commands), then
-        :meth:`replies`."""
+        """Send ``request`` (``count`` one-line commands), then
+        :meth:`replies`; a request over
+        :data:`~caching.adapters.reader.SEND_WHOLE` bytes is sent while its
+        replies are read (:func:`~caching.adapters.reader.send_reading`:
+        memcached stops reading a connection whose replies fill the socket
+        buffers, docs/ADAPTERS.md, "pylibmc's batches")."""
         try:
+            if len(request) > SEND_WHOLE:
+                return self.replies(count, send_reading(self.sock, request, self.timeout))
             self.sock.sendall(request)
         except BaseException:
             self.close()
             raise
         return self.replies(count)
 
-    def replies(self, count: int) -> bytes:
-        """Read the replies of ``count`` one-line commands sent: the bytes of
-        ``count`` lines, each ending in ``\\r\\n`` (one ``recv`` for a small
-        batch; docs/PERFORMANCE.md, "pylibmc's batches"). More bytes than
-        that are out of step."""
+    def replies(self, count: int, first: bytes = b"") -> bytes:
+        """Read the replies of ``count`` one-line commands sent (``first``:
+        those read already): the bytes of ``count`` lines, each ending in
+        ``\\r\\n`` (one ``recv`` for a small batch; docs/PERFORMANCE.md,
+        "pylibmc's batches"). More bytes than that are out of step."""
         try:
             recv = self.sock.recv
-            reply = recv(65536)
-            while reply.count(b"\r\n") < count:
-                chunk = recv(65536)
-                if not chunk or not reply:
+            reply = first or recv(65536)
+            lines = reply.count(b"\r\n")
+            if lines < count:
+                if not reply:
                     raise ConnectionResetError("closed by the server")
-                reply += chunk
-            if not reply.endswith(b"\r\n") or reply.count(b"\r\n") != count:
+                chunks = [reply]
+                while lines < count:
+                    chunk = recv(65536)
+                    if not chunk:
+                        raise ConnectionResetError("closed by the server")
+                    lines += chunk.count(b"\r\n")
+                    if chunk[:1] == b"\n" and chunks[-1][-1:] == b"\r":
+                        lines += 1  # a line end split between two chunks
+                    chunks.append(chunk)
+                reply = b"".join(chunks)
+            if lines != count or not reply.endswith(b"\r\n"):
                 raise _OutOfStepError(f"bytes after the {count} replies: {reply[-40:]!r}")
             return reply
         except BaseException:
@@ -374,23 +386,6 @@ class _Pipe:
         sock = getattr(self, "sock", None)
         if sock is not None:
             sock.close()
-
-
-def _answer_timeout(sock: socket.socket, timeout: float) -> None:
-    """Make ``sock`` wait at most ``timeout`` seconds for each send and
-    receive: the kernel's ``SO_SNDTIMEO``/``SO_RCVTIMEO`` on a blocking
-    socket (a wait that ends gives ``OSError``, EAGAIN), where Python's own
-    timeout polls before every send and receive, a system call more each
-    (docs/PERFORMANCE.md, "pylibmc's batches"); Python's where the platform
-    refuses them."""
-    whole = int(timeout)
-    interval = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
-    try:
-        sock.settimeout(None)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
-    except (OSError, AttributeError):
-        sock.settimeout(timeout)
 
 
 class _OutOfStepError(Exception):
@@ -444,7 +439,9 @@ def _placeable(client: Any) -> bool:
     not with the ``random`` distribution, with hosts sorted (the index is
     then one of the sorted list), or with failed servers ejected
     (``remove_failed``/``auto_eject``: libmemcached then moves a failed
-    server's keys). Read once per client."""
+    server's keys), nor with replicas (``num_replicas``, binary mode:
+    libmemcached writes and deletes each key on its server and the next
+    ones too). Read once per client."""
     placeable: bool | None = getattr(client, _PLACEABLE, None)
     if placeable is None:
         behaviors = client.behaviors
@@ -452,6 +449,7 @@ def _placeable(client: Any) -> bool:
             behaviors.get("distribution") != "random"
             and not behaviors.get("_sort_hosts")
             and not behaviors.get("auto_eject")
+            and not behaviors.get("num_replicas")
         )
         setattr(client, _PLACEABLE, placeable)
     return placeable
@@ -521,7 +519,9 @@ class PylibmcAdapter(MemcacheApi):
         library = require("pylibmc", "pylibmc")
         codec = Codec(serializer, secret, compress_over, compressor)
         if isinstance(pool, (str, Sequence)):
-            servers = as_servers(pool)
+            specs = as_servers(pool)
+            # As the adapter connects to them, and names them in the log.
+            servers = [address_of(spec) for spec in specs]
             behaviors = {
                 "connect_timeout": max(1, round(connect_timeout * 1000)),
                 "_poll_timeout": max(1, round(timeout * 1000)),
@@ -529,7 +529,7 @@ class PylibmcAdapter(MemcacheApi):
                 **client_options.pop("behaviors", {}),
             }
             options = {**client_options, "behaviors": behaviors, "undecoded": not codec.plain}
-            pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
+            pool = Pool(lambda: client_factory(specs, **options), pool_size, close=_close)
         elif isinstance(pool, Pool):
             with checkout(pool) as client:  # makes a client if none is idle; no I/O
                 servers = _addresses(client) or ["pool"]
@@ -897,27 +897,46 @@ class PylibmcAdapter(MemcacheApi):
             ((address, (request, count)),) = requests.items()
             return {address: self._replies(self._pipe(client, address), address, request, count)}
         answers: dict[str, bytes | None] = dict.fromkeys(requests)
-        sent: list[tuple[str, _Pipe, int]] = []
+        # Sent, replies not read yet: (address, pipe, count, request when it
+        # is over SEND_WHOLE, sent later while its replies are read).
+        sent: list[tuple[str, _Pipe, int, bytes | None]] = []
         now = monotonic()
         down = self.failures.down
-        for address, (request, count) in requests.items():
-            if address in down or self._pipes_down.get(address, 0.0) > now:
-                self._count_failure()  # libmemcached's retry wait, for every client
-                continue
-            try:
-                pipe = _pipe(client, address, self._unread)
-                pipe.send(request)
-            except OSError as exc:
-                self._pipe_failed(address, exc)
-                continue
-            sent.append((address, pipe, count))
-        for address, pipe, count in sent:
-            try:
-                answers[address] = pipe.replies(count)
-            except OSError as exc:
-                self._pipe_failed(address, exc)
-            except _OutOfStepError as exc:  # the connection is closed
-                self._bad_reply_seen(address, str(exc))
+        try:
+            for address, (request, count) in requests.items():
+                if address in down or self._pipes_down.get(address, 0.0) > now:
+                    self._count_failure()  # libmemcached's retry wait, for every client
+                    continue
+                try:
+                    pipe = _pipe(client, address, self._unread)
+                    if len(request) > SEND_WHOLE:
+                        sent.append((address, pipe, count, request))
+                        continue
+                    pipe.send(request)
+                except OSError as exc:
+                    self._pipe_failed(address, exc)
+                    continue
+                sent.append((address, pipe, count, None))
+            # The long requests first, the others' servers answering meanwhile.
+            sent.sort(key=lambda entry: entry[3] is None)
+            while sent:
+                address, pipe, count, long = sent[0]
+                try:
+                    if long is None:
+                        answers[address] = pipe.replies(count)
+                    else:
+                        answers[address] = pipe.batch(long, count)
+                except OSError as exc:
+                    self._pipe_failed(address, exc)
+                except _OutOfStepError as exc:  # the connection is closed
+                    self._bad_reply_seen(address, str(exc))
+                del sent[0]
+        except BaseException:
+            # Anything else (KeyboardInterrupt, gevent.Timeout, a bug): no
+            # connection is left with replies no one reads.
+            for _, pipe, _, _ in sent:
+                pipe.close()
+            raise
         return answers
 
     def _pipe_failed(self, address: str, error: OSError) -> None:
@@ -1061,17 +1080,31 @@ class PylibmcAdapter(MemcacheApi):
         pipe = self._key_pipe(client, key) if self._meta else None
         if pipe is not None:
             request = b"ma %s D%d v%s\r\n" % (key, delta, b" MD" if down else b"")
-            try:
-                lines = pipe.ask(request, _meta_complete)
-            except OSError:
-                lines = []  # closed on a meta command (twemproxy): the loop instead
-            except _OutOfStepError as exc:
-                raise self._protocol_error(str(exc)) from exc
+            lines = self._meta_lines(pipe, request, _meta_complete)
             if lines == [b"ERROR"]:
                 self._meta = False  # no meta commands (memcached before 1.6)
             elif lines:
                 return self._meta_answer(lines, request)
         return self._cas_count(client, key, delta, down)
+
+    def _meta_lines(
+        self, pipe: _Pipe, request: bytes, complete: Callable[[list[bytes]], bool]
+    ) -> list[bytes]:
+        """The reply lines of the meta command ``request`` (:meth:`_Pipe.ask`);
+        ``[]`` when the server closed the connection on it (twemproxy: it
+        speaks no meta commands). A server that does not answer in time, or
+        fails otherwise, raises pylibmc's ``ConnectionError`` (one of
+        :attr:`errors`: the call fails, the item is left as it was: a
+        command that timed out may still be carried out, so nothing is sent
+        in its place); a reply out of step its ``ProtocolError``."""
+        try:
+            return pipe.ask(request, complete)
+        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+            return []  # closed on a meta command (twemproxy)
+        except OSError as exc:  # a timeout (BlockingIOError, TimeoutError), ...
+            raise self._connection_error(f"{request[:40]!r}: {exc}") from exc
+        except _OutOfStepError as exc:
+            raise self._protocol_error(str(exc)) from exc
 
     def _meta_answer(self, lines: list[bytes], request: bytes) -> int | None:
         """The answer of an ``ma ... v`` command's reply ``lines``."""
@@ -1134,16 +1167,15 @@ class PylibmcAdapter(MemcacheApi):
         ``-1`` for none) on the batch connection to its server. ``0`` (no
         expiry) where the server cannot tell: no meta commands, twemproxy
         (which closes the connection on them), or a key the adapter cannot
-        place (:meth:`_placement`)."""
+        place (:meth:`_placement`). A server that does not answer in time
+        raises pylibmc's ``ConnectionError`` (:meth:`_meta_lines`): the
+        count fails, the item keeps its expiry."""
         pipe = self._key_pipe(client, key) if self._meta else None
         if pipe is None:
             return 0
-        try:
-            lines = pipe.ask(b"mg %s t\r\n" % key, bool)
-        except OSError:
+        lines = self._meta_lines(pipe, b"mg %s t\r\n" % key, bool)
+        if not lines:
             return 0  # closed on a meta command (twemproxy)
-        except _OutOfStepError as exc:
-            raise self._protocol_error(str(exc)) from exc
         line = lines[0]
         if line == b"ERROR":
             self._meta = False
@@ -1293,15 +1325,11 @@ def _close(client: Any) -> None:
 
 def _addresses(client: Any) -> list[str]:
     """The servers of a pylibmc client as ``"host:port"`` or ``"unix:/path"``
-    (``[]`` if it does not say): libmemcached names a Unix socket by its bare
-    path, and a host without a port has memcached's default port."""
+    (``[]`` if it does not say), as :func:`~caching.adapters.reader.address_of`
+    reads pylibmc's specs: libmemcached names a Unix socket by its bare path,
+    a host without a port has memcached's default port, and a ketama weight
+    (``"host:port:weight"``) is no part of the address."""
     addresses = getattr(client, "addresses", None)
     if not isinstance(addresses, list):
         return []
-    return [_address(str(address)) for address in addresses]
-
-
-def _address(address: str) -> str:
-    if address.startswith("/"):
-        return f"unix:{address}"
-    return address if ":" in address else f"{address}:11211"
+    return [address_of(str(address)) for address in addresses]

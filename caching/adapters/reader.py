@@ -17,13 +17,14 @@ The text protocol's reply to ``get k1 k2 ...`` is, per item found,
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import struct
 
 from caching.adapters import pool
 
-__all__ = ["Found", "ItemReader", "OutOfStepError"]
+__all__ = ["Found", "ItemReader", "OutOfStepError", "address_of", "connect", "send_reading"]
 
 #: An item as read: ``(key, data, flags, cas)``, ``cas`` ``None`` for ``get``.
 Found = tuple[bytes, bytes, int, "int | None"]
@@ -33,9 +34,111 @@ _VALUE = b"VALUE"
 _CHUNK = 65536
 
 
-def _timeval(seconds: float) -> bytes:
-    whole = int(seconds)
-    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+#: Requests longer than this (bytes) are sent while their replies are read
+#: (:func:`send_reading`), so that a server whose replies fill the socket
+#: buffers before it has read the whole request is never left waiting on a
+#: client that waits on it: memcached stops reading a connection whose
+#: replies it cannot send, and a request sent whole first then never ends.
+SEND_WHOLE = 65536
+
+
+def address_of(spec: str) -> str:
+    """The address the adapter connects to for a server ``spec`` as pylibmc
+    takes it (:func:`pylibmc.client.translate_server_spec`): ``"host:port"``
+    (``"[v6]:port"``) with memcached's port 11211 for a host without one and
+    without a ketama weight (``"host:port:weight"``), or ``"unix:/path"``
+    for a Unix socket (pylibmc's bare ``/path``). A spec pylibmc cannot read
+    is returned as it is (connecting to it fails: :func:`connect`)."""
+    if spec.startswith("unix:"):
+        return spec
+    try:
+        from pylibmc.client import translate_server_spec  # type: ignore[import-untyped]
+
+        kind, host, port, _ = translate_server_spec(spec)
+    except (ImportError, ValueError, KeyError, TypeError):
+        return spec
+    if kind == 4:  # pylibmc's unix socket type
+        return f"unix:{host}"
+    if kind != 1:  # UDP: the adapter's own connections speak TCP alone
+        return spec
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def connect(address: str, connect_timeout: float, timeout: float) -> socket.socket:
+    """A blocking text-protocol connection to ``address`` (``"host:port"``,
+    ``"[v6]:port"``, ``"unix:/path"``: :func:`address_of`), opened within
+    ``connect_timeout`` seconds, TCP_NODELAY, with the kernel's own timeouts
+    of ``timeout`` seconds on each send and receive (``SO_SNDTIMEO``/
+    ``SO_RCVTIMEO``: one system call per send and per receive, where
+    Python's own timeout polls before each; a wait that ends raises
+    ``BlockingIOError``, an ``OSError``), Python's where the platform
+    refuses them.
+
+    :raises OSError: the server cannot be reached, or ``address`` names no
+        TCP server or Unix socket (a connection error, as a refusal).
+    """
+    if address.startswith("unix:"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(connect_timeout)
+            sock.connect(address[5:])
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        host, _, port = address.rpartition(":")
+        try:
+            where = (host.strip("[]"), int(port))
+        except ValueError:
+            raise OSError(f"not a memcached server address: {address!r}") from None
+        if not host:
+            raise OSError(f"not a memcached server address: {address!r}")
+        sock = socket.create_connection(where, connect_timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    whole = int(timeout)
+    interval = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
+    try:
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
+    except (OSError, AttributeError):
+        sock.settimeout(timeout)
+    return sock
+
+
+def send_reading(sock: socket.socket, request: bytes, timeout: float) -> bytes:
+    """Send ``request`` on ``sock`` while reading what the server answers
+    meanwhile (``poll`` for both), for a request over :data:`SEND_WHOLE`
+    bytes: the replies read so far (the caller reads the rest).
+
+    :raises OSError: the server closed the connection, or neither read nor
+        wrote anything for ``timeout`` seconds (``TimeoutError``).
+    """
+    poller = select.poll()
+    poller.register(sock, select.POLLIN | select.POLLOUT)
+    view = memoryview(request)
+    sent, size = 0, len(request)
+    received: list[bytes] = []
+    wait = max(1, round(timeout * 1000))
+    flags = socket.MSG_DONTWAIT
+    while sent < size:
+        events = poller.poll(wait)
+        if not events:
+            raise TimeoutError(f"no progress in {timeout} s, {sent} of {size} bytes sent")
+        ready = events[0][1]
+        if ready & (select.POLLIN | select.POLLHUP | select.POLLERR):
+            try:
+                chunk = sock.recv(_CHUNK, flags)
+            except BlockingIOError:
+                chunk = None
+            if chunk == b"":
+                raise ConnectionResetError("closed by the server")
+            if chunk:
+                received.append(chunk)
+        if ready & select.POLLOUT:
+            with contextlib.suppress(BlockingIOError):
+                sent += sock.send(view[sent : sent + _CHUNK * 4], flags)
+    return b"".join(received)
 
 
 class OutOfStepError(Exception):
@@ -84,29 +187,13 @@ class ItemReader:
     :raises OSError: the server cannot be reached.
     """
 
-    __slots__ = ("address", "pid", "poll", "sock")
+    __slots__ = ("address", "pid", "poll", "sock", "timeout")
 
     def __init__(self, address: str, connect_timeout: float, timeout: float) -> None:
         self.address = address
+        self.timeout = timeout
         self.pid = pool.process_id()
-        if address.startswith("unix:"):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.settimeout(connect_timeout)
-                sock.connect(address[5:])
-            except BaseException:
-                sock.close()
-                raise
-        else:
-            host, port = address.rsplit(":", 1)
-            sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # Blocking, with the kernel's own timeouts: one system call per send
-        # and per receive (Python's own timeout polls before each of them).
-        # A receive that times out raises BlockingIOError (an OSError).
-        sock.settimeout(None)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+        sock = connect(address, connect_timeout, timeout)
         poller = select.poll()
         poller.register(sock, select.POLLIN)
         self.sock, self.poll = sock, poller.poll
@@ -172,6 +259,8 @@ class ItemReader:
         """
         sock = self.sock
         try:
+            if len(request) > SEND_WHOLE:  # the reply may fill the buffers first
+                return self._read(send_reading(sock, request, self.timeout), request)
             sock.sendall(request)
             buf = sock.recv(_CHUNK)
             if buf == b"END\r\n":
@@ -187,15 +276,16 @@ class ItemReader:
 
     def _read(self, buf: bytes, request: bytes) -> list[Found]:
         """The items of the reply that begins with ``buf``, read step by
-        step (receiving the rest as needed)."""
+        step (receiving the rest as needed; what was read is dropped from
+        the buffer when more arrives, so a long reply costs its length)."""
         found: list[Found] = []
         append = found.append
         pos = 0
         while True:
             eol = buf.find(b"\r\n", pos)
             while eol < 0:
-                buf = self._fill(buf, len(buf) + 1)
-                eol = buf.find(b"\r\n", pos)
+                buf, pos = self._fill(buf[pos:], len(buf) - pos + 1), 0
+                eol = buf.find(b"\r\n")
             header = buf[pos:eol]
             if header == _END:
                 if eol + 2 != len(buf):
@@ -210,12 +300,14 @@ class ItemReader:
             except ValueError:
                 raise OutOfStepError(f"malformed header {header[:60]!r}") from None
             start = eol + 2
-            pos = start + size + 2
-            if len(buf) < pos + 5:  # this value, and at least END after it
-                buf = self._fill(buf, pos + 5)
-            if buf[pos - 2 : pos] != b"\r\n":
+            end = start + size + 2
+            if len(buf) < end + 5:  # this value, and at least END after it
+                buf = self._fill(buf[pos:], end + 5 - pos)
+                start, end, pos = start - pos, end - pos, 0
+            if buf[end - 2 : end] != b"\r\n":
                 raise OutOfStepError(f"{size} bytes announced, no end of line after them")
-            append((parts[1], buf[start : pos - 2], flags, cas))
+            append((parts[1], buf[start : end - 2], flags, cas))
+            pos = end
 
     def _fill(self, buf: bytes, need: int) -> bytes:
         """``buf`` and what more arrives, until it holds ``need`` bytes."""
