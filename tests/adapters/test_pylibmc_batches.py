@@ -23,6 +23,7 @@ import pytest
 
 from caching.adapters.base import MemcachedAdapter
 from caching.adapters.pool import checkout
+from caching.adapters.text_connection import TextConnection
 from tests import fake_server, servers
 from tests.adapters.conftest import builder
 from tests.adapters.test_counter_range import _leave_a_dash_behind
@@ -373,7 +374,7 @@ def test_a_bare_unix_socket_path_is_batched_and_read(tmp_path: Any) -> None:
 
 
 def test_server_specs_are_read_as_pylibmc_reads_them() -> None:
-    from caching.adapters.reader import address_of, connect
+    from caching.adapters.text_connection import address_of, connect
 
     assert address_of("127.0.0.1") == "127.0.0.1:11211"  # memcached's port
     assert address_of("127.0.0.1:5:3") == "127.0.0.1:5"  # no weight
@@ -429,7 +430,6 @@ class _Cancel(BaseException):
 def test_a_batch_cancelled_midway_leaves_no_connection_out_of_step(
     fleet: list[servers.Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from caching.adapters import pylibmc as module
 
     adapter = _adapter(fleet[:2])
     keys = [f"cancel-{i}" for i in range(100)]
@@ -439,7 +439,7 @@ def test_a_batch_cancelled_midway_leaves_no_connection_out_of_step(
     on_second = [key for key in keys if held[key] == [1]][:20]
     assert on_first
     assert on_second
-    replies = module._Pipe.replies
+    replies = TextConnection.replies
     calls: list[int] = []
 
     def cancelled(self: Any, *args: Any) -> bytes:
@@ -448,7 +448,7 @@ def test_a_batch_cancelled_midway_leaves_no_connection_out_of_step(
             raise _Cancel
         return replies(self, *args)
 
-    monkeypatch.setattr(module._Pipe, "replies", cancelled)
+    monkeypatch.setattr(TextConnection, "replies", cancelled)
     # Both servers hold their replies until the next batch is on its way,
     # so that the second's old replies cannot be seen before it.
     fleet[0].pause()
@@ -478,10 +478,9 @@ def test_a_meta_expiry_read_that_times_out_fails_the_count_and_keeps_the_item(
     # A counter from 2**63 that memcached misreads is counted by gets/cas,
     # the expiry read with mg <key> t. A timeout on that mg answered "no
     # expiry", and the cas wrote the counter to live forever.
-    from caching.adapters import pylibmc as module
 
     server = fleet[0]
-    ask = module._Pipe.ask
+    ask = TextConnection.ask
     asked: list[bytes] = []
 
     def held(self: Any, request: bytes, complete: Any) -> list[bytes]:
@@ -494,7 +493,7 @@ def test_a_meta_expiry_read_that_times_out_fails_the_count_and_keeps_the_item(
         finally:
             server.resume()
 
-    monkeypatch.setattr(module._Pipe, "ask", held)
+    monkeypatch.setattr(TextConnection, "ask", held)
     adapter = _adapter([server], timeout=1.0)
     key = f"caching-cli:ctr_:{9:035d}"
     _leave_a_dash_behind(server, b"caching-cli:prev:%035d" % 9)

@@ -1,4 +1,4 @@
-"""Reads of memcached items on connections of the adapter's own, for pylibmc.
+"""The pylibmc adapter's own text-protocol connections to memcached.
 
 pylibmc's C code inflates every item whose flags carry its zlib bit (8)
 before anything of the caller sees it, overridden ``deserialize`` or not,
@@ -6,10 +6,22 @@ and without a bound: a 99 KiB item written by any host on the cache network
 inflates to 100 MiB inside ``get`` (a 1 MiB one to about 1 GiB). No setting
 of pylibmc or libmemcached turns that off, so the pylibmc adapter reads no
 value through pylibmc: it sends ``get``/``gets`` in memcached's text
-protocol on a :class:`ItemReader` of each pooled client and server, and
+protocol on a :class:`TextConnection` of each pooled client and server, and
 hands each item over as bytes and flags, for the adapter to check and read
-(docs/ADAPTERS.md, "pylibmc's reads"). Writes, counters and deletes stay
-pylibmc's.
+(docs/ADAPTERS.md, "pylibmc's reads"). The same connection carries the
+batches libmemcached sends command by command (``set_multi``,
+``add_multi``, ``delete_multi``: the whole batch in one write, then its
+replies) and the meta commands libmemcached does not speak (``ma``, ``mg
+<key> t``): docs/ADAPTERS.md, "pylibmc's batches". Single writes, counters
+and deletes stay pylibmc's.
+
+One home for what each use needs alike: connecting with the client's
+timeouts (:func:`connect`, the kernel's own socket timeouts), the check for
+bytes no command asked for before a command (:meth:`TextConnection.usable`,
+:meth:`TextConnection.unread`), replies out of step
+(:class:`OutOfStepError`), the process that owns the connection
+(:attr:`TextConnection.pid`) and closing it on any exception met while a
+reply is owed.
 
 The text protocol's reply to ``get k1 k2 ...`` is, per item found,
 ``VALUE <key> <flags> <bytes>[ <cas>]\\r\\n<data>\\r\\n``, then ``END\\r\\n``.
@@ -21,10 +33,19 @@ import contextlib
 import select
 import socket
 import struct
+from collections.abc import Callable
 
 from caching.adapters import pool
 
-__all__ = ["Found", "ItemReader", "OutOfStepError", "address_of", "connect", "send_reading"]
+__all__ = [
+    "SEND_WHOLE",
+    "Found",
+    "OutOfStepError",
+    "TextConnection",
+    "address_of",
+    "connect",
+    "send_reading",
+]
 
 #: An item as read: ``(key, data, flags, cas)``, ``cas`` ``None`` for ``get``.
 Found = tuple[bytes, bytes, int, "int | None"]
@@ -142,15 +163,16 @@ def send_reading(sock: socket.socket, request: bytes, timeout: float) -> bytes:
 
 
 class OutOfStepError(Exception):
-    """A reply that the ``get``/``gets`` sent cannot get (an error line, a
-    malformed header, bytes after ``END``); the connection is closed."""
+    """A reply that the commands sent cannot get (an error line, a malformed
+    header, bytes after ``END`` or after the replies counted); the
+    connection is closed."""
 
 
 def _split_reply(buf: bytes) -> list[Found] | None:
     """The items of a whole reply ``buf`` (ending ``END``) whose values hold
     no ``\\r\\n``, split in one pass; ``None`` when a line's length is not
     what its header announced (a value holding ``\\r\\n``, a reply cut
-    short, anything else), for :meth:`ItemReader.fetch` to read step by step.
+    short, anything else), for :meth:`TextConnection.fetch` to read step by step.
     (Each value's first line is shorter than announced when the value holds
     ``\\r\\n``, so a split that matches every header is the reply.)"""
     lines = buf.split(b"\r\n")
@@ -174,17 +196,25 @@ def _split_reply(buf: bytes) -> list[Found] | None:
     return found
 
 
-class ItemReader:
-    """One text-protocol connection to one memcached server, for ``get`` and
-    ``gets`` of keys already checked (valid memcached keys).
+class TextConnection:
+    """One text-protocol connection of one pooled pylibmc client to one
+    memcached server: ``get``/``gets`` of keys already checked (valid
+    memcached keys: :meth:`fetch_one`, :meth:`fetch`), batches of one-line
+    commands (:meth:`batch`, or :meth:`send` then :meth:`replies`) and meta
+    commands (:meth:`ask`).
 
     It belongs to the process that made it (:attr:`pid`) and to one pooled
-    client (never shared between threads).
+    client (checked out with it, never shared between threads). Every
+    method that sends closes the connection on any exception before the
+    whole reply is read (a server failure, a reply out of step, a
+    ``KeyboardInterrupt``), so that no later command reads an earlier one's
+    reply.
 
-    :param address: ``"host:port"`` or ``"unix:/path"``.
+    :param address: ``"host:port"``, ``"[v6]:port"`` or ``"unix:/path"``
+        (:func:`address_of`).
     :param connect_timeout: seconds to wait for the connection.
     :param timeout: seconds to wait for each part of a reply.
-    :raises OSError: the server cannot be reached.
+    :raises OSError: the server cannot be reached (:func:`connect`).
     """
 
     __slots__ = ("address", "pid", "poll", "sock", "timeout")
@@ -206,7 +236,8 @@ class ItemReader:
 
     def unread(self) -> bytes:
         """What waits on a connection found not :meth:`usable`, which no
-        command asked for (``b""``: none, or the server closed it)."""
+        command asked for (``b""``: none, the server closed it, or it was
+        closed here)."""
         if self.pid != pool.process_id() or self.sock.fileno() < 0:
             return b""
         try:
@@ -321,11 +352,102 @@ class ItemReader:
             size += len(chunk)
         return b"".join(chunks)
 
+    def ask(self, request: bytes, complete: Callable[[list[bytes]], bool]) -> list[bytes]:
+        """Send ``request`` (a meta command) and read reply lines until
+        ``complete`` says they are all there.
+
+        :returns: the reply lines, without their ``\\r\\n``.
+        :raises OSError: as :meth:`fetch`.
+        :raises OutOfStepError: bytes after the lines ``complete`` takes.
+        """
+        sock = self.sock
+        try:
+            sock.sendall(request)
+            lines: list[bytes] = []
+            rest = b""
+            while not complete(lines):
+                chunk = sock.recv(_CHUNK)
+                if not chunk:
+                    raise ConnectionResetError("closed by the server")
+                *done, rest = (rest + chunk).split(b"\r\n")
+                lines += done
+            if rest:
+                raise OutOfStepError(f"{len(rest)} bytes after the replies: {rest[:40]!r}")
+            return lines
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, request: bytes) -> None:
+        """Send ``request``, at most :data:`SEND_WHOLE` bytes, whose replies
+        :meth:`replies` reads.
+
+        :raises OSError: the server failed (the connection is closed).
+        """
+        try:
+            self.sock.sendall(request)
+        except BaseException:
+            self.close()
+            raise
+
+    def batch(self, request: bytes, count: int) -> bytes:
+        """Send ``request`` (``count`` one-line commands), then read their
+        :meth:`replies`; a request over :data:`SEND_WHOLE` bytes is sent
+        while its replies are read (:func:`send_reading`).
+
+        :raises OSError, OutOfStepError: as :meth:`replies`.
+        """
+        try:
+            if len(request) > SEND_WHOLE:
+                return self.replies(count, send_reading(self.sock, request, self.timeout))
+            self.sock.sendall(request)
+        except BaseException:
+            self.close()
+            raise
+        return self.replies(count)
+
+    def replies(self, count: int, first: bytes = b"") -> bytes:
+        """Read the replies of ``count`` one-line commands sent (``first``:
+        those read already).
+
+        :returns: the bytes of ``count`` lines, each ending in ``\\r\\n``
+            (one ``recv`` for a small batch; docs/PERFORMANCE.md, "pylibmc's
+            batches").
+        :raises OSError: as :meth:`fetch`.
+        :raises OutOfStepError: more bytes than ``count`` lines.
+        """
+        try:
+            recv = self.sock.recv
+            reply = first or recv(_CHUNK)
+            lines = reply.count(b"\r\n")
+            if lines < count:
+                if not reply:
+                    raise ConnectionResetError("closed by the server")
+                chunks = [reply]
+                while lines < count:
+                    chunk = recv(_CHUNK)
+                    if not chunk:
+                        raise ConnectionResetError("closed by the server")
+                    lines += chunk.count(b"\r\n")
+                    if chunk[:1] == b"\n" and chunks[-1][-1:] == b"\r":
+                        lines += 1  # a line end split between two chunks
+                    chunks.append(chunk)
+                reply = b"".join(chunks)
+            if lines != count or not reply.endswith(b"\r\n"):
+                raise OutOfStepError(f"bytes after the {count} replies: {reply[-40:]!r}")
+            return reply
+        except BaseException:
+            self.close()
+            raise
+
     def close(self) -> None:
         """Close the connection (a forked child's copy: only its own)."""
         self.sock.close()
 
     def __del__(self) -> None:
+        # A client dropped without its connections closed (as libmemcached
+        # does for its own): closing a forked child's copy of the socket
+        # leaves the parent's connection open. (No socket: never connected.)
         sock = getattr(self, "sock", None)
         if sock is not None:
             sock.close()
