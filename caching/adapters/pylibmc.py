@@ -519,12 +519,15 @@ class PylibmcAdapter(MemcacheApi):
         """The item of ``key`` read with ``command`` (``get``/``gets``) on
         ``client``'s :class:`~caching.adapters.text_connection.TextConnection`
         to the key's server; ``None`` on a miss."""
-        connections: _Connections | None = getattr(client, _CONNECTIONS, None)
+        try:
+            connections: _Connections | None = client._caching_connections
+        except AttributeError:
+            connections = None
         if connections is None or connections.pid != process_id():
             connections = _connections(client)
         index = 0 if connections.single else client.hash(key)
         connection = connections.connections[index]
-        if connection is None or not connection.usable():
+        if connection is None or connection.poll(0):  # not usable (TextConnection.usable)
             connection = self._reconnect(client, connections, index)
         try:
             return connection.fetch_one(command + key + b"\r\n", key)

@@ -196,6 +196,11 @@ def _split_reply(buf: bytes) -> list[Found] | None:
     return found
 
 
+def _closed_poll(timeout: float | None = None) -> list[tuple[int, int]]:
+    """:meth:`TextConnection.usable`'s poll of a closed connection."""
+    return [(-1, select.POLLNVAL)]
+
+
 class TextConnection:
     """One text-protocol connection of one pooled pylibmc client to one
     memcached server: ``get``/``gets`` of keys already checked (valid
@@ -232,7 +237,7 @@ class TextConnection:
         """Whether the connection is open and holds nothing no command asked
         for (a server that restarted closed it). (Whether it is of this
         process is its holder's to check, :attr:`pid`.)"""
-        return self.sock.fileno() >= 0 and not self.poll(0)
+        return not self.poll(0)  # (closed: _closed_poll)
 
     def unread(self) -> bytes:
         """What waits on a connection found not :meth:`usable`, which no
@@ -247,7 +252,10 @@ class TextConnection:
 
     def fetch_one(self, request: bytes, key: bytes) -> Found | None:
         """:meth:`fetch` of one key's ``get``/``gets``, the common reply
-        (one item, whole in one receive) read in one step.
+        (one item, whole in one receive, or none) read in as few steps as
+        can check it: the header split once, the data the bytes between it
+        and the final ``END``, their length the header's
+        (docs/PERFORMANCE.md, "pylibmc's reads").
 
         :returns: the item, ``None`` on a miss.
         :raises OSError, OutOfStepError: as :meth:`fetch`; also an item of
@@ -259,16 +267,20 @@ class TextConnection:
             buf = sock.recv(_CHUNK)
             if buf == b"END\r\n":
                 return None
-            eol = buf.find(b"\r\n")
-            parts = buf[:eol].split(b" ")
-            if 4 <= len(parts) <= 5 and parts[0] == _VALUE and parts[1] == key:
-                try:
-                    start, size = eol + 2, int(parts[3])
-                    if len(buf) == start + size + 7 and buf.endswith(b"\r\nEND\r\n"):
-                        cas = int(parts[4]) if len(parts) == 5 else None
-                        return key, buf[start : start + size], int(parts[2]), cas
-                except ValueError:
-                    pass  # the step-by-step reading says what is wrong
+            if buf[-7:] == b"\r\nEND\r\n":
+                head, _, rest = buf.partition(b"\r\n")
+                parts = head.split(b" ")
+                data = rest[:-7]
+                # (memcached writes the size in plain digits: any other
+                # spelling, as any other reply, is read step by step below.)
+                count = len(parts)
+                if (
+                    4 <= count <= 5
+                    and parts[1] == key
+                    and parts[0] == _VALUE
+                    and parts[3] == b"%d" % len(data)
+                ):
+                    return key, data, int(parts[2]), int(parts[4]) if count == 5 else None
             found = self._read(buf, request)
         except BaseException:
             self.close()
@@ -441,8 +453,11 @@ class TextConnection:
             raise
 
     def close(self) -> None:
-        """Close the connection (a forked child's copy: only its own)."""
+        """Close the connection (a forked child's copy: only its own); it is
+        no longer :meth:`usable` (its descriptor's number may be another
+        socket's from now on, so it is never polled again)."""
         self.sock.close()
+        self.poll = _closed_poll
 
     def __del__(self) -> None:
         # A client dropped without its connections closed (as libmemcached
