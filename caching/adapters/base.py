@@ -781,9 +781,14 @@ class MemcachedAdapter:
         if value is not None and value < 0:  # NON_NUMERIC
             # memcached 1.6 can misread a counter from 2**63 as non-numeric
             # (docs/FAILURES.md, "Counters from 2**63"): count it here.
+            # A reply it cannot read leaves memcached's answer standing; a
+            # server failure meanwhile (a timeout) is a failed call, as any.
+            failures = self.failed_calls()
             fallback: int | None = NON_NUMERIC
             value = self._run(self._count_from_2_63, fallback, (stored_key, delta, down))
             if value is not None and value < 0:
+                if self.failed_calls() != failures:
+                    return None
                 raise counters.non_numeric()
         return value
 

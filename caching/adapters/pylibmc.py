@@ -18,7 +18,7 @@ tells (``mg <key> t``) where it can ask, without one where it cannot
 Values are never read through pylibmc, whose C code inflates an item
 carrying its zlib flag (8) before anything else sees it, without a bound:
 ``get``, ``get_multi`` and ``gets`` go out on text-protocol connections of
-each pooled client's own (:mod:`caching.adapters.reader`), and each item is
+each pooled client's own (:mod:`caching.adapters.text_connection`), and each item is
 read by :func:`~caching.adapters.serializer.loads` (or the codec), alone, so
 that a broken one is a miss for its key alone (docs/ADAPTERS.md, "pylibmc's
 reads").
@@ -26,7 +26,7 @@ reads").
 libmemcached sends ``set_multi``, ``add_multi`` and ``delete_multi`` one
 command at a time, each waiting for its reply. The adapter sends those
 batches on text-protocol connections of each pooled client's own instead
-(:class:`_Pipe`, one per server): each server's commands in one write, then
+(the same connections, one per server): each server's commands in one write, then
 its replies, one round trip for the call. With several servers it groups the
 keys by the server libmemcached puts each on (pylibmc's ``hash``: the index
 of that server under the client's hashing and distribution), unless
@@ -53,9 +53,6 @@ from __future__ import annotations
 import logging
 import operator
 import os
-import select
-import socket
-import struct
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -76,7 +73,6 @@ from caching.adapters.base import (
 )
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Lease, Pool, PoolLike, checkout, keep_forever, process_id
-from caching.adapters.reader import Found, ItemReader, OutOfStepError
 from caching.adapters.serializer import (
     FLAG_BOOL,
     FLAG_BYTES,
@@ -86,6 +82,13 @@ from caching.adapters.serializer import (
     Item,
     loads,
     raw,
+)
+from caching.adapters.text_connection import (
+    SEND_WHOLE,
+    Found,
+    OutOfStepError,
+    TextConnection,
+    address_of,
 )
 from caching.counters import MAX_COUNTER
 from caching.expiry import MAX_RELATIVE
@@ -113,7 +116,7 @@ def _client_class(undecoded: bool = False) -> Any:
 
     Values arrive serialised by the adapter: ``serialize`` is the identity,
     ``tuple`` (docs/PERFORMANCE.md, "pylibmc in C"). The adapter reads no
-    value through the client (:mod:`caching.adapters.reader`), so its
+    value through the client (:mod:`caching.adapters.text_connection`), so its
     ``deserialize`` only matters to other code using the client: pylibmc's
     own, in C, or, with ``undecoded`` (the client of an adapter with a
     :class:`~caching.adapters.serializer.Codec`), one that hands each item
@@ -184,10 +187,6 @@ class _Own:
 #: The attribute of a foreign pool's client that holds its :class:`_Own`.
 _OWN = "_caching_own"
 
-#: The attribute of a pooled client that holds its :class:`_Pipe` of each
-#: server (address -> pipe).
-_PIPES = "_caching_pipes"
-
 #: The attribute of a pooled client that says whether the adapter may place
 #: its keys itself (:func:`_placeable`).
 _PLACEABLE = "_caching_placeable"
@@ -252,191 +251,6 @@ def _store_reply(line: bytes) -> bool:
     return line in _STORE_REPLIES or line.startswith(b"SERVER_ERROR ")
 
 
-class _Pipe:
-    """A text-protocol connection of one pooled pylibmc client to one of the
-    adapter's servers, for the batches libmemcached sends command by command
-    (its ``set_multi``, ``add_multi`` and ``delete_multi`` wait for each
-    reply before the next command, and its buffering behaviour drops the
-    replies): the whole batch in one write, then its replies, one line per
-    command, in order; and for the meta commands libmemcached does not speak
-    (``ma``: the arithmetic of a large delta; ``mg <key> t``: an item's
-    expiry).
-
-    It belongs to the client (checked out with it, never shared), to the
-    process that made it (:attr:`pid`), and is closed with the client's
-    connections (:meth:`PylibmcAdapter._reset`, the pool's close). Timeouts
-    are the client's own behaviours (``connect_timeout``, ``_poll_timeout``,
-    in milliseconds).
-
-    :raises OSError: (from :meth:`send`, :meth:`replies`, :meth:`ask`) the
-        server failed: refused, closed, or no answer within the timeout; the
-        connection is closed.
-    :raises _OutOfStepError: (likewise) a reply the commands cannot get; the
-        connection is closed.
-    """
-
-    __slots__ = ("pid", "poll", "sock")
-
-    def __init__(self, address: str, connect_timeout: float, timeout: float) -> None:
-        self.pid = os.getpid()
-        if address.startswith("unix:"):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.settimeout(connect_timeout)
-                sock.connect(address[5:])
-            except BaseException:
-                sock.close()
-                raise
-        else:
-            host, port = address.rsplit(":", 1)
-            sock = socket.create_connection((host.strip("[]"), int(port)), connect_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _answer_timeout(sock, timeout)
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        self.sock, self.poll = sock, poller.poll
-
-    def ask(self, request: bytes, complete: Callable[[list[bytes]], bool]) -> list[bytes]:
-        """Send ``request`` and read reply lines until ``complete`` says they
-        are all there; bytes after them are out of step."""
-        try:
-            self.sock.sendall(request)
-            lines: list[bytes] = []
-            rest = b""
-            while not complete(lines):
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise ConnectionResetError("closed by the server")
-                *done, rest = (rest + chunk).split(b"\r\n")
-                lines += done
-            if rest:
-                raise _OutOfStepError(f"{len(rest)} bytes after the replies: {rest[:40]!r}")
-            return lines
-        except BaseException:
-            self.close()
-            raise
-
-    def send(self, request: bytes) -> None:
-        """Send ``request`` (the connection is closed if that fails)."""
-        try:
-            self.sock.sendall(request)
-        except BaseException:
-            self.close()
-            raise
-
-    def batch(self, request: bytes, count: int) -> bytes:
-        """:meth:`send` ``request`` (``count`` one-line commands), then
-        :meth:`replies`."""
-        try:
-            self.sock.sendall(request)
-        except BaseException:
-            self.close()
-            raise
-        return self.replies(count)
-
-    def replies(self, count: int) -> bytes:
-        """Read the replies of ``count`` one-line commands sent: the bytes of
-        ``count`` lines, each ending in ``\\r\\n`` (one ``recv`` for a small
-        batch; docs/PERFORMANCE.md, "pylibmc's batches"). More bytes than
-        that are out of step."""
-        try:
-            recv = self.sock.recv
-            reply = recv(65536)
-            while reply.count(b"\r\n") < count:
-                chunk = recv(65536)
-                if not chunk or not reply:
-                    raise ConnectionResetError("closed by the server")
-                reply += chunk
-            if not reply.endswith(b"\r\n") or reply.count(b"\r\n") != count:
-                raise _OutOfStepError(f"bytes after the {count} replies: {reply[-40:]!r}")
-            return reply
-        except BaseException:
-            self.close()
-            raise
-
-    def unread(self) -> bytes | None:
-        """``None`` when nothing waits on the connection; else what waits
-        (``b""``: the server closed it), which no command asked for."""
-        if not self.poll(0):
-            return None
-        try:
-            return self.sock.recv(4096, socket.MSG_PEEK)
-        except OSError:  # reset by the server
-            return b""
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def __del__(self) -> None:
-        # A client dropped without its connections closed (as libmemcached
-        # does for its own): closing a forked child's copy of the socket
-        # leaves the parent's connection open. (No socket: never connected.)
-        sock = getattr(self, "sock", None)
-        if sock is not None:
-            sock.close()
-
-
-def _answer_timeout(sock: socket.socket, timeout: float) -> None:
-    """Make ``sock`` wait at most ``timeout`` seconds for each send and
-    receive: the kernel's ``SO_SNDTIMEO``/``SO_RCVTIMEO`` on a blocking
-    socket (a wait that ends gives ``OSError``, EAGAIN), where Python's own
-    timeout polls before every send and receive, a system call more each
-    (docs/PERFORMANCE.md, "pylibmc's batches"); Python's where the platform
-    refuses them."""
-    whole = int(timeout)
-    interval = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
-    try:
-        sock.settimeout(None)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
-    except (OSError, AttributeError):
-        sock.settimeout(timeout)
-
-
-class _OutOfStepError(Exception):
-    """A reply that the commands sent cannot get."""
-
-
-def _pipe(client: Any, address: str, on_unread: Callable[[str, bytes], None]) -> _Pipe:
-    """``client``'s :class:`_Pipe` to ``address``, made on first use, and
-    again after it was closed, in a forked child, or when something waits
-    on it before a command (``on_unread`` is told the address and the bytes:
-    none if the server closed it, e.g. when it restarted)."""
-    pipes: dict[str, _Pipe] | None = getattr(client, _PIPES, None)
-    if pipes is None:
-        pipes = {}
-        setattr(client, _PIPES, pipes)
-    pipe = pipes.get(address)
-    if pipe is not None and pipe.pid == process_id() and pipe.sock.fileno() >= 0:
-        unread = pipe.unread()
-        if unread is None:
-            return pipe
-        pipe.close()
-        if unread:
-            on_unread(address, unread)
-        else:
-            # The server closed it (a restart): libmemcached's own connection
-            # to it is as dead, and would fail the next call; reconnect both.
-            client.disconnect_all()
-    behaviors = client.behaviors
-    pipe = _Pipe(
-        address,
-        max(1, behaviors["connect_timeout"]) / 1000,
-        max(1, behaviors["_poll_timeout"]) / 1000,
-    )
-    pipes[address] = pipe
-    return pipe
-
-
-def _close_pipe(client: Any) -> None:
-    """Close ``client``'s :class:`_Pipe` of each server, those of this process."""
-    pipes: dict[str, _Pipe] | None = getattr(client, _PIPES, None)
-    if pipes:
-        for pipe in pipes.values():
-            if pipe.pid == process_id():
-                pipe.close()
-
-
 def _placeable(client: Any) -> bool:
     """Whether libmemcached places ``client``'s keys where its ``hash(key)``
     (``memcached_generate_hash``: the index of the server in the client's
@@ -444,7 +258,9 @@ def _placeable(client: Any) -> bool:
     not with the ``random`` distribution, with hosts sorted (the index is
     then one of the sorted list), or with failed servers ejected
     (``remove_failed``/``auto_eject``: libmemcached then moves a failed
-    server's keys). Read once per client."""
+    server's keys), nor with replicas (``num_replicas``, binary mode:
+    libmemcached writes and deletes each key on its server and the next
+    ones too). Read once per client."""
     placeable: bool | None = getattr(client, _PLACEABLE, None)
     if placeable is None:
         behaviors = client.behaviors
@@ -452,6 +268,7 @@ def _placeable(client: Any) -> bool:
             behaviors.get("distribution") != "random"
             and not behaviors.get("_sort_hosts")
             and not behaviors.get("auto_eject")
+            and not behaviors.get("num_replicas")
         )
         setattr(client, _PLACEABLE, placeable)
     return placeable
@@ -521,7 +338,9 @@ class PylibmcAdapter(MemcacheApi):
         library = require("pylibmc", "pylibmc")
         codec = Codec(serializer, secret, compress_over, compressor)
         if isinstance(pool, (str, Sequence)):
-            servers = as_servers(pool)
+            specs = as_servers(pool)
+            # As the adapter connects to them, and names them in the log.
+            servers = [address_of(spec) for spec in specs]
             behaviors = {
                 "connect_timeout": max(1, round(connect_timeout * 1000)),
                 "_poll_timeout": max(1, round(timeout * 1000)),
@@ -529,7 +348,7 @@ class PylibmcAdapter(MemcacheApi):
                 **client_options.pop("behaviors", {}),
             }
             options = {**client_options, "behaviors": behaviors, "undecoded": not codec.plain}
-            pool = Pool(lambda: client_factory(servers, **options), pool_size, close=_close)
+            pool = Pool(lambda: client_factory(specs, **options), pool_size, close=_close)
         elif isinstance(pool, Pool):
             with checkout(pool) as client:  # makes a client if none is idle; no I/O
                 servers = _addresses(client) or ["pool"]
@@ -657,7 +476,7 @@ class PylibmcAdapter(MemcacheApi):
             client.delete(args[0])
 
     def get(self, key: Key, namespace: str | None = None) -> Any:
-        # Read on the adapter's own connection (caching.adapters.reader), never
+        # Read on the adapter's own connection (caching.adapters.text_connection), never
         # by pylibmc, whose C code inflates an item with its zlib flag first.
         stored_key = self._stored_keys[key]
         if self._plain:
@@ -698,21 +517,24 @@ class PylibmcAdapter(MemcacheApi):
 
     def _fetch(self, client: Any, key: bytes, command: bytes) -> Found | None:
         """The item of ``key`` read with ``command`` (``get``/``gets``) on
-        ``client``'s :class:`~caching.adapters.reader.ItemReader` for the
-        key's server; ``None`` on a miss."""
-        readers: _Readers | None = getattr(client, _READERS, None)
-        if readers is None or readers.pid != process_id():
-            readers = _readers(client)
-        index = 0 if readers.single else client.hash(key)
-        reader = readers.connections[index]
-        if reader is None or not reader.usable():
-            reader = self._server_reader(readers, index)
+        ``client``'s :class:`~caching.adapters.text_connection.TextConnection`
+        to the key's server; ``None`` on a miss."""
         try:
-            return reader.fetch_one(command + key + b"\r\n", key)
+            connections: _Connections | None = client._caching_connections
+        except AttributeError:
+            connections = None
+        if connections is None or connections.pid != process_id():
+            connections = _connections(client)
+        index = 0 if connections.single else client.hash(key)
+        connection = connections.connections[index]
+        if connection is None or connection.poll(0):  # not usable (TextConnection.usable)
+            connection = self._reconnect(client, connections, index)
+        try:
+            return connection.fetch_one(command + key + b"\r\n", key)
         except OSError as exc:
-            raise self._connection_error(f"{reader.address}: {exc}") from exc
+            raise self._connection_error(f"{connection.address}: {exc}") from exc
         except OutOfStepError as exc:
-            raise self._protocol_error(f"{reader.address}: {exc}") from exc
+            raise self._protocol_error(f"{connection.address}: {exc}") from exc
 
     def _get_many(self, client: Any, keys: list[Key]) -> dict[Key, Any]:
         # One ``get`` of all the keys per server, on the adapter's own
@@ -721,10 +543,10 @@ class PylibmcAdapter(MemcacheApi):
         given: dict[bytes, Key] = {
             (key.encode("utf-8") if isinstance(key, str) else key): key for key in keys
         }
-        readers: _Readers | None = getattr(client, _READERS, None)
-        if readers is None or readers.pid != process_id():
-            readers = _readers(client)
-        if readers.single:
+        connections: _Connections | None = getattr(client, _CONNECTIONS, None)
+        if connections is None or connections.pid != process_id():
+            connections = _connections(client)
+        if connections.single:
             groups = {0: list(given)}
         else:
             groups = {}
@@ -735,13 +557,13 @@ class PylibmcAdapter(MemcacheApi):
         failure: BaseException | None = None
         plain = self._plain
         for index, stored_keys in groups.items():
-            address = readers.addresses[index]
+            address = connections.addresses[index]
             try:
-                reader = readers.connections[index]
-                if reader is None or not reader.usable():
-                    reader = self._server_reader(readers, index)
+                connection = connections.connections[index]
+                if connection is None or not connection.usable():
+                    connection = self._reconnect(client, connections, index)
                 try:
-                    items = reader.fetch(b"get " + b" ".join(stored_keys) + b"\r\n")
+                    items = connection.fetch(b"get " + b" ".join(stored_keys) + b"\r\n")
                 except OSError as exc:
                     raise self._connection_error(f"{address}: {exc}") from exc
             except self.errors as exc:
@@ -757,7 +579,7 @@ class PylibmcAdapter(MemcacheApi):
             for stored, data, flags, _ in items:
                 key = given.get(stored)
                 if key is None:  # out of step: none of this server's items
-                    reader.close()
+                    connection.close()
                     reason = f"an item of a key not asked for, {stored[:60]!r}"
                     if len(groups) == 1:
                         raise self._protocol_error(f"{address}: {reason}")
@@ -782,28 +604,38 @@ class PylibmcAdapter(MemcacheApi):
             self._failed(failure)
         return found
 
-    def _server_reader(self, readers: _Readers, index: int) -> ItemReader:
-        """A new reader for the ``index``-th server of ``readers``, in place
-        of one that is not usable (what it held unasked is logged). With
-        several servers, one reported down is not tried (its keys fail at
-        once) until the server watch sees it back."""
-        reader = readers.connections[index]
-        address = readers.addresses[index]
-        if reader is not None:
-            unread = reader.unread()
-            reader.close()
-            readers.connections[index] = None
-            if unread:  # (none: closed by the server, as after a restart)
-                reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
-                self._bad_reply_seen(address, reason)
-        if not readers.single and address in self.failures.down:
+    def _reconnect(self, client: Any, connections: _Connections, index: int) -> TextConnection:
+        """A new text connection of ``client`` to its ``index``-th server, in
+        place of one that is not :meth:`~TextConnection.usable`: what it held
+        that no command asked for is logged; closed by the server (a
+        restart), libmemcached's own connection to it is as dead and would
+        fail the next call, so both are made again. With several servers,
+        one reported down is not tried (its keys fail at once) until the
+        server watch sees it back.
+
+        :raises pylibmc.ConnectionError: (one of :attr:`errors`) the server
+            is down or cannot be reached.
+        """
+        connection = connections.connections[index]
+        address = connections.addresses[index]
+        if connection is not None:
+            connections.connections[index] = None
+            if connection.sock.fileno() >= 0:
+                unread = connection.unread()
+                connection.close()
+                if unread:
+                    reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
+                    self._bad_reply_seen(address, reason)
+                else:
+                    client.disconnect_all()
+        if not connections.single and address in self.failures.down:
             raise self._connection_error(f"{address}: down (waiting for the server watch)")
         try:
-            reader = ItemReader(address, readers.connect_timeout, readers.timeout)
+            connection = TextConnection(address, connections.connect_timeout, connections.timeout)
         except OSError as exc:
             raise self._connection_error(f"{address}: {exc}") from exc
-        readers.connections[index] = reader
-        return reader
+        connections.connections[index] = connection
+        return connection
 
     def _hits(self, found: dict[Key, Any]) -> dict[Key, Any]:
         return found  # _get_many leaves out misses and stored None values
@@ -812,8 +644,7 @@ class PylibmcAdapter(MemcacheApi):
         return _addresses(client)
 
     def _reset(self, client: Any) -> None:
-        _close_pipe(client)
-        _close_readers(client)
+        _close_connections(client)
         super()._reset(client)
 
     def _recovered(self, server: str) -> None:
@@ -850,37 +681,44 @@ class PylibmcAdapter(MemcacheApi):
                 group.append(key)
         return groups
 
-    def _pipe(self, client: Any, address: str) -> _Pipe:
-        """``client``'s :class:`_Pipe` to ``address``; a failure to connect
-        as pylibmc's ``ConnectionError`` (one of :attr:`errors`)."""
-        try:
-            return _pipe(client, address, self._unread)
-        except OSError as exc:
-            raise self._connection_error(f"{address}: {exc}") from exc
+    def _connection(self, client: Any, address: str) -> TextConnection:
+        """``client``'s text connection to ``address``, one of its servers
+        (:meth:`_reconnect` when it is not usable).
 
-    def _key_pipe(self, client: Any, key: bytes) -> _Pipe | None:
-        """The :class:`_Pipe` to ``key``'s server, ``None`` when only
+        :raises pylibmc.ConnectionError: as :meth:`_reconnect`; also an
+            address that is none of the client's servers.
+        """
+        connections: _Connections | None = getattr(client, _CONNECTIONS, None)
+        if connections is None or connections.pid != process_id():
+            connections = _connections(client)
+        index = connections.index.get(address)
+        if index is None:
+            raise self._connection_error(f"{address}: not a server of {client!r}")
+        connection = connections.connections[index]
+        if connection is None or not connection.usable():
+            connection = self._reconnect(client, connections, index)
+        return connection
+
+    def _key_connection(self, client: Any, key: bytes) -> TextConnection | None:
+        """The text connection to ``key``'s server, ``None`` when only
         libmemcached knows which it is."""
         servers = self._placement(client)
         if servers is None:
             return None
-        return self._pipe(client, servers[0] if len(servers) == 1 else servers[client.hash(key)])
+        address = servers[0] if len(servers) == 1 else servers[client.hash(key)]
+        return self._connection(client, address)
 
-    def _unread(self, address: str, unread: bytes) -> None:
-        """A batch connection held bytes no command asked for: replaced."""
-        reason = f"{len(unread)} bytes no command asked for: {unread[:40]!r}"
-        self._bad_reply_seen(address, reason)
-
-    def _replies(self, pipe: _Pipe, address: str, request: bytes, count: int) -> bytes:
-        """Send ``request`` (``count`` one-line commands) on ``pipe`` and read
-        the replies, the failures as pylibmc's: a server failure is a
+    def _replies(self, client: Any, address: str, request: bytes, count: int) -> bytes:
+        """Send ``request`` (``count`` one-line commands) to ``address`` and
+        read the replies, the failures as pylibmc's: a server failure is a
         ``ConnectionError`` (one of :attr:`errors`), a reply out of step a
         ``ProtocolError`` (one of :attr:`bad_replies`)."""
+        connection = self._connection(client, address)
         try:
-            return pipe.batch(request, count)
+            return connection.batch(request, count)
         except OSError as exc:
             raise self._connection_error(f"{address}: {exc}") from exc
-        except _OutOfStepError as exc:
+        except OutOfStepError as exc:
             raise self._protocol_error(str(exc)) from exc
 
     def _batches(
@@ -895,36 +733,57 @@ class PylibmcAdapter(MemcacheApi):
         servers = self.servers
         if len(servers) == 1:
             ((address, (request, count)),) = requests.items()
-            return {address: self._replies(self._pipe(client, address), address, request, count)}
+            return {address: self._replies(client, address, request, count)}
         answers: dict[str, bytes | None] = dict.fromkeys(requests)
-        sent: list[tuple[str, _Pipe, int]] = []
+        # Sent, replies not read yet: (address, connection, count, request
+        # when it is over SEND_WHOLE, sent later while its replies are read).
+        sent: list[tuple[str, TextConnection, int, bytes | None]] = []
         now = monotonic()
         down = self.failures.down
-        for address, (request, count) in requests.items():
-            if address in down or self._pipes_down.get(address, 0.0) > now:
-                self._count_failure()  # libmemcached's retry wait, for every client
-                continue
-            try:
-                pipe = _pipe(client, address, self._unread)
-                pipe.send(request)
-            except OSError as exc:
-                self._pipe_failed(address, exc)
-                continue
-            sent.append((address, pipe, count))
-        for address, pipe, count in sent:
-            try:
-                answers[address] = pipe.replies(count)
-            except OSError as exc:
-                self._pipe_failed(address, exc)
-            except _OutOfStepError as exc:  # the connection is closed
-                self._bad_reply_seen(address, str(exc))
+        try:
+            for address, (request, count) in requests.items():
+                if address in down or self._pipes_down.get(address, 0.0) > now:
+                    self._count_failure()  # libmemcached's retry wait, for every client
+                    continue
+                try:
+                    connection = self._connection(client, address)
+                    if len(request) > SEND_WHOLE:
+                        sent.append((address, connection, count, request))
+                        continue
+                    connection.send(request)
+                except (OSError, self._connection_error) as exc:
+                    self._pipe_failed(address, exc)
+                    continue
+                sent.append((address, connection, count, None))
+            # The long requests first, the others' servers answering meanwhile.
+            sent.sort(key=lambda entry: entry[3] is None)
+            while sent:
+                address, connection, count, long = sent[0]
+                try:
+                    if long is None:
+                        answers[address] = connection.replies(count)
+                    else:
+                        answers[address] = connection.batch(long, count)
+                except OSError as exc:
+                    self._pipe_failed(address, exc)
+                except OutOfStepError as exc:  # the connection is closed
+                    self._bad_reply_seen(address, str(exc))
+                del sent[0]
+        except BaseException:
+            # Anything else (KeyboardInterrupt, gevent.Timeout, a bug): no
+            # connection is left with replies no one reads.
+            for _, connection, _, _ in sent:
+                connection.close()
+            raise
         return answers
 
-    def _pipe_failed(self, address: str, error: OSError) -> None:
+    def _pipe_failed(self, address: str, error: Exception) -> None:
         """A batch to ``address`` (one of several servers) failed: its keys
         fail at once for ``retry_timeout`` (until the watch sees it back)."""
         self._pipes_down[address] = monotonic() + self.retry_timeout
-        self._report(address, self._connection_error(f"{address}: {error}"))
+        if not isinstance(error, self._connection_error):
+            error = self._connection_error(f"{address}: {error}")
+        self._report(address, error)
 
     def _lines(
         self, client: Any, address: str, reply: bytes, valid: Callable[[bytes], bool]
@@ -939,7 +798,10 @@ class PylibmcAdapter(MemcacheApi):
                 reason = f"unexpected reply {line[:60]!r} from {address}"
                 if len(self.servers) == 1:
                     raise self._protocol_error(reason)
-                getattr(client, _PIPES)[address].close()
+                connections: _Connections = getattr(client, _CONNECTIONS)
+                connection = connections.connections[connections.index[address]]
+                if connection is not None:
+                    connection.close()
                 self._bad_reply_seen(address, reason)
                 return None
         return lines
@@ -958,7 +820,7 @@ class PylibmcAdapter(MemcacheApi):
             if len(request) <= BATCH_LIMIT:
                 address = servers[0]
                 count = len(items)
-                reply = self._replies(self._pipe(client, address), address, request, count)
+                reply = self._replies(client, address, request, count)
                 if reply == _STORED * count:
                     return []
                 return self._not_stored(client, address, items, reply) or []
@@ -1058,20 +920,34 @@ class PylibmcAdapter(MemcacheApi):
         kept. Otherwise (a distribution the adapter cannot follow; a
         memcached without meta commands; twemproxy, which closes the
         connection on them) :meth:`_cas_count`."""
-        pipe = self._key_pipe(client, key) if self._meta else None
+        pipe = self._key_connection(client, key) if self._meta else None
         if pipe is not None:
             request = b"ma %s D%d v%s\r\n" % (key, delta, b" MD" if down else b"")
-            try:
-                lines = pipe.ask(request, _meta_complete)
-            except OSError:
-                lines = []  # closed on a meta command (twemproxy): the loop instead
-            except _OutOfStepError as exc:
-                raise self._protocol_error(str(exc)) from exc
+            lines = self._meta_lines(pipe, request, _meta_complete)
             if lines == [b"ERROR"]:
                 self._meta = False  # no meta commands (memcached before 1.6)
             elif lines:
                 return self._meta_answer(lines, request)
         return self._cas_count(client, key, delta, down)
+
+    def _meta_lines(
+        self, pipe: TextConnection, request: bytes, complete: Callable[[list[bytes]], bool]
+    ) -> list[bytes]:
+        """The reply lines of the meta command ``request`` (:meth:`TextConnection.ask`);
+        ``[]`` when the server closed the connection on it (twemproxy: it
+        speaks no meta commands). A server that does not answer in time, or
+        fails otherwise, raises pylibmc's ``ConnectionError`` (one of
+        :attr:`errors`: the call fails, the item is left as it was: a
+        command that timed out may still be carried out, so nothing is sent
+        in its place); a reply out of step its ``ProtocolError``."""
+        try:
+            return pipe.ask(request, complete)
+        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+            return []  # closed on a meta command (twemproxy)
+        except OSError as exc:  # a timeout (BlockingIOError, TimeoutError), ...
+            raise self._connection_error(f"{request[:40]!r}: {exc}") from exc
+        except OutOfStepError as exc:
+            raise self._protocol_error(str(exc)) from exc
 
     def _meta_answer(self, lines: list[bytes], request: bytes) -> int | None:
         """The answer of an ``ma ... v`` command's reply ``lines``."""
@@ -1134,16 +1010,15 @@ class PylibmcAdapter(MemcacheApi):
         ``-1`` for none) on the batch connection to its server. ``0`` (no
         expiry) where the server cannot tell: no meta commands, twemproxy
         (which closes the connection on them), or a key the adapter cannot
-        place (:meth:`_placement`)."""
-        pipe = self._key_pipe(client, key) if self._meta else None
+        place (:meth:`_placement`). A server that does not answer in time
+        raises pylibmc's ``ConnectionError`` (:meth:`_meta_lines`): the
+        count fails, the item keeps its expiry."""
+        pipe = self._key_connection(client, key) if self._meta else None
         if pipe is None:
             return 0
-        try:
-            lines = pipe.ask(b"mg %s t\r\n" % key, bool)
-        except OSError:
+        lines = self._meta_lines(pipe, b"mg %s t\r\n" % key, bool)
+        if not lines:
             return 0  # closed on a meta command (twemproxy)
-        except _OutOfStepError as exc:
-            raise self._protocol_error(str(exc)) from exc
         line = lines[0]
         if line == b"ERROR":
             self._meta = False
@@ -1231,50 +1106,53 @@ def _count_value(data: bytes, flags: int) -> int | None:
     return None
 
 
-class _Readers:
-    """The :class:`~caching.adapters.reader.ItemReader` of one pooled client
-    for each of its servers (made on first use), of the process that made
-    them; timeouts are the client's behaviours, in seconds."""
+class _Connections:
+    """The :class:`~caching.adapters.text_connection.TextConnection` of one
+    pooled client to each of its servers (made on first use), of the process
+    that made them (a forked child makes its own: the parent's sockets are
+    never used there); timeouts are the client's behaviours
+    (``connect_timeout``, ``_poll_timeout``, milliseconds), in seconds."""
 
-    __slots__ = ("addresses", "connect_timeout", "connections", "pid", "single", "timeout")
+    __slots__ = ("addresses", "connect_timeout", "connections", "index", "pid", "single", "timeout")
 
     def __init__(self, client: Any) -> None:
         self.pid = process_id()
         self.addresses = _addresses(client)
-        self.single = len(self.addresses) == 1
         if not self.addresses:
             raise TypeError(f"{client!r} does not name its servers (pylibmc's addresses)")
+        self.single = len(self.addresses) == 1
+        #: address -> its index (libmemcached's, ``Client.hash``).
+        self.index = {address: index for index, address in enumerate(self.addresses)}
         behaviors = client.behaviors
         self.connect_timeout = max(1, behaviors["connect_timeout"]) / 1000
         self.timeout = max(1, behaviors["_poll_timeout"]) / 1000
-        self.connections: list[ItemReader | None] = [None] * len(self.addresses)
+        self.connections: list[TextConnection | None] = [None] * len(self.addresses)
 
     def close(self) -> None:
-        for reader in self.connections:
-            if reader is not None:
-                reader.close()
+        for connection in self.connections:
+            if connection is not None:
+                connection.close()
         self.connections = [None] * len(self.addresses)
 
 
-#: The attribute of a pooled client that holds its :class:`_Readers`.
-_READERS = "_caching_readers"
+#: The attribute of a pooled client that holds its :class:`_Connections`.
+_CONNECTIONS = "_caching_connections"
 
 
-def _readers(client: Any) -> _Readers:
-    """``client``'s :class:`_Readers` of this process, made on first use (a
-    forked child's own: the parent's sockets are never used there)."""
-    readers: _Readers | None = getattr(client, _READERS, None)
-    if readers is None or readers.pid != process_id():
-        readers = _Readers(client)
-        setattr(client, _READERS, readers)
-    return readers
+def _connections(client: Any) -> _Connections:
+    """``client``'s :class:`_Connections` of this process, made on first use."""
+    connections: _Connections | None = getattr(client, _CONNECTIONS, None)
+    if connections is None or connections.pid != process_id():
+        connections = _Connections(client)
+        setattr(client, _CONNECTIONS, connections)
+    return connections
 
 
-def _close_readers(client: Any) -> None:
-    """Close ``client``'s readers, if it has some of this process."""
-    readers: _Readers | None = getattr(client, _READERS, None)
-    if readers is not None and readers.pid == process_id():
-        readers.close()
+def _close_connections(client: Any) -> None:
+    """Close ``client``'s text connections, if it has some of this process."""
+    connections: _Connections | None = getattr(client, _CONNECTIONS, None)
+    if connections is not None and connections.pid == process_id():
+        connections.close()
 
 
 def _check_decoding(client: Any, codec: Codec) -> None:
@@ -1286,22 +1164,17 @@ def _check_decoding(client: Any, codec: Codec) -> None:
 
 
 def _close(client: Any) -> None:
-    _close_pipe(client)
-    _close_readers(client)
+    _close_connections(client)
     client.disconnect_all()
 
 
 def _addresses(client: Any) -> list[str]:
     """The servers of a pylibmc client as ``"host:port"`` or ``"unix:/path"``
-    (``[]`` if it does not say): libmemcached names a Unix socket by its bare
-    path, and a host without a port has memcached's default port."""
+    (``[]`` if it does not say), as :func:`~caching.adapters.text_connection.address_of`
+    reads pylibmc's specs: libmemcached names a Unix socket by its bare path,
+    a host without a port has memcached's default port, and a ketama weight
+    (``"host:port:weight"``) is no part of the address."""
     addresses = getattr(client, "addresses", None)
     if not isinstance(addresses, list):
         return []
-    return [_address(str(address)) for address in addresses]
-
-
-def _address(address: str) -> str:
-    if address.startswith("/"):
-        return f"unix:{address}"
-    return address if ":" in address else f"{address}:11211"
+    return [address_of(str(address)) for address in addresses]

@@ -13,6 +13,7 @@ an item left over after ``delete_multi``.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import pytest
 
 from caching.adapters.base import MemcachedAdapter
 from caching.adapters.pool import checkout
+from caching.adapters.text_connection import TextConnection
 from tests import fake_server, servers
 from tests.adapters.conftest import builder
 from tests.adapters.test_counter_range import _leave_a_dash_behind
@@ -310,4 +312,220 @@ def test_a_hung_server_costs_one_timeout_then_its_keys_fail_at_once(
     assert second < 1.0  # no wait: the server's keys fail at once
     live = [key for key in keys if key not in on_hung]
     assert adapter.get_multi(live) == dict.fromkeys(live, 3)
+    adapter.close()
+
+
+# -- server specs, big batches, cancelled batches, replicas (the review's points)
+
+
+def test_weighted_server_specs_are_batched_and_read_where_libmemcached_puts_keys(
+    fleet: list[servers.Server],
+) -> None:
+    # pylibmc takes "host:port:weight" (ketama_weighted); the batch and read
+    # connections once parsed it as host "host:port", port "weight", and
+    # every batch failed on the healthy servers.
+    specs = [f"{fleet[0].address}:2", f"{fleet[1].address}:1"]
+    behaviors = {"ketama_weighted": True}
+    adapter = builder("pylibmc")(specs, timeout=5.0, behaviors=behaviors)
+    assert adapter.servers == [fleet[0].address, fleet[1].address]
+    keys = [f"weighted-{uuid.uuid4().hex[:8]}-{i}" for i in range(100)]
+    assert adapter.set_multi({key: key for key in keys}) == []
+    plain = pylibmc.Client(specs, behaviors=behaviors)  # libmemcached's own placement
+    assert {key: plain.get(key) for key in keys} == {key: key for key in keys}
+    assert adapter.get_multi(keys) == {key: key for key in keys}
+    assert adapter.get(keys[0]) == keys[0]
+    held = _placed(fleet, keys)
+    assert all(len(held[key]) == 1 for key in keys)
+    assert 0 < sum(held[key] == [1] for key in keys) < len(keys)  # both servers hold some
+    assert adapter.delete_multi(keys) is True
+    assert _placed(fleet, keys) == {key: [] for key in keys}
+    assert adapter.incr("weighted-counter", 2**40) is None  # a miss, not a failure
+    adapter.close()
+
+
+def test_a_bare_unix_socket_path_is_batched_and_read(tmp_path: Any) -> None:
+    # pylibmc names a Unix socket by its bare path: once parsed as
+    # "host:port" ("unexpected reply: ValueError") by the batch connection.
+    import os
+    import subprocess
+
+    path = tmp_path / "memcached.sock"
+    argv = [servers.find_binary("memcached"), "-s", str(path), "-a", "0600", "-U", "0"]
+    if os.geteuid() == 0:
+        argv += ["-u", "root"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not path.exists():
+            assert process.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        adapter = builder("pylibmc")([str(path)], timeout=5.0)
+        assert adapter.servers == [f"unix:{path}"]
+        keys = [f"unix-{i}" for i in range(50)]
+        assert adapter.set_multi(dict.fromkeys(keys, 7)) == []
+        assert adapter.get_multi(keys) == dict.fromkeys(keys, 7)
+        assert adapter.delete_multi(keys) is True
+        assert adapter.get_multi(keys) == {}
+        adapter.close()
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
+def test_server_specs_are_read_as_pylibmc_reads_them() -> None:
+    from caching.adapters.text_connection import address_of, connect
+
+    assert address_of("127.0.0.1") == "127.0.0.1:11211"  # memcached's port
+    assert address_of("127.0.0.1:5:3") == "127.0.0.1:5"  # no weight
+    assert address_of("[::1]:5:2") == "[::1]:5"
+    assert address_of("[::1]") == "[::1]:11211"
+    assert address_of("/run/memcached.sock") == "unix:/run/memcached.sock"
+    assert address_of("unix:/run/memcached.sock") == "unix:/run/memcached.sock"
+    # What cannot be read is no server: a connection error, before any I/O.
+    for nonsense in ("host:port", ":11211", "127.0.0.1:x"):
+        with pytest.raises(OSError, match="not a memcached server address"):
+            connect(nonsense, 1.0, 1.0)
+
+
+@pytest.fixture
+def small_socket_buffers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter's own TCP connections get 4 KiB socket buffers, so that
+    a batch whose replies outgrow them needs tens of thousands of keys, not
+    hundreds of thousands (the deadlock needs the buffers of both ends full)."""
+    connect = socket.create_connection
+
+    def small(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = connect(*args, **kwargs)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        return sock
+
+    monkeypatch.setattr(socket, "create_connection", small)
+
+
+@pytest.mark.slow  # 4 KiB buffers: TCP's zero-window probes pace the transfer
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_batch_whose_replies_outgrow_the_socket_buffers_completes(
+    fleet: list[servers.Server], count: int, small_socket_buffers: None
+) -> None:
+    # Every command was sent before any reply was read: memcached stops
+    # reading a connection whose replies it cannot send, so the request
+    # never ended, the call timed out, the healthy server was marked failed
+    # and its stored keys reported not stored.
+    adapter = _adapter(fleet[:count], timeout=3.0)
+    keys = [f"big-{i:06d}" for i in range(20_000)]
+    assert adapter.set_multi(dict.fromkeys(keys, 1)) == []
+    assert sum(servers.item_count(server) for server in fleet[:count]) == len(keys)
+    assert adapter.get_multi(keys) == dict.fromkeys(keys, 1)  # one long get line each
+    assert adapter.delete_multi(keys) is True
+    assert sum(servers.item_count(server) for server in fleet[:count]) == 0
+    assert adapter.failures.down == frozenset()
+    adapter.close()
+
+
+class _Cancel(BaseException):
+    """As ``KeyboardInterrupt`` or ``gevent.Timeout``: no ``Exception``."""
+
+
+def test_a_batch_cancelled_midway_leaves_no_connection_out_of_step(
+    fleet: list[servers.Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    adapter = _adapter(fleet[:2])
+    keys = [f"cancel-{i}" for i in range(100)]
+    assert adapter.set_multi(dict.fromkeys(keys, "warm")) == []  # both connections open
+    held = _placed(fleet, keys)
+    on_first = [key for key in keys if held[key] == [0]][:20]
+    on_second = [key for key in keys if held[key] == [1]][:20]
+    assert on_first
+    assert on_second
+    replies = TextConnection.replies
+    calls: list[int] = []
+
+    def cancelled(self: Any, *args: Any) -> bytes:
+        calls.append(1)
+        if len(calls) == 1:  # the first server's replies: cancelled
+            raise _Cancel
+        return replies(self, *args)
+
+    monkeypatch.setattr(TextConnection, "replies", cancelled)
+    # Both servers hold their replies until the next batch is on its way,
+    # so that the second's old replies cannot be seen before it.
+    fleet[0].pause()
+    fleet[1].pause()
+    try:
+        with pytest.raises(_Cancel):
+            adapter.set_multi({**dict.fromkeys(on_first, "old"), **dict.fromkeys(on_second, "old")})
+    finally:
+        fleet[0].resume()
+    later = threading.Timer(0.3, fleet[1].resume)
+    later.start()
+    try:
+        not_stored = adapter.set_multi(dict.fromkeys(on_second, "new"))
+    finally:
+        later.join()
+        fleet[1].resume()
+    assert not_stored == []
+    assert adapter.get_multi(on_second) == dict.fromkeys(on_second, "new")
+    assert adapter.set_multi(dict.fromkeys(on_first, "next")) == []
+    assert adapter.get_multi(on_first) == dict.fromkeys(on_first, "next")
+    adapter.close()
+
+
+def test_a_meta_expiry_read_that_times_out_fails_the_count_and_keeps_the_item(
+    fleet: list[servers.Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A counter from 2**63 that memcached misreads is counted by gets/cas,
+    # the expiry read with mg <key> t. A timeout on that mg answered "no
+    # expiry", and the cas wrote the counter to live forever.
+
+    server = fleet[0]
+    ask = TextConnection.ask
+    asked: list[bytes] = []
+
+    def held(self: Any, request: bytes, complete: Any) -> list[bytes]:
+        if not request.startswith(b"mg "):
+            return ask(self, request, complete)
+        asked.append(request)
+        server.pause()  # no answer within the timeout
+        try:
+            return ask(self, request, complete)
+        finally:
+            server.resume()
+
+    monkeypatch.setattr(TextConnection, "ask", held)
+    adapter = _adapter([server], timeout=1.0)
+    key = f"caching-cli:ctr_:{9:035d}"
+    _leave_a_dash_behind(server, b"caching-cli:prev:%035d" % 9)
+    assert adapter.set(key, 2**64 - 1, time=100)
+    assert adapter.incr(key, 1) is None  # failed, not raised
+    assert asked  # the mg was sent (memcached misread the counter)
+    assert 90 <= _ttl([server], key) <= 100
+    adapter.close()
+    fresh = _adapter([server])
+    assert fresh.get(key) == 2**64 - 1  # as it was
+    fresh.close()
+
+
+def test_replicas_leave_the_batches_to_libmemcached(fleet: list[servers.Server]) -> None:
+    # binary=True, num_replicas=1: libmemcached writes each key on its
+    # server and a replica; the adapter's batches wrote the first alone.
+    adapter = _adapter(fleet, binary=True, behaviors={"num_replicas": 1})
+    keys = [f"replica-{i}" for i in range(30)]
+    assert adapter.set_multi(dict.fromkeys(keys, "new-value")) == []
+    with checkout(adapter.pool) as client:
+        # libmemcached sends a replica's write quietly and may keep the last
+        # ones in its buffer until the next command to that server.
+        client.get_multi(keys)
+    copies = {
+        key: sum(
+            b"new-value" in servers.command(server.address, b"get " + key.encode(), b"END\r\n")
+            for server in fleet
+        )
+        for key in keys
+    }
+    assert max(copies.values()) == 2, copies
+    assert sum(count == 2 for count in copies.values()) > len(keys) // 2, copies
+    assert adapter.delete_multi(keys) is True
     adapter.close()

@@ -1,5 +1,5 @@
 """The pylibmc adapter's reads on connections of its own
-(:mod:`caching.adapters.reader`), against a real memcached: values whose
+(:mod:`caching.adapters.text_connection`), against a real memcached: values whose
 bytes look like the protocol, large values, and several servers."""
 
 from __future__ import annotations
