@@ -671,7 +671,7 @@ class Region(Cached):
 
 
 def apply_settings(
-    region: CachedBase, scoped: ScopeState, time: Time | None, settings: Mapping[str, Any]
+    region: CachedBase[Any], scoped: ScopeState, time: Time | None, settings: Mapping[str, Any]
 ) -> float:
     """Check, convert and apply a region's ``configure`` settings (every
     one of :data:`SETTINGS` but ``url``) to ``region`` and its view

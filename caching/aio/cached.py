@@ -61,7 +61,6 @@ from caching.patterns.cached import (
     _DEFAULT,
     ONE_PASS_ATTEMPTS,
     CachedBase,
-    KeyBuilder,
     ShouldCache,
     _has_context,
     _Policy,
@@ -69,7 +68,7 @@ from caching.patterns.cached import (
 )
 from caching.patterns.functions import CACHED_NONE, cached_function, cached_multi_function
 from caching.patterns.marks import MARK_SECONDS, mark_key
-from caching.patterns.stale import BACKGROUND, INLINE, MAX_QUEUED, Fresh
+from caching.patterns.stale import BACKGROUND, MAX_QUEUED, Fresh
 
 __all__ = ["AsyncCached"]
 
@@ -107,7 +106,7 @@ async def write_marks(cache: AsyncCache, keys: list[Key], namespace: str | None)
         await cache.set_multi(dict.fromkeys(marks, token), MARK_SECONDS, namespace)
 
 
-class AsyncCached(CachedBase):
+class AsyncCached(CachedBase[AsyncCache]):
     """Cache settings shared by many calls, and the caching patterns, for
     coroutines. Arguments as :class:`caching.patterns.cached.Cached`'s
     (``should_cache``, ``cache_none``, ``stale``, ``refresh`` and
@@ -135,35 +134,7 @@ class AsyncCached(CachedBase):
     code (:mod:`caching.patterns.marks`).
     """
 
-    def __init__(
-        self,
-        cache: AsyncCache,
-        key_builder: KeyBuilder | None = None,
-        time: Time = 0,
-        namespace: str | None = None,
-        timeout: Time = 10,
-        key_prefix: str = "one_pass:",
-        *,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool = False,
-        stale: Time = 0,
-        refresh: str = INLINE,
-        serve_stale_on_error: bool = False,
-    ) -> None:
-        super().__init__(
-            cache,
-            key_builder,
-            time,
-            namespace,
-            timeout,
-            key_prefix,
-            should_cache=should_cache,
-            cache_none=cache_none,
-            stale=stale,
-            refresh=refresh,
-            serve_stale_on_error=serve_stale_on_error,
-        )
-        self.cache: AsyncCache = cache
+    def _started(self) -> None:
         #: (id(loop), key) -> the creation under way in that loop.
         self._creating: dict[tuple[int, Key], asyncio.Future[Any]] = {}
 

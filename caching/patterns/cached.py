@@ -15,7 +15,7 @@ import time as _time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, NamedTuple, ParamSpec, TypeVar, cast, overload
+from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar, cast, overload
 
 from caching import events
 from caching.contract import Cache
@@ -66,6 +66,8 @@ KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
 ShouldCache = Callable[[Any], object]
 P = ParamSpec("P")
 R = TypeVar("R")
+#: The backend of a pattern: a sync ``Cache`` or an async one.
+C = TypeVar("C")
 
 
 class _Policy(NamedTuple):
@@ -97,7 +99,7 @@ def _has_context(func: Callable[..., Any]) -> bool:
     return bool(names) and names[0] in CONTEXT_NAMES
 
 
-class CachedBase:
+class CachedBase(Generic[C]):
     """The settings and the decisions of :class:`Cached`, with no I/O: what
     is stored for a created value (``should_cache``, ``cache_none``, the
     :class:`~caching.patterns.stale.Fresh` item of a stale period), when an
@@ -106,18 +108,20 @@ class CachedBase:
     rebuilds. :class:`Cached` and :class:`caching.aio.cached.AsyncCached`
     both build on it, so the sync and async patterns decide alike.
 
-    Arguments as :class:`Cached`'s.
+    Arguments as :class:`Cached`'s; ``cache`` is the backend ``C``, a sync
+    ``Cache`` or an async one. A subclass sets up its own state in
+    :meth:`_started`.
 
     :raises ValueError: ``refresh`` not one of
         :data:`~caching.patterns.stale.REFRESH_MODES`; ``stale`` or
         ``cache_none`` with a serializer that cannot store Python objects.
     """
 
-    cache: Any
+    cache: C
 
     def __init__(
         self,
-        cache: Any,
+        cache: C,
         key_builder: KeyBuilder | None = None,
         time: Time = 0,
         namespace: str | None = None,
@@ -161,6 +165,10 @@ class CachedBase:
         #: not logged again.
         self._rebuild_logged: dict[Key, float] = {}
         self._rebuild_lock = threading.Lock()
+        self._started()
+
+    def _started(self) -> None:
+        """The subclass's own state, once the settings are in place."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event)`` for this instance's events (see
@@ -326,7 +334,7 @@ class CachedBase:
                 self._rebuild_failed.pop(key, None)
 
 
-class Cached(CachedBase):
+class Cached(CachedBase[Cache]):
     """Cache settings shared by many calls, and the caching patterns.
 
     :param cache: any backend of the contract (or of wheezy.caching).
@@ -372,36 +380,8 @@ class Cached(CachedBase):
     (:mod:`caching.patterns.marks`).
     """
 
-    def __init__(
-        self,
-        cache: Cache,
-        key_builder: KeyBuilder | None = None,
-        time: Time = 0,
-        namespace: str | None = None,
-        timeout: Time = 10,
-        key_prefix: str = "one_pass:",
-        *,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool = False,
-        stale: Time = 0,
-        refresh: str = INLINE,
-        serve_stale_on_error: bool = False,
-    ) -> None:
-        super().__init__(
-            cache,
-            key_builder,
-            time,
-            namespace,
-            timeout,
-            key_prefix,
-            should_cache=should_cache,
-            cache_none=cache_none,
-            stale=stale,
-            refresh=refresh,
-            serve_stale_on_error=serve_stale_on_error,
-        )
-        self.cache: Cache = cache
-        self.dependency = CacheDependency(cache, time, namespace, marks=True)
+    def _started(self) -> None:
+        self.dependency = CacheDependency(self.cache, self.time, self.namespace, marks=True)
 
     # -- pass-through --------------------------------------------------------
 
