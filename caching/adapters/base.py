@@ -843,8 +843,10 @@ def count_from_2_63(key: bytes, delta: int, down: bool) -> Steps[int | None]:
 
     :returns: the new value; :data:`NON_NUMERIC` when the item is no counter
         from 2**63 (the server's answer was true); ``None`` when it is gone
-        or every ``cas`` lost. The item is written without an expiry (the
-        text protocol does not read it back).
+        or every ``cas`` lost. The item keeps the expiry the token carries
+        where the adapter reads it (pylibmc, with meta ``mg <key> t``);
+        elsewhere it is written without one (the text protocol does not read
+        it back).
     """
     for _ in range(_CAS_TRIES):
         value, token = yield ("gets", (key,))
