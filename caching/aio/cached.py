@@ -43,16 +43,17 @@ import asyncio
 import functools
 import inspect
 import time as _time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from caching.aio.contract import AsyncCache
+from caching.aio.dependency import AsyncCacheDependency
 from caching.aio.functions import (
     AsyncCachedDecorator,
     AsyncCachedFunction,
     AsyncCachedMultiDecorator,
 )
+from caching.aio.marks import read_marks, write_marks
 from caching.aio.onepass import AsyncOnePass
 from caching.events import LISTENING
 from caching.expiry import Time, seconds
@@ -67,7 +68,7 @@ from caching.patterns.cached import (
     _value,
 )
 from caching.patterns.functions import CACHED_NONE, cached_function, cached_multi_function
-from caching.patterns.marks import MARK_SECONDS, mark_key
+from caching.patterns.marks import mark_key
 from caching.patterns.stale import BACKGROUND, MAX_QUEUED, Fresh
 
 __all__ = ["AsyncCached"]
@@ -83,27 +84,11 @@ R = TypeVar("R")
 _background: set[asyncio.Task[Any]] = set()
 
 
-async def read_marks(cache: AsyncCache, keys: list[Key], namespace: str | None) -> list[object]:
-    """:func:`caching.patterns.marks.read_marks`, awaited: the marks of
-    ``keys`` now (``None`` where none), in order; one ``get`` for one key,
-    else one ``get_multi``."""
-    marks = [mark_key(key) for key in keys]
-    if len(marks) == 1:
-        return [await cache.get(marks[0], namespace)]
-    found = await cache.get_multi(marks, namespace)
-    return [found.get(mark) for mark in marks]
-
-
-async def write_marks(cache: AsyncCache, keys: list[Key], namespace: str | None) -> None:
-    """:func:`caching.patterns.marks.write_marks`, awaited: a new mark for
-    each of ``keys`` (one ``set`` for one key, else one ``set_multi``),
-    alive :data:`~caching.patterns.marks.MARK_SECONDS`."""
-    token = uuid.uuid4().hex
-    marks = [mark_key(key) for key in keys]
-    if len(marks) == 1:
-        await cache.set(marks[0], token, MARK_SECONDS, namespace)
-    elif marks:
-        await cache.set_multi(dict.fromkeys(marks, token), MARK_SECONDS, namespace)
+def _wired(dependency_key_factory: Callable[[], str] | None) -> _Policy:
+    """The policy of a call whose item is wired to ``dependency_key_factory()``."""
+    if dependency_key_factory is None:
+        return _DEFAULT
+    return _Policy(dependency=dependency_key_factory)
 
 
 class AsyncCached(CachedBase[AsyncCache]):
@@ -135,6 +120,9 @@ class AsyncCached(CachedBase[AsyncCache]):
     """
 
     def _started(self) -> None:
+        #: Wires items to master keys (``dependency_key_factory``); its
+        #: ``delete`` writes invalidation marks, as ``Cached.dependency``'s.
+        self.dependency = AsyncCacheDependency(self.cache, self.time, self.namespace, marks=True)
         #: (id(loop), key) -> the creation under way in that loop.
         self._creating: dict[tuple[int, Key], asyncio.Future[Any]] = {}
 
@@ -264,13 +252,16 @@ class AsyncCached(CachedBase[AsyncCache]):
         valid: no invalidation of ``key``, nor of the region, seen while it
         was built (when nothing was stored, the mark is read again only for
         a ``shared`` creation, whose waiters are told; else ``True``)."""
+        dependency_key = None if policy.dependency is None else policy.dependency()
+        watched = [key] if dependency_key is None else [key, dependency_key]
         epoch = self._epoch()
-        before = await read_marks(self.cache, [key], self.namespace)
-        result, stored = await self._build(key, create_factory, store, policy)
+        before = await read_marks(self.cache, watched, self.namespace)
+        result, stored = await self._build(key, create_factory, store, policy, dependency_key)
         if not stored and not shared:
             return result, True
         valid = (
-            await read_marks(self.cache, [key], self.namespace) == before and self._epoch() == epoch
+            await read_marks(self.cache, watched, self.namespace) == before
+            and self._epoch() == epoch
         )
         if shared:
             self._settled(key)
@@ -279,10 +270,16 @@ class AsyncCached(CachedBase[AsyncCache]):
         return result, valid
 
     async def _build(
-        self, key: Key, create_factory: Factory, store: Store, policy: _Policy
+        self,
+        key: Key,
+        create_factory: Factory,
+        store: Store,
+        policy: _Policy,
+        dependency_key: str | None = None,
     ) -> tuple[Any, bool]:
         """Await ``create_factory()``; store the item of a result ``policy``
-        keeps. :returns: the result and whether it was stored."""
+        keeps, wired to ``dependency_key`` when given. :returns: the result
+        and whether it was stored."""
         started = _time.time()  # the value is as old as the data it was built from
         if LISTENING:
             result = await self._timed_create(key, create_factory)
@@ -292,7 +289,10 @@ class AsyncCached(CachedBase[AsyncCache]):
             return result, False
         time = self.time if policy.time is None else policy.time
         item, time = self._item(CACHED_NONE if result is None else result, time, started)
-        return result, await store(key, item, time, self.namespace)
+        stored = await store(key, item, time, self.namespace)
+        if stored and dependency_key is not None:
+            await self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
+        return result, stored
 
     async def _timed_create(self, key: Key, create_factory: Factory) -> Any:
         """``await create_factory()``, reported as ``created`` or ``create_failed``."""
@@ -378,32 +378,55 @@ class AsyncCached(CachedBase[AsyncCache]):
 
     # -- patterns ------------------------------------------------------------
 
-    async def _get_or(self, key: Key, fill: Fill, create_factory: Factory) -> Any:
+    async def _get_or(
+        self, key: Key, fill: Fill, create_factory: Factory, policy: _Policy = _DEFAULT
+    ) -> Any:
         """Get ``key``; on a miss ``await fill(key, create_factory, policy)``."""
         result = await self.cache.get(key, self.namespace)
         if result is None:
             if LISTENING:
                 self._emit("miss", key)
-            return await fill(key, create_factory, _DEFAULT)
+            return await fill(key, create_factory, policy)
         if type(result) is Fresh:
-            return await self._serve(key, result, create_factory, _DEFAULT)
+            return await self._serve(key, result, create_factory, policy)
         if LISTENING:
             self._emit("hit", key)
         return None if result is CACHED_NONE else result
 
-    async def get_or_add(self, key: Key, create_factory: Factory) -> Any:
+    async def get_or_add(
+        self,
+        key: Key,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None = None,
+    ) -> Any:
         """Get ``key``; on a miss await ``create_factory()`` and ``add`` its
-        result (unless ``None`` or ``should_cache`` rejects it).
+        result (unless ``None`` or ``should_cache`` rejects it), wired to
+        ``dependency_key_factory()`` when given (:attr:`dependency`), as
+        the sync ``get_or_add``.
 
         :returns: the cached or created value.
         """
-        return await self._get_or(key, self._add_missed, create_factory)
+        return await self._get_or(
+            key, self._add_missed, create_factory, _wired(dependency_key_factory)
+        )
 
-    async def get_or_set(self, key: Key, create_factory: Factory) -> Any:
+    async def get_or_set(
+        self,
+        key: Key,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None = None,
+    ) -> Any:
         """As :meth:`get_or_add`, storing with ``set`` (overwrites)."""
-        return await self._get_or(key, self._set_missed, create_factory)
+        return await self._get_or(
+            key, self._set_missed, create_factory, _wired(dependency_key_factory)
+        )
 
-    async def get_or_create(self, key: Key, create_factory: Factory) -> Any:
+    async def get_or_create(
+        self,
+        key: Key,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None = None,
+    ) -> Any:
         """Get ``key``; on a miss create it once however many callers miss it.
 
         In this event loop, the misses of ``key`` share one creation
@@ -425,7 +448,9 @@ class AsyncCached(CachedBase[AsyncCache]):
         :raises: whatever ``create_factory`` raises, to the caller whose
             creation ran it.
         """
-        return await self._get_or(key, self._create_missed, create_factory)
+        return await self._get_or(
+            key, self._create_missed, create_factory, _wired(dependency_key_factory)
+        )
 
     async def _create_missed(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
         """The in-loop level of the herd guard (see :meth:`get_or_create`)."""
@@ -472,7 +497,12 @@ class AsyncCached(CachedBase[AsyncCache]):
         task.add_done_callback(forget)
         return (await asyncio.shield(task))[0]
 
-    async def one_pass_create(self, key: Key, create_factory: Factory) -> Any:
+    async def one_pass_create(
+        self,
+        key: Key,
+        create_factory: Factory,
+        dependency_key_factory: Callable[[], str] | None = None,
+    ) -> Any:
         """The sync ``one_pass_create`` over :class:`AsyncOnePass`: the
         holder of the guard (``key_prefix`` + ``key``, alive ``timeout``
         seconds) reads ``key`` and its invalidation mark again, awaits
@@ -480,7 +510,7 @@ class AsyncCached(CachedBase[AsyncCache]):
         (deleted again if the mark changed meanwhile); the others wait for
         it and read the value; a waiter that times out or runs out of tries
         creates the value itself."""
-        return await self._one_pass_create(key, create_factory, _DEFAULT)
+        return await self._one_pass_create(key, create_factory, _wired(dependency_key_factory))
 
     async def _one_pass_create(self, key: Key, create_factory: Factory, policy: _Policy) -> Any:
         return (await self._shared_create(key, create_factory, policy))[0]
@@ -532,16 +562,21 @@ class AsyncCached(CachedBase[AsyncCache]):
 
         :returns: the value and whether it is still valid (read from the
             cache, or no invalidation seen while it was built)."""
-        mark = mark_key(key)
+        dependency_key = None if policy.dependency is None else policy.dependency()
+        watched = [key] if dependency_key is None else [key, dependency_key]
+        marks = [mark_key(watched_key) for watched_key in watched]
         epoch = self._epoch()
-        found = await self.cache.get_multi([key, mark], self.namespace)
+        found = await self.cache.get_multi([key, *marks], self.namespace)
         result = found.get(key)
         if result is not None:
             self._settled(key)
             return _value(result), True
-        result, stored = await self._build(key, create_factory, self.cache.set, policy)
+        result, stored = await self._build(
+            key, create_factory, self.cache.set, policy, dependency_key
+        )
         valid = (
-            await self.cache.get(mark, self.namespace) == found.get(mark) and self._epoch() == epoch
+            await read_marks(self.cache, watched, self.namespace) == [found.get(m) for m in marks]
+            and self._epoch() == epoch
         )
         self._settled(key)
         if stored and not valid:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time as _time
 import uuid
 from datetime import timedelta
 from types import TracebackType
@@ -46,12 +47,18 @@ logger = logging.getLogger(__name__)
 
 
 class _Holder:
-    """The pass as held in this loop: its waiters await ``released``."""
+    """The pass as held in this loop: its waiters await ``released``.
+    ``orphaned``: the holder left it without the cache confirming the
+    release (until ``expires``, a ``time.monotonic()`` second, when the pass
+    key is surely gone), for a waiter of this loop to finish, as the sync
+    ``OnePass``'s waiters do."""
 
-    __slots__ = ("marker", "released")
+    __slots__ = ("expires", "marker", "orphaned", "released")
 
-    def __init__(self, marker: str) -> None:
+    def __init__(self, marker: str, expires: float) -> None:
         self.marker = marker
+        self.expires = expires
+        self.orphaned = False
         self.released = asyncio.Event()
 
 
@@ -72,6 +79,12 @@ async def _release(cache: AsyncCache, key: Key, namespace: str | None, marker: s
         if await run_async(_release_steps(key, namespace, marker), cache):
             return True
     return False
+
+
+def _forget_expired(now: float) -> None:
+    """Drop the orphaned holders whose pass keys have surely expired."""
+    for slot in [slot for slot, h in _holders.items() if h.orphaned and h.expires < now]:
+        del _holders[slot]
 
 
 class AsyncOnePass(_PassBase[AsyncCache]):
@@ -100,7 +113,7 @@ class AsyncOnePass(_PassBase[AsyncCache]):
 
     async def __aenter__(self) -> AsyncOnePass:
         """Try to take the pass; :attr:`acquired` tells whether this task holds it."""
-        holder = _Holder(uuid.uuid4().hex)
+        holder = _Holder(uuid.uuid4().hex, _time.monotonic() + seconds(self.time) + 1)
         if await self.cache.add(self.key, holder.marker, self.time, self.namespace):
             _holders[self._slot()] = holder
             self._holder = holder
@@ -131,10 +144,12 @@ class AsyncOnePass(_PassBase[AsyncCache]):
         try:
             released = await _release(self.cache, self.key, self.namespace, holder.marker)
         finally:
-            if _holders.get(slot) is holder:
+            if released and _holders.get(slot) is holder:
                 del _holders[slot]
+            holder.orphaned = not released  # kept for a waiter of this loop to finish
             holder.released.set()
         if not released:
+            _forget_expired(_time.monotonic())
             logger.warning(
                 "one-pass %r: the cache did not confirm its release; waiters "
                 "elsewhere wait for the value or for the pass to expire (at most %s s)",
@@ -144,6 +159,18 @@ class AsyncOnePass(_PassBase[AsyncCache]):
 
     async def _read(self) -> Any:
         return await run_async(self._read_steps(), self.cache)
+
+    async def _finish_release(self, holder: _Holder) -> None:
+        """Delete the pass an orphaned holder of this loop left (only while
+        it holds its marker), so the next caller can take it rather than
+        wait for it to expire: the sync ``OnePass._wait_for``'s rule. One
+        waiter claims the job; unconfirmed again, the holder is put back."""
+        slot = self._slot()
+        if _holders.get(slot) is not holder:
+            return  # claimed by another waiter, or a new holder took the pass
+        del _holders[slot]
+        if not await _release(self.cache, self.key, self.namespace, holder.marker):
+            _holders.setdefault(slot, holder)
 
     async def wait(self, timeout: float | timedelta | None = None) -> bool:
         """Wait until the pass held by another caller is over (as
@@ -167,6 +194,8 @@ class AsyncOnePass(_PassBase[AsyncCache]):
                         await holder.released.wait()
                 except TimeoutError:
                     return False
+                if holder.orphaned:
+                    await self._finish_release(holder)
                 return True
             await asyncio.sleep(min(POLL_INTERVAL, remaining))
             if self._over(await self._read(), expected):

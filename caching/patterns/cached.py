@@ -76,6 +76,9 @@ class _Policy(NamedTuple):
     time: Time | None = None
     should_cache: ShouldCache | None = None
     cache_none: bool | None = None
+    #: ``AsyncCached``: the call's ``dependency_key_factory`` (the sync
+    #: ``Cached`` passes it on as an argument of its own).
+    dependency: Callable[[], str] | None = None
 
 
 _DEFAULT = _Policy()
