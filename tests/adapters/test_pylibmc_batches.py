@@ -451,12 +451,15 @@ def test_a_batch_cancelled_midway_leaves_no_connection_out_of_step(
 
     monkeypatch.setattr(TextConnection, "replies", cancelled)
     # Both servers hold their replies until the next batch is on its way,
-    # so that the second's old replies cannot be seen before it.
+    # so that the second's old replies cannot be seen before it. The
+    # cancelled batch is an add of held keys: its replies (NOT_STORED) tell
+    # from the next batch's (STORED), and it changes no value, whichever of
+    # the two connections memcached serves first when it resumes.
     fleet[0].pause()
     fleet[1].pause()
     try:
         with pytest.raises(_Cancel):
-            adapter.set_multi({**dict.fromkeys(on_first, "old"), **dict.fromkeys(on_second, "old")})
+            adapter.add_multi({**dict.fromkeys(on_first, "old"), **dict.fromkeys(on_second, "old")})
     finally:
         fleet[0].resume()
     later = threading.Timer(0.3, fleet[1].resume)
