@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import importlib.machinery
 import pickle
 import threading
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from time import time as _wall_time
 from time import time_ns as _wall_time_ns
 from typing import TYPE_CHECKING, Any
 
-from caching import counters
+from caching import _item_size, counters
 from caching.adapters.serializer import dumps
 from caching.counters import MAX_COUNTER
 from caching.expiry import MAX_RELATIVE, Time, expires_at
@@ -78,6 +79,20 @@ _IMMUTABLE = _SCALARS | {int, str, bytes}
 # fixed cost of its path for large batches (docs/PERFORMANCE.md).
 _FEW = 16
 
+
+# The walk of _item_size saves a pickle only when compiled (mypyc): run by
+# the interpreter it costs more than the pickle (docs/PERFORMANCE.md, "Item size").
+def _unsure(values: list[Any], budget: int) -> bool:
+    """What stands for the walk where it is not compiled: it settles nothing."""
+    return False
+
+
+_walk_fits = (
+    _item_size.fits
+    if isinstance(_item_size.__loader__, importlib.machinery.ExtensionFileLoader)
+    else _unsure
+)
+
 # Counters stay within compact ints in practice: the full range (to 2**64-1)
 # takes the complete check (docs/PERFORMANCE.md, "Small counters").
 _SMALL = 2**30 - 1
@@ -108,16 +123,40 @@ def _charge(value: Any) -> int:
     return len(pickled(value)) + _FLAGS  # dumps pickles any other value
 
 
-def _batch_bound(values: list[Any]) -> int:
-    """A bound, in bytes, on what any one of ``values`` takes of the item size
-    as the adapters send it (:func:`_charge`): the pickle of them all, which
-    holds each of them whole, and :data:`_BATCH_SLACK`. With a value that
-    cannot be pickled, a bound over any limit: each is measured then, and
-    the one that cannot be pickled raises ``TypeError`` naming its type."""
+def _pickle_fits(values: list[Any], budget: int) -> bool:
+    """Whether each of ``values`` surely takes at most ``budget`` bytes of
+    the item size as the adapters send it (:func:`_charge`), measured by one
+    pickle of those that are not short str/bytes or scalars: it holds each of
+    them whole, within :data:`_BATCH_SLACK`. ``False`` also when one cannot
+    be pickled: each is measured then, and that one raises ``TypeError``
+    naming its type."""
+    if budget < _SCALAR_BOUND:
+        return False
+    others = [
+        value
+        for value in values
+        if not (
+            ((value.__class__ is str or value.__class__ is bytes) and len(value) <= budget // 4 - 8)
+            or value.__class__ in _SCALARS
+            or (value.__class__ is int and -MAX_COUNTER < value < MAX_COUNTER)
+        )
+    ]
+    if not others:
+        return True
     try:
-        return len(pickle.dumps(values, pickle.HIGHEST_PROTOCOL)) + _BATCH_SLACK
+        return len(pickle.dumps(others, pickle.HIGHEST_PROTOCOL)) + _BATCH_SLACK <= budget
     except Exception:  # PicklingError, TypeError, AttributeError...
-        return MAX_COUNTER
+        return False
+
+
+def _surely_fit(values: list[Any], budget: int) -> bool:
+    """Whether each of ``values`` surely takes at most ``budget`` bytes of
+    the item size as the adapters send it; ``False`` when one may not (then
+    each is measured exactly by :func:`_fits`). The compiled walk of plain
+    containers settles records without building anything; other values, and
+    every value where it is not compiled, are bounded by one pickle
+    (docs/PERFORMANCE.md, "Item size")."""
+    return _walk_fits(values, budget) or _pickle_fits(values, budget)
 
 
 def _fits(key: Key, value: Any, limit: int) -> bool:
@@ -175,7 +214,8 @@ def _storer(mode: str) -> Callable[..., bool]:
             or (kind in _SCALARS and self._scalars_fit)
             or (kind is int and self._scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
             or self._max_item_size is None
-            or _MAX_OVERHEAD + _batch_bound([value]) <= self._max_item_size
+            or _walk_fits([value], self._budget)  # one call: _surely_fit inlined
+            or _pickle_fits([value], self._budget)
             or _fits(canonical_key(key), value, self._max_item_size)
         )
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
@@ -366,6 +406,7 @@ class MemoryCache:
         # _scalars_fit (docs/PERFORMANCE.md, "Item size")
         limit = -1 if max_item_size is None else max_item_size - _MAX_OVERHEAD
         self._short_value = (limit - _TEXT_SLACK) // 4
+        self._budget = limit  # bytes a value may take, whatever its key
         self._scalars_fit = limit >= _SCALAR_BOUND
         self._copy_values = copy_values
         self._encode = key_encode
@@ -589,28 +630,12 @@ class MemoryCache:
             values = [_copy(value) for value in values]
         limit = self._max_item_size
         refused = set()
-        if limit is not None:
-            short, scalars_fit = self._short_value, self._scalars_fit
-            others = [
-                index
-                for index, value in enumerate(values)
-                if not (
-                    ((value.__class__ is str or value.__class__ is bytes) and len(value) <= short)
-                    or (value.__class__ in _SCALARS and scalars_fit)
-                    or (
-                        value.__class__ is int
-                        and scalars_fit
-                        and -MAX_COUNTER < value < MAX_COUNTER
-                    )
-                )
-            ]
-            # One pickle of them all bounds each one's size (docs/PERFORMANCE.md,
-            # "Batches as batches"); only a batch near the limit is measured
-            # value by value.
-            if others and _MAX_OVERHEAD + _batch_bound([values[i] for i in others]) > limit:
-                refused = {
-                    index for index in others if not _fits(keys[index], values[index], limit)
-                }
+        # one check of the batch; only one near the limit is measured value
+        # by value (docs/PERFORMANCE.md, "Batches as batches")
+        if limit is not None and not _surely_fit(values, self._budget):
+            refused = {
+                index for index, value in enumerate(values) if not _fits(keys[index], value, limit)
+            }
         expired = expiry <= now and expiry != 0
         items, failed = self._items, list[Key]()
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")

@@ -1,0 +1,51 @@
+"""Build hook: compile caching/_item_size.py with mypyc when a C compiler is
+available (docs/PERFORMANCE.md, "Item size"). Without one, or with
+``CACHING_PURE_PYTHON=1``, the package installs as pure Python and
+``MemoryCache`` measures containers by pickling them, as before; every
+setting lives in pyproject.toml."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+COMPILED = ["caching/_item_size.py"]
+
+
+class OptionalBuildExt(build_ext):
+    """``build_ext`` that falls back to pure Python when compiling fails."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # no compiler, no Python headers...
+            _skipped(exc)
+
+    def build_extension(self, ext: Any) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            _skipped(exc)
+
+
+def _skipped(exc: Exception) -> None:
+    print(f"caching: not compiled ({exc}); installing as pure Python", file=sys.stderr)
+
+
+def _ext_modules() -> list[Any]:
+    if os.environ.get("CACHING_PURE_PYTHON"):
+        return []
+    try:
+        from mypyc.build import mypycify
+
+        return list(mypycify(COMPILED, opt_level="3"))
+    except Exception as exc:  # mypy missing or failing: pure Python
+        _skipped(exc)
+        return []
+
+
+setup(ext_modules=_ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
