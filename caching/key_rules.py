@@ -31,7 +31,6 @@ MAX_KEY_LENGTH = 250
 Key = str | bytes
 
 _FORBIDDEN = re.compile(rb"[\x00-\x20\x7f]")
-_FORBIDDEN_BYTES = bytes(range(0x21)) + b"\x7f"
 
 
 def _invalid(key: object, why: str) -> InvalidKeyError:
@@ -124,13 +123,14 @@ def plain_keys(keys: list[Key]) -> bool:
         joined = "".join(keys)  # type: ignore[arg-type]  # TypeError unless all are str
     except TypeError:
         return False
-    if not joined.isascii():
+    # printable ASCII is 0x20-0x7e: with no space, exactly memcached's key bytes
+    if not (joined.isascii() and joined.isprintable()) or " " in joined:
         return False
-    data = joined.encode("ascii")
-    if len(data.translate(None, _FORBIDDEN_BYTES)) != len(data):
-        return False
-    # The lengths in C too: no empty key, none longer than the limit.
-    return not keys or ("" not in keys and max(map(len, keys)) <= MAX_KEY_LENGTH)
+    # The lengths in C too: no empty key, none longer than the limit (none is
+    # when all of them together are not).
+    return not keys or (
+        "" not in keys and (len(joined) <= MAX_KEY_LENGTH or max(map(len, keys)) <= MAX_KEY_LENGTH)
+    )
 
 
 def reject_single_key(keys: object) -> None:

@@ -20,7 +20,7 @@ from time import time as _wall_time
 from time import time_ns as _wall_time_ns
 from typing import TYPE_CHECKING, Any
 
-from caching import _item_size, counters
+from caching import _item_size, _reads, counters
 from caching.adapters.serializer import dumps
 from caching.counters import MAX_COUNTER
 from caching.expiry import MAX_RELATIVE, Time, expires_at
@@ -92,6 +92,9 @@ _walk_fits = (
     if isinstance(_item_size.__loader__, importlib.machinery.ExtensionFileLoader)
     else _unsure
 )
+
+# get_multi reads through _reads' loop where it is compiled ("Compiled reads").
+_COMPILED_READS = isinstance(_reads.__loader__, importlib.machinery.ExtensionFileLoader)
 
 # Counters stay within compact ints in practice: the full range (to 2**64-1)
 # takes the complete check (docs/PERFORMANCE.md, "Small counters").
@@ -488,6 +491,14 @@ class MemoryCache:
         if not self._plain:
             return self._read_each(keys, self._now())
         clock = self._clock
+        if _COMPILED_READS:  # one C loop (docs/PERFORMANCE.md, "Compiled reads")
+            second = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
+            found, missing, expired = _reads.live_values(self._items, keys, second)
+            if missing and not plain_keys(missing):  # a plain key is its canonical form
+                self._read_canonical(missing, second, found)
+            if expired:
+                self._try_reclaim(second)  # all that expired go
+            return found
         if len(keys) <= _FEW:  # item by item (docs/PERFORMANCE.md, "Small batches")
             # An expiry second has passed when it is <= the whole second now.
             second = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
@@ -518,7 +529,7 @@ class MemoryCache:
             return self._read_each(keys, now)
         epoch = self._epoch
         found = {}
-        for key, item in zip(keys, map(self._items.get, keys), strict=True):
+        for key, item in zip(keys, map(self._items.get, keys)):  # noqa: B905  # same length; strict= parses a keyword (docs/PERFORMANCE.md)
             if item is None:  # a miss: check the key
                 canonical = canonical_key(key)
                 if canonical is key:
@@ -533,6 +544,22 @@ class MemoryCache:
         if (head and head[0] <= now) or self._epoch != epoch:
             return self._read_each(keys, now)
         return found
+
+    def _read_canonical(self, missing: list[Key], second: int, found: dict[Key, Any]) -> None:
+        """Add to ``found`` the live items of the keys of ``missing`` (not in
+        the items as given) under their canonical form: bytes given for a
+        str key. Checks each key.
+
+        :raises InvalidKeyError: a key breaks the key rules.
+        """
+        items = self._items
+        for key in missing:
+            canonical = canonical_key(key)
+            if canonical is key:
+                continue
+            item = items.get(canonical)
+            if item is not None and not (item[1] and item[1] <= second) and item[0] is not None:
+                found[key] = item[0]
 
     def _try_reclaim(self, now: float) -> bool:
         """Reclaim the items expired by ``now`` unless a writer holds the
@@ -615,7 +642,8 @@ class MemoryCache:
         measured) -- and stored under one acquisition of the lock, each item
         decided as :meth:`set` decides it. Returns the keys given that were
         not stored, in the mapping's order."""
-        check_mapping(mapping)
+        if mapping.__class__ is not dict:  # a dict is a mapping: no ABC check
+            check_mapping(mapping)
         clock = self._clock
         now = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
         if time.__class__ is int and 0 <= time <= MAX_RELATIVE:
@@ -637,11 +665,12 @@ class MemoryCache:
                 index for index, value in enumerate(values) if not _fits(keys[index], value, limit)
             }
         expired = expiry <= now and expiry != 0
-        items, failed = self._items, list[Key]()
+        items = self._items
+        failed: list[Key] = []  # not list[Key](): calling the alias costs a failed setattr
         self._lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
         try:
             if mode is SET and not expired and not refused:  # all stored ("Stores")
-                for key, value in zip(keys, values, strict=True):
+                for key, value in zip(keys, values):  # noqa: B905  # same length, as above
                     item = items.get(key)
                     if item is None or item[1] != expiry:
                         self._index(key, expiry, now)
