@@ -665,7 +665,13 @@ class MemcachedAdapter:
             return self._run(self._get, None, (self._stored_keys[key],))
         stored_key = self._stored_keys[key]
         item = self._run(self._get, None, (stored_key,))
-        return None if item is None else self._decoded(stored_key, item)
+        if item is None:
+            return None
+        try:  # _decoded inline: one call less on each signed read (docs/PERFORMANCE.md)
+            return self.codec.loads(stored_key, item[0], item[1])
+        except BadItemError as exc:
+            self._item_refusals.report(stored_key, exc)
+            return None
 
     def get_multi(self, keys: Iterable[Key], namespace: str | None = None) -> dict[Key, Any]:
         reject_single_key(keys)

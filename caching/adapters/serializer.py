@@ -216,30 +216,61 @@ _OPAD = bytes(x ^ 0x5C for x in range(256))
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 
 
+# The tag's header words, looked up rather than made per item, and joined
+# with the data for one update (docs/PERFORMANCE.md, "Signed items"): a key's
+# length (2 bytes; memcached keys are 1 to 250 bytes) and the flags of every
+# signed item a Codec writes (4 bytes).
+_KEY_LENGTHS = tuple(n.to_bytes(2, "big") for n in range(251))
+_FLAG_WORDS = {
+    flags: flags.to_bytes(4, "big")
+    for base in (
+        FLAG_BYTES,
+        FLAG_PICKLE,
+        FLAG_STR,
+        FLAG_QUOTED,
+        FLAG_QUOTED_PICKLE,
+        FLAG_JSON,
+        FLAG_MSGPACK,
+    )
+    for packing in (0, FLAG_ZLIB, FLAG_ZSTD)
+    for flags in (base | packing | FLAG_SIGNED,)
+}
+
+
 class _Mac:
     """HMAC-SHA256 with one secret (RFC 2104, as :mod:`hmac` computes it),
     keyed once: each tag copies the keyed :mod:`hashlib` states (about
     1 µs for a small item, against 3 µs for ``hmac.new``/``hmac.digest``,
     whose OpenSSL set-up is paid per call)."""
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("inner", "outer")
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) > 64:  # SHA-256's block size
             secret = hashlib.sha256(secret).digest()
         secret = secret.ljust(64, b"\0")
-        self._inner = hashlib.sha256(secret.translate(_IPAD))
-        self._outer = hashlib.sha256(secret.translate(_OPAD))
+        #: The SHA-256 states after the inner and the outer padded key.
+        self.inner = hashlib.sha256(secret.translate(_IPAD))
+        self.outer = hashlib.sha256(secret.translate(_OPAD))
 
     def tag(self, key: bytes, flags: int, data: bytes) -> bytes:
         """The tag of ``data`` stored under ``key`` with ``flags``: over the
-        key's length (2 bytes), the key, the flags (4 bytes) and the data."""
-        inner = self._inner.copy()
-        inner.update(len(key).to_bytes(2, "big") + key + flags.to_bytes(4, "big"))
-        inner.update(data)
-        outer = self._outer.copy()
+        key's length (2 bytes), the key, the flags (4 bytes) and the data.
+        (:meth:`Codec.dumps` and :meth:`Codec.loads` compute it inline for
+        the first secret: the same bytes, one call less.)"""
+        inner = self.inner.copy()
+        inner.update(b"".join((*_header(key, flags), data)))
+        outer = self.outer.copy()
         outer.update(inner.digest())
         return outer.digest()
+
+
+def _header(key: bytes, flags: int) -> tuple[bytes, bytes, bytes]:
+    """The tag's bytes before the data: the key's length, the key, the flags."""
+    try:
+        return _KEY_LENGTHS[len(key)], key, _FLAG_WORDS[flags]
+    except (IndexError, KeyError):  # a longer key, flags no Codec writes
+        return len(key).to_bytes(2, "big"), key, flags.to_bytes(4, "big")
 
 
 def _utf8(data: bytes) -> str:
@@ -427,6 +458,9 @@ class Codec:
         self.max_inflated = max_inflated
         self._secrets = _as_secrets(secret)
         self._macs = [_Mac(one) for one in self._secrets]
+        #: The first secret's (the one that signs); ``None``: unsigned.
+        self._mac = self._macs[0] if self._macs else None
+        self._signed_pickle = bool(self._macs) and serializer == "pickle" and compress_over is None
         self._msgpack: Any = None
         self._zstd: Any = None
         self._readers = self._read_readers()
@@ -461,24 +495,40 @@ class Codec:
         :raises TypeError: ``value`` is outside the serializer's data model
             (json, msgpack) or cannot be pickled; raised before any I/O.
         """
-        kind = type(value)
-        if kind is int and 0 <= value < MAX_COUNTER:
-            return str(value).encode("ascii"), FLAG_INT  # a counter: unsigned
-        if kind is bool:
-            return (_TRUE if value else _FALSE).encode("ascii"), FLAG_BOOL
-        if self.serializer == "pickle":
+        mac = self._mac
+        if mac is not None and self._signed_pickle:  # pickle, never compressed
             data, flags = dumps(value)
-        else:
-            data, flags = self._dump_data(value)
-        if self.compress_over is not None and len(data) > self.compress_over:
-            packed = self._compress(data)
-            if len(packed) < len(data):
-                data = packed
-                flags |= FLAG_ZSTD if self._zstd is not None else FLAG_ZLIB
-        if self._macs:
+            if flags in (FLAG_INT, FLAG_BOOL):  # a counter: unsigned
+                return data, flags
             flags |= FLAG_SIGNED
-            data += self._macs[0].tag(key, flags, data)
-        return data, flags
+        else:
+            kind = type(value)
+            if kind is int and 0 <= value < MAX_COUNTER:
+                return str(value).encode("ascii"), FLAG_INT  # a counter: unsigned
+            if kind is bool:
+                return (_TRUE if value else _FALSE).encode("ascii"), FLAG_BOOL
+            if self.serializer == "pickle":
+                data, flags = dumps(value)
+            else:
+                data, flags = self._dump_data(value)
+            if self.compress_over is not None and len(data) > self.compress_over:
+                packed = self._compress(data)
+                if len(packed) < len(data):
+                    data = packed
+                    flags |= FLAG_ZSTD if self._zstd is not None else FLAG_ZLIB
+            if mac is None:
+                return data, flags
+            flags |= FLAG_SIGNED
+        # The first secret's tag (_Mac.tag inline: docs/PERFORMANCE.md).
+        try:
+            header = _KEY_LENGTHS[len(key)], key, _FLAG_WORDS[flags], data
+        except (IndexError, KeyError):
+            header = *_header(key, flags), data
+        inner = mac.inner.copy()
+        inner.update(b"".join(header))
+        outer = mac.outer.copy()
+        outer.update(inner.digest())
+        return data + outer.digest(), flags
 
     def _dump_data(self, value: Any) -> Item:
         kind = type(value)
@@ -521,18 +571,32 @@ class Codec:
             if _COUNTER.fullmatch(data) is None:
                 raise BadItemError(f"flags {flags} on bytes that are not a counter")
             return loads(data.rstrip(b" "), flags)
-        if self._macs:
+        mac = self._mac
+        if mac is not None:
             if not flags & FLAG_SIGNED:
                 raise BadItemError("no tag (unsigned item)")
             if len(data) < TAG_SIZE:
                 raise BadItemError("no tag (too short)")
             tag, data = data[-TAG_SIZE:], data[:-TAG_SIZE]
-            for mac in self._macs:
-                if hmac.compare_digest(tag, mac.tag(key, flags, data)):
-                    break
-            else:
-                raise BadItemError("wrong tag")
+            # The first secret's tag (_Mac.tag inline: docs/PERFORMANCE.md),
+            # then the others'.
+            try:
+                header = _KEY_LENGTHS[len(key)], key, _FLAG_WORDS[flags], data
+            except (IndexError, KeyError):
+                header = *_header(key, flags), data
+            inner = mac.inner.copy()
+            inner.update(b"".join(header))
+            outer = mac.outer.copy()
+            outer.update(inner.digest())
+            if not hmac.compare_digest(tag, outer.digest()):
+                for other in self._macs[1:]:
+                    if hmac.compare_digest(tag, other.tag(key, flags, data)):
+                        break
+                else:
+                    raise BadItemError("wrong tag")
             flags ^= FLAG_SIGNED
+            if flags == FLAG_BYTES:  # the commonest item, read as it is
+                return data
         elif flags & FLAG_SIGNED:
             raise BadItemError("signed item, and no secret to check it")
         if flags & _COMPRESSED:

@@ -85,6 +85,66 @@ def test_the_tag_is_hmac_sha256_over_key_flags_and_payload_at_the_end() -> None:
         codec.loads(b"user:2", data, flags)
 
 
+def _reference_tag(secret: bytes, key: bytes, flags: int, body: bytes) -> bytes:
+    """The tag as the format defines it, by the stdlib's hmac alone."""
+    signed = len(key).to_bytes(2, "big") + key + flags.to_bytes(4, "big") + body
+    return hmac.new(secret, signed, hashlib.sha256).digest()
+
+
+_LONG_SECRET = b"s" * 100  # longer than SHA-256's block: hashed first (RFC 2104)
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "value"),
+    [
+        ({}, KEY, b"v" * 100),  # bytes
+        ({}, KEY, "text"),  # str
+        ({}, KEY, "12"),  # quoted str
+        ({}, KEY, 1.5),  # pickle
+        ({}, KEY, b"12"),  # pickled bytes
+        ({}, b"k" * 250, b"longest key"),  # the longest memcached key
+        ({}, b"k" * 300, b"longer key"),  # a key past the table of lengths
+        ({"compress_over": 10}, KEY, b"z" * 500),  # zlib
+        ({"serializer": "json"}, KEY, [1, b"\x00"]),
+        ({"secret": _LONG_SECRET}, KEY, b"v" * 100),
+        ({"secret": ["new", "old"]}, KEY, b"v" * 100),  # the first signs
+    ],
+)
+def test_signed_items_keep_the_format(settings: dict[str, Any], key: bytes, value: Any) -> None:
+    # Items written before (by any version, by any adapter) must still read
+    # back: the tag is pinned to the stdlib's hmac over the same bytes.
+    secret = settings.pop("secret", "k")
+    codec = Codec(secret=secret, **settings)
+    data, flags = codec.dumps(key, value)
+    first = secret[0] if isinstance(secret, list) else secret
+    first = first.encode() if isinstance(first, str) else first
+    assert flags & FLAG_SIGNED
+    body, tag = data[:-TAG_SIZE], data[-TAG_SIZE:]
+    assert tag == _reference_tag(first, key, flags, body)
+    assert codec.loads(key, data, flags) == value
+    with pytest.raises(BadItemError, match="wrong tag"):
+        codec.loads(key + b"x", data, flags)
+
+
+def test_an_item_signed_with_an_older_secret_reads_while_the_secret_is_listed() -> None:
+    body = b"v" * 100
+    flags = FLAG_BYTES | FLAG_SIGNED
+    item = body + _reference_tag(b"old", KEY, flags, body)
+    assert Codec(secret=["new", "old"]).loads(KEY, item, flags) == body
+    assert Codec(secret=["new", "older", "old"]).loads(KEY, item, flags) == body
+    with pytest.raises(BadItemError, match="wrong tag"):
+        Codec(secret=["new", "older"]).loads(KEY, item, flags)
+
+
+def test_a_well_tagged_item_with_flags_no_codec_writes_is_checked_then_refused() -> None:
+    # Flags outside the codec's table of flag words are tagged over the same
+    # bytes: the tag holds, and the flags are what refuses the item.
+    flags = FLAG_BYTES | FLAG_SIGNED | 1 << 13
+    item = b"abc" + _reference_tag(b"k", KEY, flags, b"abc")
+    with pytest.raises(BadItemError, match="unknown flags"):
+        Codec(secret="k").loads(KEY, item, flags)
+
+
 _NUMBER = re.compile(rb"[ \t\n\v\f\r]*([+-]?)([0-9]+)")
 
 
