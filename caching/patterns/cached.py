@@ -15,7 +15,7 @@ import time as _time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar, cast, overload
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from caching import events
 from caching.contract import Cache
@@ -26,9 +26,8 @@ from caching.memo import Memo
 from caching.patterns.dependency import CacheDependency
 from caching.patterns.functions import (
     CACHED_NONE,
-    CachedDecorator,
-    CachedFunction,
     CachedMultiDecorator,
+    CachedWraps,
     cached_function,
     cached_multi_function,
 )
@@ -64,8 +63,6 @@ Factory = Callable[[], Any]
 Store = Callable[[Key, Any, Time, "str | None"], bool]
 KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
 ShouldCache = Callable[[Any], object]
-P = ParamSpec("P")
-R = TypeVar("R")
 #: The backend of a pattern: a sync ``Cache`` or an async one.
 C = TypeVar("C")
 
@@ -100,6 +97,12 @@ def _has_context(func: Callable[..., Any]) -> bool:
     """Whether the first parameter of ``func`` is ``self``/``cls``/``klass``."""
     names = list(inspect.signature(func).parameters)
     return bool(names) and names[0] in CONTEXT_NAMES
+
+
+def _decorator(method: Callable[..., Any]) -> CachedWraps:
+    """``method`` itself, typed as a decorator: :class:`CachedWraps`'s
+    overloads, written once for every decorator of the class."""
+    return cast(CachedWraps, method)
 
 
 class CachedBase(Generic[C]):
@@ -994,36 +997,7 @@ class Cached(CachedBase[Cache]):
 
         return wrapper
 
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_add(
         self,
         wrapped: Any = None,
@@ -1063,36 +1037,7 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._add_missed, policy)
 
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_set(
         self,
         wrapped: Any = None,
@@ -1107,36 +1052,7 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._set_missed, policy)
 
-    @overload
-    def __call__(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def __call__(
         self,
         wrapped: Any = None,
@@ -1151,36 +1067,7 @@ class Cached(CachedBase[Cache]):
             wrapped, make_key, time=time, should_cache=should_cache, cache_none=cache_none
         )
 
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_create(
         self,
         wrapped: Any = None,
