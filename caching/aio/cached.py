@@ -69,6 +69,7 @@ from caching.patterns.cached import (
 from caching.patterns.functions import CACHED_NONE, cached_function, cached_multi_function
 from caching.patterns.marks import mark_key
 from caching.patterns.stale import BACKGROUND, MAX_QUEUED, Fresh
+from caching.steps import run_async
 
 __all__ = ["AsyncCached"]
 
@@ -139,11 +140,7 @@ class AsyncCached(CachedBase[AsyncCache]):
     async def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """``get_multi`` in this instance's namespace (``CACHED_NONE`` items
         left out, as misses are)."""
-        found = await self.cache.get_multi(keys, self.namespace)
-        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
-            read = {key: _value(value) for key, value in found.items()}
-            return {key: value for key, value in read.items() if value is not None}
-        return found
+        return self._read_multi(await self.cache.get_multi(keys, self.namespace))
 
     async def set(self, key: Key, value: Any) -> bool:
         """``set`` with this instance's time and namespace."""
@@ -610,13 +607,9 @@ class AsyncCached(CachedBase[AsyncCache]):
     ) -> dict[Any, Any]:
         key_map = {make_key(arg): arg for arg in args}
         cached = await self.cache.get_multi(list(key_map), self.namespace)
-        if self.stale:  # a stale item is made again with the missing ones
-            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
-        found = {key_map[key]: _value(value) for key, value in cached.items()}
-        found = {arg: value for arg, value in found.items() if value is not None}
-        if len(cached) == len(key_map):
+        found, missing = self._multi_found(key_map, cached)
+        if not missing:
             return found
-        missing = [key for key in key_map if key not in cached]
         return {**await self._create_multi(key_map, missing, create_factory, policy), **found}
 
     async def _create_multi(
@@ -629,29 +622,11 @@ class AsyncCached(CachedBase[AsyncCache]):
         """The sync ``_create_multi``: create the items of ``missing`` in one
         call, store those ``policy`` keeps in one ``set_multi``, and delete
         those whose marks changed meanwhile."""
-        namespace = self.namespace
         epoch = self._epoch()
-        before = await read_marks(self.cache, missing, namespace)
+        before = await read_marks(self.cache, missing, self.namespace)
         created = dict(await create_factory([key_map[key] for key in missing]) or {})
-        mapping: dict[Key, Any] = {}
-        time = self.time if policy.time is None else policy.time
-        stored_time = time
-        for key in missing:
-            value = created.get(key_map[key])
-            if self._keep(value, policy):
-                mapping[key], stored_time = self._item(
-                    CACHED_NONE if value is None else value, time
-                )
-        if mapping:
-            await self.cache.set_multi(mapping, stored_time, namespace)
-            after = await read_marks(self.cache, missing, namespace)
-            changed = [
-                key for key, old, new in zip(missing, before, after, strict=True) if old != new
-            ]
-            if self._epoch() != epoch:
-                changed = list(mapping)
-            if changed:
-                await self.cache.delete_multi(changed, 0, namespace)
+        steps = self._multi_stored(created, key_map, missing, policy, before, epoch)
+        await run_async(steps, self.cache)
         return created
 
     # -- decorators ----------------------------------------------------------
@@ -703,9 +678,7 @@ class AsyncCached(CachedBase[AsyncCache]):
             return _value(await self.cache.get(make_key(*args, **kwargs), self.namespace))
 
         async def set(value: Any, *args: Any, **kwargs: Any) -> bool:
-            cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
-            stored = CACHED_NONE if value is None and cache_none else value
-            item, time = self._item(stored, self.time if policy.time is None else policy.time)
+            item, time = self._set_item(value, policy)
             return await self.cache.set(make_key(*args, **kwargs), item, time, self.namespace)
 
         async def invalidate(*args: Any, **kwargs: Any) -> bool:
@@ -857,18 +830,11 @@ class AsyncCached(CachedBase[AsyncCache]):
 
             async def get_multi(*args: Any) -> dict[Any, Any]:
                 (ids,) = skip(args)
-                key_map = {make_key(arg): arg for arg in ids}
-                found = await self.cache.get_multi(list(key_map), self.namespace)
-                read = {key_map[k]: _value(v) for k, v in found.items()}
-                return {arg: value for arg, value in read.items() if value is not None}
+                return await run_async(self._ids_found(make_key, ids), self.cache)
 
             async def set_multi(*args: Any) -> list[Any]:
                 (mapping,) = skip(args)
-                key_map = {make_key(arg): arg for arg in mapping}
-                items = {k: mapping[arg] for k, arg in key_map.items()}
-                time = self.time if policy.time is None else policy.time
-                failed = await self.cache.set_multi(items, time, self.namespace)
-                return [key_map[k] for k in failed]
+                return await run_async(self._ids_set(make_key, mapping, policy), self.cache)
 
             async def invalidate(*args: Any) -> bool:
                 (ids,) = skip(args)

@@ -41,9 +41,10 @@ from caching.patterns.key_builders import (
     key_builder,
     safe_key,
 )
-from caching.patterns.marks import mark_key, read_marks, write_marks
+from caching.patterns.marks import mark_key, marks_read, read_marks, write_marks
 from caching.patterns.onepass import OnePass, pass_key
 from caching.patterns.stale import BACKGROUND, INLINE, REFRESH_MODES, Fresh, run_in_background
+from caching.steps import Steps, run
 
 __all__ = ["CACHED_NONE", "Cached"]
 
@@ -339,6 +340,94 @@ class CachedBase(Generic[C]):
             with self._rebuild_lock:
                 self._rebuild_failed.pop(key, None)
 
+    # -- what the sync and async patterns share: plain decisions, and the
+    # steps of their cache calls (caching.steps: run, run_async) ----------
+
+    def _policy_time(self, policy: _Policy) -> Time:
+        """The expiry of the items stored under ``policy``."""
+        return self.time if policy.time is None else policy.time
+
+    def _set_item(self, value: Any, policy: _Policy) -> tuple[Any, Time]:
+        """What a decorated function's ``set(value, ...)`` stores, and its expiry."""
+        cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
+        stored = CACHED_NONE if value is None and cache_none else value
+        return self._item(stored, self._policy_time(policy))
+
+    @staticmethod
+    def _read_multi(found: dict[Key, Any]) -> dict[Key, Any]:
+        """The answer of ``get_multi`` for the items ``found``: values
+        unwrapped, :data:`CACHED_NONE` items left out, as misses are."""
+        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
+            read = {key: _value(value) for key, value in found.items()}
+            return {key: value for key, value in read.items() if value is not None}
+        return found
+
+    def _multi_found(
+        self, key_map: Mapping[Key, Any], cached: Mapping[Key, Any]
+    ) -> tuple[dict[Any, Any], list[Key]]:
+        """The ids of ``key_map`` (key -> id) found in ``cached`` (stale items
+        count as missing), with their values, and the keys to create."""
+        if self.stale:  # a stale item is made again with the missing ones
+            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
+        found = {key_map[key]: _value(value) for key, value in cached.items()}
+        found = {arg: value for arg, value in found.items() if value is not None}
+        if len(cached) == len(key_map):
+            return found, []
+        return found, [key for key in key_map if key not in cached]
+
+    def _multi_stored(
+        self,
+        created: Mapping[Any, Any],
+        key_map: Mapping[Key, Any],
+        missing: list[Key],
+        policy: _Policy,
+        before: Iterable[object],
+        epoch: object,
+    ) -> Steps[None]:
+        """The steps after ``get_or_set_multi``'s creator answered
+        ``created`` (id -> value) for ``missing``: the items ``policy`` keeps
+        stored in one ``set_multi``; the marks of ``missing`` read again and
+        the items whose mark changed since ``before`` (all, when the epoch
+        changed) deleted in one ``delete_multi``."""
+        namespace = self.namespace
+        mapping: dict[Key, Any] = {}
+        time = self._policy_time(policy)
+        stored_time = time
+        for key in missing:
+            value = created.get(key_map[key])
+            if self._keep(value, policy):
+                stored = CACHED_NONE if value is None else value
+                mapping[key], stored_time = self._item(stored, time)
+        if not mapping:
+            return
+        yield "set_multi", (mapping, stored_time, namespace)
+        after = yield from marks_read(missing, namespace, hasattr(self.cache, "get_multi"))
+        changed = [key for key, old, new in zip(missing, before, after, strict=True) if old != new]
+        if self._epoch() != epoch:
+            changed = list(mapping)
+        if changed:
+            yield "delete_multi", (changed, 0, namespace)
+
+    def _ids_found(
+        self, make_key: Callable[[Any], Key], ids: Iterable[Any]
+    ) -> Steps[dict[Any, Any]]:
+        """The steps of a multi-function's ``get_multi(ids)``: one
+        ``get_multi``; ``id -> value`` of the items found."""
+        key_map = {make_key(arg): arg for arg in ids}
+        found = yield "get_multi", (list(key_map), self.namespace)
+        read = {key_map[k]: _value(v) for k, v in found.items()}
+        return {arg: value for arg, value in read.items() if value is not None}
+
+    def _ids_set(
+        self, make_key: Callable[[Any], Key], mapping: Mapping[Any, Any], policy: _Policy
+    ) -> Steps[list[Any]]:
+        """The steps of a multi-function's ``set_multi(mapping)``: one
+        ``set_multi``; the ids not stored."""
+        key_map = {make_key(arg): arg for arg in mapping}
+        items = {k: mapping[arg] for k, arg in key_map.items()}
+        failed = yield "set_multi", (items, self._policy_time(policy), self.namespace)
+        return [key_map[k] for k in failed]
+
 
 class Cached(CachedBase[Cache]):
     """Cache settings shared by many calls, and the caching patterns.
@@ -430,11 +519,7 @@ class Cached(CachedBase[Cache]):
     def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """``get_multi`` in this instance's namespace (:data:`CACHED_NONE`
         items are left out, as misses are)."""
-        found = self.cache.get_multi(keys, self.namespace)
-        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
-            read = {key: _value(value) for key, value in found.items()}
-            return {key: value for key, value in read.items() if value is not None}
-        return found
+        return self._read_multi(self.cache.get_multi(keys, self.namespace))
 
     def delete(self, key: Key, seconds: int = 0) -> bool:
         """``delete`` in this instance's namespace."""
@@ -816,14 +901,11 @@ class Cached(CachedBase[Cache]):
         policy: _Policy,
     ) -> dict[Any, Any]:
         key_map = {make_key(arg): arg for arg in args}
-        cached = self.cache.get_multi(list(key_map), self.namespace)
-        if self.stale:  # a stale item is made again with the missing ones
-            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
-        found = {key_map[key]: _value(value) for key, value in cached.items()}
-        found = {arg: value for arg, value in found.items() if value is not None}
-        if len(cached) == len(key_map):
+        found, missing = self._multi_found(
+            key_map, self.cache.get_multi(list(key_map), self.namespace)
+        )
+        if not missing:
             return found
-        missing = [key for key in key_map if key not in cached]
         return {**self._create_multi(key_map, missing, create_factory, policy), **found}
 
     def _create_multi(
@@ -836,28 +918,10 @@ class Cached(CachedBase[Cache]):
         """Create the items of ``missing`` (keys of ``key_map``) in one call
         and store those ``policy`` keeps in one ``set_multi``, guarded by
         their marks as :meth:`_create` is; return what was created."""
-        namespace = self.namespace
         epoch = self._epoch()
-        before = read_marks(self.cache, missing, namespace)
+        before = read_marks(self.cache, missing, self.namespace)
         created = dict(create_factory([key_map[key] for key in missing]) or {})
-        mapping: dict[Key, Any] = {}
-        time = self.time if policy.time is None else policy.time
-        stored_time = time
-        for key in missing:
-            value = created.get(key_map[key])
-            if self._keep(value, policy):
-                stored = CACHED_NONE if value is None else value
-                mapping[key], stored_time = self._item(stored, time)
-        if mapping:
-            self.cache.set_multi(mapping, stored_time, namespace)
-            after = read_marks(self.cache, missing, namespace)
-            changed = [
-                key for key, old, new in zip(missing, before, after, strict=True) if old != new
-            ]
-            if self._epoch() != epoch:
-                changed = list(mapping)
-            if changed:
-                self.cache.delete_multi(changed, 0, namespace)
+        run(self._multi_stored(created, key_map, missing, policy, before, epoch), self.cache)
         return created
 
     # -- decorators ----------------------------------------------------------
@@ -922,9 +986,7 @@ class Cached(CachedBase[Cache]):
             return _value(self.cache.get(make_key(*args, **kwargs), self.namespace))
 
         def set(value: Any, *args: Any, **kwargs: Any) -> bool:
-            cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
-            stored = CACHED_NONE if value is None and cache_none else value
-            item, time = self._item(stored, self.time if policy.time is None else policy.time)
+            item, time = self._set_item(value, policy)
             return self.cache.set(make_key(*args, **kwargs), item, time, self.namespace)
 
         def invalidate(*args: Any, **kwargs: Any) -> bool:
@@ -1133,17 +1195,11 @@ class Cached(CachedBase[Cache]):
 
             def get_multi(*args: Any) -> dict[Any, Any]:
                 (ids,) = skip(args)
-                key_map = {make_key(arg): arg for arg in ids}
-                found = self.cache.get_multi(list(key_map), self.namespace)
-                read = {key_map[k]: _value(v) for k, v in found.items()}
-                return {arg: value for arg, value in read.items() if value is not None}
+                return run(self._ids_found(make_key, ids), self.cache)
 
             def set_multi(*args: Any) -> list[Any]:
                 (mapping,) = skip(args)
-                key_map = {make_key(arg): arg for arg in mapping}
-                items = {k: mapping[arg] for k, arg in key_map.items()}
-                time = self.time if policy.time is None else policy.time
-                return [key_map[k] for k in self.cache.set_multi(items, time, self.namespace)]
+                return run(self._ids_set(make_key, mapping, policy), self.cache)
 
             def invalidate(*args: Any) -> bool:
                 (ids,) = skip(args)
