@@ -62,11 +62,16 @@ from caching.patterns.cached import (
     ONE_PASS_ATTEMPTS,
     CachedBase,
     ShouldCache,
-    _has_context,
+    _Ids,
     _Policy,
     _value,
 )
-from caching.patterns.functions import CACHED_NONE, cached_function, cached_multi_function
+from caching.patterns.functions import (
+    CACHED_NONE,
+    cached_function,
+    cached_multi_function,
+    with_acts,
+)
 from caching.patterns.marks import mark_key
 from caching.patterns.stale import BACKGROUND, MAX_QUEUED, Fresh
 from caching.steps import run_async
@@ -692,14 +697,9 @@ class AsyncCached(CachedBase[AsyncCache]):
                 await self.cache.delete(call_key, 0, self.namespace)
             return result
 
-        functools.update_wrapper(wrapper, func)
-        wrapper.key = key  # type: ignore[attr-defined]
-        wrapper.get = get  # type: ignore[attr-defined]
-        wrapper.set = set  # type: ignore[attr-defined]
-        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-        wrapper.refresh = refresh  # type: ignore[attr-defined]
-        wrapper.original = func  # type: ignore[attr-defined]
-        return wrapper
+        return with_acts(
+            wrapper, func, key=key, get=get, set=set, invalidate=invalidate, refresh=refresh
+        )
 
     @_decorator
     def wraps_get_or_add(
@@ -804,55 +804,46 @@ class AsyncCached(CachedBase[AsyncCache]):
         policy = self._policy(time, should_cache, cache_none)
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            signature = inspect.signature(func)
-            names = list(signature.parameters)
-            context = _has_context(func)
-            ids_name = names[1] if context else names[0]
+            ids = _Ids(func)
 
             def creator(bound: inspect.BoundArguments) -> Any:
                 async def create(missing: list[Any]) -> Any:
-                    bound.arguments[ids_name] = missing
-                    return await func(*bound.args, **bound.kwargs)
+                    args, kwargs = ids.replaced(bound, missing)
+                    return await func(*args, **kwargs)
 
                 return create
 
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                bound = signature.bind(*args, **kwargs)
-                ids = bound.arguments[ids_name]
-                return await self._get_or_set_multi(make_key, creator(bound), ids, policy)
-
-            def skip(args: tuple[Any, ...]) -> tuple[Any, ...]:
-                return args[1:] if context else args
+                bound = ids.bind(args, kwargs)
+                call_ids = bound.arguments[ids.name]
+                return await self._get_or_set_multi(make_key, creator(bound), call_ids, policy)
 
             def key(*args: Any) -> Key:
-                (arg,) = skip(args)
-                return make_key(arg)
+                return make_key(ids.one(args))
 
             async def get_multi(*args: Any) -> dict[Any, Any]:
-                (ids,) = skip(args)
-                return await run_async(self._ids_found(make_key, ids), self.cache)
+                return await run_async(self._ids_found(make_key, ids.one(args)), self.cache)
 
             async def set_multi(*args: Any) -> list[Any]:
-                (mapping,) = skip(args)
-                return await run_async(self._ids_set(make_key, mapping, policy), self.cache)
+                return await run_async(self._ids_set(make_key, ids.one(args), policy), self.cache)
 
             async def invalidate(*args: Any) -> bool:
-                (ids,) = skip(args)
-                return await self.invalidate_multi([make_key(arg) for arg in ids])
+                return await self.invalidate_multi([make_key(arg) for arg in ids.one(args)])
 
             async def refresh(*args: Any, **kwargs: Any) -> dict[Any, Any]:
-                bound = signature.bind(*args, **kwargs)
-                key_map = {make_key(arg): arg for arg in bound.arguments[ids_name]}
+                bound = ids.bind(args, kwargs)
+                key_map = {make_key(arg): arg for arg in bound.arguments[ids.name]}
                 return await self._create_multi(key_map, list(key_map), creator(bound), policy)
 
-            functools.update_wrapper(wrapper, func)
-            wrapper.key = key  # type: ignore[attr-defined]
-            wrapper.get_multi = get_multi  # type: ignore[attr-defined]
-            wrapper.set_multi = set_multi  # type: ignore[attr-defined]
-            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-            wrapper.refresh = refresh  # type: ignore[attr-defined]
-            wrapper.original = func  # type: ignore[attr-defined]
-            return wrapper
+            return with_acts(
+                wrapper,
+                func,
+                key=key,
+                get_multi=get_multi,
+                set_multi=set_multi,
+                invalidate=invalidate,
+                refresh=refresh,
+            )
 
         return cast(
             AsyncCachedMultiDecorator, lambda wrapped: cached_multi_function(wrapped, decorate)

@@ -30,6 +30,7 @@ from caching.patterns.functions import (
     CachedWraps,
     cached_function,
     cached_multi_function,
+    with_acts,
 )
 from caching.patterns.key_builders import (
     CONTEXT_NAMES,
@@ -98,6 +99,35 @@ def _has_context(func: Callable[..., Any]) -> bool:
     """Whether the first parameter of ``func`` is ``self``/``cls``/``klass``."""
     names = list(inspect.signature(func).parameters)
     return bool(names) and names[0] in CONTEXT_NAMES
+
+
+class _Ids:
+    """How a function of ``wraps_get_or_set_multi`` takes its ids: the
+    first parameter after ``self``/``cls``; shared by ``Cached`` and
+    ``AsyncCached``."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.signature = inspect.signature(func)
+        names = list(self.signature.parameters)
+        self.context = _has_context(func)
+        self.name = names[1] if self.context else names[0]
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        """A call's arguments, bound to the function's parameters."""
+        return self.signature.bind(*args, **kwargs)
+
+    def replaced(
+        self, bound: inspect.BoundArguments, ids: list[Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments of the call ``bound`` with ``ids`` as its ids."""
+        bound.arguments[self.name] = ids
+        return bound.args, bound.kwargs
+
+    def one(self, args: tuple[Any, ...]) -> Any:
+        """The one argument of an act (``key``, ``get_multi``, ...), its
+        ``self``/``cls`` left out."""
+        (arg,) = args[1:] if self.context else args
+        return arg
 
 
 def _decorator(method: Callable[..., Any]) -> CachedWraps:
@@ -1000,14 +1030,9 @@ class Cached(CachedBase[Cache]):
                 self.cache.delete(call_key, 0, self.namespace)
             return result
 
-        functools.update_wrapper(wrapper, func)
-        wrapper.key = key  # type: ignore[attr-defined]
-        wrapper.get = get  # type: ignore[attr-defined]
-        wrapper.set = set  # type: ignore[attr-defined]
-        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-        wrapper.refresh = refresh  # type: ignore[attr-defined]
-        wrapper.original = func  # type: ignore[attr-defined]
-        return wrapper
+        return with_acts(
+            wrapper, func, key=key, get=get, set=set, invalidate=invalidate, refresh=refresh
+        )
 
     def _inline_key_wrapper(
         self,
@@ -1172,56 +1197,45 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            signature = inspect.signature(func)
-            names = list(signature.parameters)
-            context = _has_context(func)
-            ids_name = names[1] if context else names[0]
+            ids = _Ids(func)
+
+            def creator(bound: inspect.BoundArguments) -> Callable[[list[Any]], Any]:
+                def create(missing: list[Any]) -> Any:
+                    args, kwargs = ids.replaced(bound, missing)
+                    return func(*args, **kwargs)
+
+                return create
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                bound = signature.bind(*args, **kwargs)
-
-                def create(missing: list[Any]) -> Any:
-                    bound.arguments[ids_name] = missing
-                    return func(*bound.args, **bound.kwargs)
-
-                return self._get_or_set_multi(make_key, create, bound.arguments[ids_name], policy)
-
-            def skip(args: tuple[Any, ...]) -> tuple[Any, ...]:
-                return args[1:] if context else args
+                bound = ids.bind(args, kwargs)
+                call_ids = bound.arguments[ids.name]
+                return self._get_or_set_multi(make_key, creator(bound), call_ids, policy)
 
             def key(*args: Any) -> Key:
-                (arg,) = skip(args)
-                return make_key(arg)
+                return make_key(ids.one(args))
 
             def get_multi(*args: Any) -> dict[Any, Any]:
-                (ids,) = skip(args)
-                return run(self._ids_found(make_key, ids), self.cache)
+                return run(self._ids_found(make_key, ids.one(args)), self.cache)
 
             def set_multi(*args: Any) -> list[Any]:
-                (mapping,) = skip(args)
-                return run(self._ids_set(make_key, mapping, policy), self.cache)
+                return run(self._ids_set(make_key, ids.one(args), policy), self.cache)
 
             def invalidate(*args: Any) -> bool:
-                (ids,) = skip(args)
-                return self.invalidate_multi([make_key(arg) for arg in ids])
+                return self.invalidate_multi([make_key(arg) for arg in ids.one(args)])
 
             def refresh(*args: Any, **kwargs: Any) -> dict[Any, Any]:
-                bound = signature.bind(*args, **kwargs)
-                key_map = {make_key(arg): arg for arg in bound.arguments[ids_name]}
+                bound = ids.bind(args, kwargs)
+                key_map = {make_key(arg): arg for arg in bound.arguments[ids.name]}
+                return self._create_multi(key_map, list(key_map), creator(bound), policy)
 
-                def create(missing: list[Any]) -> Any:
-                    bound.arguments[ids_name] = missing
-                    return func(*bound.args, **bound.kwargs)
-
-                return self._create_multi(key_map, list(key_map), create, policy)
-
-            functools.update_wrapper(wrapper, func)
-            wrapper.key = key  # type: ignore[attr-defined]
-            wrapper.get_multi = get_multi  # type: ignore[attr-defined]
-            wrapper.set_multi = set_multi  # type: ignore[attr-defined]
-            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-            wrapper.refresh = refresh  # type: ignore[attr-defined]
-            wrapper.original = func  # type: ignore[attr-defined]
-            return wrapper
+            return with_acts(
+                wrapper,
+                func,
+                key=key,
+                get_multi=get_multi,
+                set_multi=set_multi,
+                invalidate=invalidate,
+                refresh=refresh,
+            )
 
         return cast(CachedMultiDecorator, lambda wrapped: cached_multi_function(wrapped, decorate))

@@ -296,6 +296,22 @@ def _apply(wrapped: Any, decorate: Callable[[Callable[..., Any]], Callable[..., 
     return apply if wrapped is None else apply(wrapped)
 
 
+def with_acts(
+    wrapper: Callable[..., Any], func: Callable[..., Any], **acts: Callable[..., Any]
+) -> Callable[..., Any]:
+    """``wrapper`` dressed as ``func`` (:func:`functools.update_wrapper`),
+    with each of ``acts`` as an attribute of its name and ``original``:
+    ``func``; shared by the sync and async decorators.
+
+    :returns: ``wrapper``.
+    """
+    functools.update_wrapper(wrapper, func)
+    for name, act in acts.items():
+        setattr(wrapper, name, act)
+    wrapper.original = func  # type: ignore[attr-defined]
+    return wrapper
+
+
 def cached_function(
     wrapped: Any, decorate: Callable[[Callable[..., Any]], Callable[..., Any]]
 ) -> Any:
