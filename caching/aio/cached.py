@@ -292,8 +292,7 @@ class AsyncCached(CachedBase[AsyncCache]):
             result = await create_factory()
         if not self._keep(result, policy):
             return result, False
-        time = self.time if policy.time is None else policy.time
-        item, time = self._item(CACHED_NONE if result is None else result, time, started)
+        item, time = self._created_item(result, policy, started)
         stored = await store(key, item, time, self.namespace)
         if stored and dependency_key is not None:
             await self.dependency.add(dependency_key, key)  # type: ignore[arg-type]

@@ -377,6 +377,12 @@ class CachedBase(Generic[C]):
         """The expiry of the items stored under ``policy``."""
         return self.time if policy.time is None else policy.time
 
+    def _created_item(self, result: Any, policy: _Policy, started: float) -> tuple[Any, Time]:
+        """What is stored for a ``result`` created from data read at
+        ``started`` (wall-clock seconds), and its expiry, under ``policy``."""
+        stored = CACHED_NONE if result is None else result
+        return self._item(stored, self._policy_time(policy), started)
+
     def _set_item(self, value: Any, policy: _Policy) -> tuple[Any, Time]:
         """What a decorated function's ``set(value, ...)`` stores, and its expiry."""
         cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
@@ -637,8 +643,7 @@ class Cached(CachedBase[Cache]):
         result = self._timed_create(key, create_factory) if LISTENING else create_factory()
         if not self._keep(result, policy):
             return result, False
-        time = self.time if policy.time is None else policy.time
-        item, time = self._item(CACHED_NONE if result is None else result, time, started)
+        item, time = self._created_item(result, policy, started)
         stored = store(key, item, time, self.namespace)
         if stored and dependency_key is not None:
             self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
