@@ -49,7 +49,7 @@ import time as _time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, Generic, NoReturn, TypeVar, cast
 
 from caching.client import CacheClient
 from caching.contract import Cache
@@ -518,7 +518,93 @@ def declared() -> dict[str, list[Region]]:
         return {name: list(regions) for name, regions in _declared.items() if regions}
 
 
-class Region(Cached):
+S = TypeVar("S", bound=ScopeState)
+B = TypeVar("B")
+
+
+class RegionBase(Generic[S, B]):
+    """What :class:`Region` and ``caching.aio.regions.AsyncRegion`` share:
+    the constructor (the name checked, the view ``S`` of the backend built,
+    the ``Cached`` settings passed on, the region declared in
+    :attr:`_declared`), and the reads of the view. Generic in the view
+    ``S`` (a :class:`ScopeState`) and the backend ``B`` (a ``Cache`` or an
+    ``AsyncCache``); put before the ``Cached`` class in the bases, whose
+    constructor it calls.
+
+    Arguments as :class:`Region`'s.
+    """
+
+    #: The class of the view (``_Scoped``, ``_AsyncScoped``).
+    _scope_type: type[S]
+    #: The regions of that kind declared in this process, by name, and its lock.
+    _declared: dict[str, weakref.WeakSet[Any]]
+    _declared_lock: threading.Lock
+    stale: Time
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        key_builder: KeyBuilder | None = None,
+        time: Time = 0,
+        timeout: Time = 10,
+        key_prefix: str = "one_pass:",
+        should_cache: ShouldCache | None = None,
+        cache_none: bool = False,
+        invalidation_check: float = DEFAULT_INVALIDATION_CHECK,
+        stale: Time = 0,
+        refresh: str = INLINE,
+        serve_stale_on_error: bool = False,
+    ) -> None:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValueError(f"bad region name {name!r}: use 1 to 64 letters, digits, '_' or '-'")
+        self.name = name
+        self._scoped = self._scope_type(name, _check_seconds(invalidation_check))
+        cast(Any, super()).__init__(  # the Cached class's, next in the bases
+            self._scoped,
+            key_builder,
+            time,
+            None,
+            timeout,
+            key_prefix,
+            should_cache=should_cache,
+            cache_none=cache_none,
+            stale=stale,
+            refresh=refresh,
+            serve_stale_on_error=serve_stale_on_error,
+        )
+        self._scoped.soft = bool(self.stale)
+        #: The backend once configured (the cache shared with other regions
+        #: of the same URL), else ``None``.
+        self.backend: B | None = None
+        #: The URL it was configured from, if any.
+        self.url: str | None = None
+        with self._declared_lock:
+            self._declared.setdefault(name, weakref.WeakSet()).add(self)
+
+    def _epoch(self) -> object:
+        # A creator that saw the generation change stores into the new one:
+        # it deletes what it stored (Cached._create).
+        return self._scoped.generation
+
+    def _stale_before(self) -> float:
+        return self._scoped.stale_before
+
+    def _event_namespace(self) -> str | None:
+        return self.name
+
+    @property
+    def is_configured(self) -> bool:
+        """Whether :meth:`configure` has bound a backend."""
+        return self.backend is not None
+
+    @property
+    def invalidation_check(self) -> float:
+        """Seconds between two reads of the generation by this process."""
+        return self._scoped.check
+
+
+class Region(RegionBase[_Scoped, Cache], Cached):
     """A ``Cached`` whose backend and settings come later.
 
     Create it at import time and decorate with it at once; configure it at
@@ -546,64 +632,12 @@ class Region(Cached):
     :raises ValueError: a name that is not as above.
     """
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        key_builder: KeyBuilder | None = None,
-        time: Time = 0,
-        timeout: Time = 10,
-        key_prefix: str = "one_pass:",
-        should_cache: ShouldCache | None = None,
-        cache_none: bool = False,
-        invalidation_check: float = DEFAULT_INVALIDATION_CHECK,
-        stale: Time = 0,
-        refresh: str = INLINE,
-        serve_stale_on_error: bool = False,
-    ) -> None:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ValueError(f"bad region name {name!r}: use 1 to 64 letters, digits, '_' or '-'")
-        self.name = name
-        self._scoped = _Scoped(name, _check_seconds(invalidation_check))
-        super().__init__(
-            self._scoped,
-            key_builder,
-            time,
-            None,
-            timeout,
-            key_prefix,
-            should_cache=should_cache,
-            cache_none=cache_none,
-            stale=stale,
-            refresh=refresh,
-            serve_stale_on_error=serve_stale_on_error,
-        )
-        self._scoped.soft = bool(self.stale)
-        #: The backend once configured (the cache shared with other regions
-        #: of the same URL), else ``None``.
-        self.backend: Cache | None = None
-        #: The URL it was configured from, if any.
-        self.url: str | None = None
-        with _declared_lock:
-            _declared.setdefault(name, weakref.WeakSet()).add(self)
+    _scope_type = _Scoped
+    _declared = _declared
+    _declared_lock = _declared_lock
 
     #: dogpile.cache's name: the herd-safe decorator (:meth:`wraps_get_or_create`).
     cache_on_arguments = Cached.wraps_get_or_create
-
-    def _epoch(self) -> object:
-        # A creator that saw the generation change stores into the new one:
-        # it deletes what it stored (Cached._create).
-        return self._scoped.generation
-
-    @property
-    def is_configured(self) -> bool:
-        """Whether :meth:`configure` has bound a backend."""
-        return self.backend is not None
-
-    @property
-    def invalidation_check(self) -> float:
-        """Seconds between two reads of the generation by this process."""
-        return self._scoped.check
 
     def configure(
         self,
@@ -658,12 +692,6 @@ class Region(Cached):
         if key is not None:
             return super().invalidate(key)
         return self._scoped.invalidate()
-
-    def _stale_before(self) -> float:
-        return self._scoped.stale_before
-
-    def _event_namespace(self) -> str | None:
-        return self.name
 
     def __repr__(self) -> str:
         where = self.url or (type(self.backend).__name__ if self.backend else "not configured")

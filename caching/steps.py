@@ -14,8 +14,11 @@ each rule (which keys, in which order, what an answer means), and the sync
 and the async pattern cannot drift apart.
 
 Used by the lockouts (:mod:`caching.patterns.lockout`,
-:mod:`caching.aio.lockout`), the dependencies and the counters of the
-memcached adapters from 2**63 (:func:`caching.adapters.base.count_from_2_63`).
+:mod:`caching.aio.lockout`), the dependencies, the invalidation marks
+(:mod:`caching.patterns.marks`), the multi-item parts of ``Cached`` and
+``AsyncCached`` (:class:`caching.patterns.cached.CachedBase`) and the
+counters of the memcached adapters from 2**63
+(:func:`caching.adapters.base.count_from_2_63`).
 """
 
 from __future__ import annotations

@@ -44,14 +44,13 @@ import functools
 import inspect
 import time as _time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, ParamSpec, TypeVar, cast, overload
+from typing import Any, cast
 
 from caching.aio.contract import AsyncCache
 from caching.aio.dependency import AsyncCacheDependency
 from caching.aio.functions import (
-    AsyncCachedDecorator,
-    AsyncCachedFunction,
     AsyncCachedMultiDecorator,
+    AsyncCachedWraps,
 )
 from caching.aio.marks import read_marks, write_marks
 from caching.aio.onepass import AsyncOnePass
@@ -63,21 +62,25 @@ from caching.patterns.cached import (
     ONE_PASS_ATTEMPTS,
     CachedBase,
     ShouldCache,
-    _has_context,
+    _Ids,
     _Policy,
     _value,
 )
-from caching.patterns.functions import CACHED_NONE, cached_function, cached_multi_function
+from caching.patterns.functions import (
+    CACHED_NONE,
+    cached_function,
+    cached_multi_function,
+    with_acts,
+)
 from caching.patterns.marks import mark_key
 from caching.patterns.stale import BACKGROUND, MAX_QUEUED, Fresh
+from caching.steps import run_async
 
 __all__ = ["AsyncCached"]
 
 Factory = Callable[[], Awaitable[Any]]
 Store = Callable[[Key, Any, Time, "str | None"], Awaitable[bool]]
 Fill = Callable[[Key, Factory, _Policy], Awaitable[Any]]
-P = ParamSpec("P")
-R = TypeVar("R")
 
 #: The background rebuilds running in this process (every loop): referenced
 #: here until they end, and counted against ``MAX_QUEUED``.
@@ -89,6 +92,12 @@ def _wired(dependency_key_factory: Callable[[], str] | None) -> _Policy:
     if dependency_key_factory is None:
         return _DEFAULT
     return _Policy(dependency=dependency_key_factory)
+
+
+def _decorator(method: Callable[..., Any]) -> AsyncCachedWraps:
+    """``method`` itself, typed as a decorator: :class:`AsyncCachedWraps`'s
+    overloads, written once for every decorator of the class."""
+    return cast(AsyncCachedWraps, method)
 
 
 class AsyncCached(CachedBase[AsyncCache]):
@@ -136,11 +145,7 @@ class AsyncCached(CachedBase[AsyncCache]):
     async def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """``get_multi`` in this instance's namespace (``CACHED_NONE`` items
         left out, as misses are)."""
-        found = await self.cache.get_multi(keys, self.namespace)
-        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
-            read = {key: _value(value) for key, value in found.items()}
-            return {key: value for key, value in read.items() if value is not None}
-        return found
+        return self._read_multi(await self.cache.get_multi(keys, self.namespace))
 
     async def set(self, key: Key, value: Any) -> bool:
         """``set`` with this instance's time and namespace."""
@@ -287,8 +292,7 @@ class AsyncCached(CachedBase[AsyncCache]):
             result = await create_factory()
         if not self._keep(result, policy):
             return result, False
-        time = self.time if policy.time is None else policy.time
-        item, time = self._item(CACHED_NONE if result is None else result, time, started)
+        item, time = self._created_item(result, policy, started)
         stored = await store(key, item, time, self.namespace)
         if stored and dependency_key is not None:
             await self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
@@ -607,13 +611,9 @@ class AsyncCached(CachedBase[AsyncCache]):
     ) -> dict[Any, Any]:
         key_map = {make_key(arg): arg for arg in args}
         cached = await self.cache.get_multi(list(key_map), self.namespace)
-        if self.stale:  # a stale item is made again with the missing ones
-            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
-        found = {key_map[key]: _value(value) for key, value in cached.items()}
-        found = {arg: value for arg, value in found.items() if value is not None}
-        if len(cached) == len(key_map):
+        found, missing = self._multi_found(key_map, cached)
+        if not missing:
             return found
-        missing = [key for key in key_map if key not in cached]
         return {**await self._create_multi(key_map, missing, create_factory, policy), **found}
 
     async def _create_multi(
@@ -626,29 +626,11 @@ class AsyncCached(CachedBase[AsyncCache]):
         """The sync ``_create_multi``: create the items of ``missing`` in one
         call, store those ``policy`` keeps in one ``set_multi``, and delete
         those whose marks changed meanwhile."""
-        namespace = self.namespace
         epoch = self._epoch()
-        before = await read_marks(self.cache, missing, namespace)
+        before = await read_marks(self.cache, missing, self.namespace)
         created = dict(await create_factory([key_map[key] for key in missing]) or {})
-        mapping: dict[Key, Any] = {}
-        time = self.time if policy.time is None else policy.time
-        stored_time = time
-        for key in missing:
-            value = created.get(key_map[key])
-            if self._keep(value, policy):
-                mapping[key], stored_time = self._item(
-                    CACHED_NONE if value is None else value, time
-                )
-        if mapping:
-            await self.cache.set_multi(mapping, stored_time, namespace)
-            after = await read_marks(self.cache, missing, namespace)
-            changed = [
-                key for key, old, new in zip(missing, before, after, strict=True) if old != new
-            ]
-            if self._epoch() != epoch:
-                changed = list(mapping)
-            if changed:
-                await self.cache.delete_multi(changed, 0, namespace)
+        steps = self._multi_stored(created, key_map, missing, policy, before, epoch)
+        await run_async(steps, self.cache)
         return created
 
     # -- decorators ----------------------------------------------------------
@@ -700,9 +682,7 @@ class AsyncCached(CachedBase[AsyncCache]):
             return _value(await self.cache.get(make_key(*args, **kwargs), self.namespace))
 
         async def set(value: Any, *args: Any, **kwargs: Any) -> bool:
-            cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
-            stored = CACHED_NONE if value is None and cache_none else value
-            item, time = self._item(stored, self.time if policy.time is None else policy.time)
+            item, time = self._set_item(value, policy)
             return await self.cache.set(make_key(*args, **kwargs), item, time, self.namespace)
 
         async def invalidate(*args: Any, **kwargs: Any) -> bool:
@@ -716,45 +696,11 @@ class AsyncCached(CachedBase[AsyncCache]):
                 await self.cache.delete(call_key, 0, self.namespace)
             return result
 
-        functools.update_wrapper(wrapper, func)
-        wrapper.key = key  # type: ignore[attr-defined]
-        wrapper.get = get  # type: ignore[attr-defined]
-        wrapper.set = set  # type: ignore[attr-defined]
-        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-        wrapper.refresh = refresh  # type: ignore[attr-defined]
-        wrapper.original = func  # type: ignore[attr-defined]
-        return wrapper
+        return with_acts(
+            wrapper, func, key=key, get=get, set=set, invalidate=invalidate, refresh=refresh
+        )
 
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: Callable[P, Awaitable[R]],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: None = None,
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedDecorator: ...
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_add(
         self,
         wrapped: Any = None,
@@ -792,36 +738,7 @@ class AsyncCached(CachedBase[AsyncCache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._add_missed, policy)
 
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: Callable[P, Awaitable[R]],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: None = None,
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedDecorator: ...
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_set(
         self,
         wrapped: Any = None,
@@ -836,36 +753,7 @@ class AsyncCached(CachedBase[AsyncCache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._set_missed, policy)
 
-    @overload
-    def __call__(
-        self,
-        wrapped: Callable[P, Awaitable[R]],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedFunction[P, R]: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: None = None,
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedDecorator: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def __call__(
         self,
         wrapped: Any = None,
@@ -880,36 +768,7 @@ class AsyncCached(CachedBase[AsyncCache]):
             wrapped, make_key, time=time, should_cache=should_cache, cache_none=cache_none
         )
 
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: Callable[P, Awaitable[R]],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: None = None,
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedDecorator: ...
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_create(
         self,
         wrapped: Any = None,
@@ -944,62 +803,46 @@ class AsyncCached(CachedBase[AsyncCache]):
         policy = self._policy(time, should_cache, cache_none)
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            signature = inspect.signature(func)
-            names = list(signature.parameters)
-            context = _has_context(func)
-            ids_name = names[1] if context else names[0]
+            ids = _Ids(func)
 
             def creator(bound: inspect.BoundArguments) -> Any:
                 async def create(missing: list[Any]) -> Any:
-                    bound.arguments[ids_name] = missing
-                    return await func(*bound.args, **bound.kwargs)
+                    args, kwargs = ids.replaced(bound, missing)
+                    return await func(*args, **kwargs)
 
                 return create
 
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                bound = signature.bind(*args, **kwargs)
-                ids = bound.arguments[ids_name]
-                return await self._get_or_set_multi(make_key, creator(bound), ids, policy)
-
-            def skip(args: tuple[Any, ...]) -> tuple[Any, ...]:
-                return args[1:] if context else args
+                bound = ids.bind(args, kwargs)
+                call_ids = bound.arguments[ids.name]
+                return await self._get_or_set_multi(make_key, creator(bound), call_ids, policy)
 
             def key(*args: Any) -> Key:
-                (arg,) = skip(args)
-                return make_key(arg)
+                return make_key(ids.one(args))
 
             async def get_multi(*args: Any) -> dict[Any, Any]:
-                (ids,) = skip(args)
-                key_map = {make_key(arg): arg for arg in ids}
-                found = await self.cache.get_multi(list(key_map), self.namespace)
-                read = {key_map[k]: _value(v) for k, v in found.items()}
-                return {arg: value for arg, value in read.items() if value is not None}
+                return await run_async(self._ids_found(make_key, ids.one(args)), self.cache)
 
             async def set_multi(*args: Any) -> list[Any]:
-                (mapping,) = skip(args)
-                key_map = {make_key(arg): arg for arg in mapping}
-                items = {k: mapping[arg] for k, arg in key_map.items()}
-                time = self.time if policy.time is None else policy.time
-                failed = await self.cache.set_multi(items, time, self.namespace)
-                return [key_map[k] for k in failed]
+                return await run_async(self._ids_set(make_key, ids.one(args), policy), self.cache)
 
             async def invalidate(*args: Any) -> bool:
-                (ids,) = skip(args)
-                return await self.invalidate_multi([make_key(arg) for arg in ids])
+                return await self.invalidate_multi([make_key(arg) for arg in ids.one(args)])
 
             async def refresh(*args: Any, **kwargs: Any) -> dict[Any, Any]:
-                bound = signature.bind(*args, **kwargs)
-                key_map = {make_key(arg): arg for arg in bound.arguments[ids_name]}
+                bound = ids.bind(args, kwargs)
+                key_map = {make_key(arg): arg for arg in bound.arguments[ids.name]}
                 return await self._create_multi(key_map, list(key_map), creator(bound), policy)
 
-            functools.update_wrapper(wrapper, func)
-            wrapper.key = key  # type: ignore[attr-defined]
-            wrapper.get_multi = get_multi  # type: ignore[attr-defined]
-            wrapper.set_multi = set_multi  # type: ignore[attr-defined]
-            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-            wrapper.refresh = refresh  # type: ignore[attr-defined]
-            wrapper.original = func  # type: ignore[attr-defined]
-            return wrapper
+            return with_acts(
+                wrapper,
+                func,
+                key=key,
+                get_multi=get_multi,
+                set_multi=set_multi,
+                invalidate=invalidate,
+                refresh=refresh,
+            )
 
         return cast(
             AsyncCachedMultiDecorator, lambda wrapped: cached_multi_function(wrapped, decorate)

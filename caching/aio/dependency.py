@@ -18,8 +18,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from caching.aio.contract import AsyncCache
-from caching.aio.marks import write_marks
-from caching.expiry import Time
 from caching.key_rules import Key
 from caching.patterns.dependency import _DependencyBase
 from caching.steps import run_async
@@ -40,18 +38,6 @@ class AsyncCacheDependency(_DependencyBase[AsyncCache]):
         the group an invalidation mark, as the sync ``marks`` does
         (``AsyncCached.dependency`` has it on).
     """
-
-    def __init__(
-        self,
-        cache: AsyncCache,
-        time: Time = 0,
-        namespace: str | None = None,
-        *,
-        wheezy_keys: bool = True,
-        marks: bool = False,
-    ) -> None:
-        super().__init__(cache, time, namespace, wheezy_keys=wheezy_keys)
-        self.marks = marks
 
     async def next_key(self, master_key: str) -> str:
         """The next dependent key of ``master_key`` (one ``incr``); ``""``
@@ -96,12 +82,4 @@ class AsyncCacheDependency(_DependencyBase[AsyncCache]):
 
         :raises InvalidKeyError: a master key is not a valid key.
         """
-        master_keys = list(master_keys)
-        if self.marks:  # the masters first, as the sync delete_multi
-            await write_marks(self.cache, master_keys, self.namespace)
-        keys = await self.get_multi_keys(master_keys)
-        if not keys:
-            return True
-        if self.marks:
-            await write_marks(self.cache, keys[: -len(master_keys)], self.namespace)
-        return await run_async(self._delete_keys_steps(keys), self.cache)
+        return await run_async(self._delete_multi_steps(list(master_keys)), self.cache)

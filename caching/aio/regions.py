@@ -43,14 +43,10 @@ from caching.aio.contract import AsyncCache
 from caching.aio.url import from_url
 from caching.expiry import Time
 from caching.key_rules import Key
-from caching.patterns.cached import KeyBuilder, ShouldCache
-from caching.patterns.stale import INLINE
 from caching.regions import (
-    _NAME,
-    DEFAULT_INVALIDATION_CHECK,
+    RegionBase,
     RegionNotConfiguredError,
     ScopeState,
-    _check_seconds,
     apply_settings,
     bind_regions,
     check_soft,
@@ -224,7 +220,7 @@ def declared() -> dict[str, list[AsyncRegion]]:
         return {name: list(regions) for name, regions in _declared.items() if regions}
 
 
-class AsyncRegion(AsyncCached):
+class AsyncRegion(RegionBase[_AsyncScoped, AsyncCache], AsyncCached):
     """An :class:`~caching.aio.cached.AsyncCached` whose backend and settings
     come later: :class:`caching.regions.Region` for ``async def`` functions.
     Arguments, settings and behaviour as ``Region``'s; the backend is an
@@ -236,67 +232,12 @@ class AsyncRegion(AsyncCached):
     :raises ValueError: a bad name (1 to 64 letters, digits, ``_``, ``-``).
     """
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        key_builder: KeyBuilder | None = None,
-        time: Time = 0,
-        timeout: Time = 10,
-        key_prefix: str = "one_pass:",
-        should_cache: ShouldCache | None = None,
-        cache_none: bool = False,
-        invalidation_check: float = DEFAULT_INVALIDATION_CHECK,
-        stale: Time = 0,
-        refresh: str = INLINE,
-        serve_stale_on_error: bool = False,
-    ) -> None:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ValueError(f"bad region name {name!r}: use 1 to 64 letters, digits, '_' or '-'")
-        self.name = name
-        self._scoped = _AsyncScoped(name, _check_seconds(invalidation_check))
-        super().__init__(
-            self._scoped,
-            key_builder,
-            time,
-            None,
-            timeout,
-            key_prefix,
-            should_cache=should_cache,
-            cache_none=cache_none,
-            stale=stale,
-            refresh=refresh,
-            serve_stale_on_error=serve_stale_on_error,
-        )
-        self._scoped.soft = bool(self.stale)
-        #: The backend once configured, else ``None``.
-        self.backend: AsyncCache | None = None
-        #: The URL it was configured from, if any.
-        self.url: str | None = None
-        with _declared_lock:
-            _declared.setdefault(name, weakref.WeakSet()).add(self)
+    _scope_type = _AsyncScoped
+    _declared = _declared
+    _declared_lock = _declared_lock
 
     #: dogpile.cache's name: the herd-safe decorator (:meth:`wraps_get_or_create`).
     cache_on_arguments = AsyncCached.wraps_get_or_create
-
-    def _epoch(self) -> object:
-        return self._scoped.generation
-
-    def _stale_before(self) -> float:
-        return self._scoped.stale_before
-
-    def _event_namespace(self) -> str | None:
-        return self.name
-
-    @property
-    def is_configured(self) -> bool:
-        """Whether :meth:`configure` has bound a backend."""
-        return self.backend is not None
-
-    @property
-    def invalidation_check(self) -> float:
-        """Seconds between two reads of the generation by this process."""
-        return self._scoped.check
 
     def configure(
         self, backend_or_url: AsyncCache | str, time: Time | None = None, **settings: Any

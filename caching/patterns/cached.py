@@ -15,7 +15,7 @@ import time as _time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar, cast, overload
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from caching import events
 from caching.contract import Cache
@@ -26,11 +26,11 @@ from caching.memo import Memo
 from caching.patterns.dependency import CacheDependency
 from caching.patterns.functions import (
     CACHED_NONE,
-    CachedDecorator,
-    CachedFunction,
     CachedMultiDecorator,
+    CachedWraps,
     cached_function,
     cached_multi_function,
+    with_acts,
 )
 from caching.patterns.key_builders import (
     CONTEXT_NAMES,
@@ -42,9 +42,10 @@ from caching.patterns.key_builders import (
     key_builder,
     safe_key,
 )
-from caching.patterns.marks import mark_key, read_marks, write_marks
+from caching.patterns.marks import mark_key, marks_read, read_marks, write_marks
 from caching.patterns.onepass import OnePass, pass_key
 from caching.patterns.stale import BACKGROUND, INLINE, REFRESH_MODES, Fresh, run_in_background
+from caching.steps import Steps, run
 
 __all__ = ["CACHED_NONE", "Cached"]
 
@@ -64,8 +65,6 @@ Factory = Callable[[], Any]
 Store = Callable[[Key, Any, Time, "str | None"], bool]
 KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
 ShouldCache = Callable[[Any], object]
-P = ParamSpec("P")
-R = TypeVar("R")
 #: The backend of a pattern: a sync ``Cache`` or an async one.
 C = TypeVar("C")
 
@@ -100,6 +99,41 @@ def _has_context(func: Callable[..., Any]) -> bool:
     """Whether the first parameter of ``func`` is ``self``/``cls``/``klass``."""
     names = list(inspect.signature(func).parameters)
     return bool(names) and names[0] in CONTEXT_NAMES
+
+
+class _Ids:
+    """How a function of ``wraps_get_or_set_multi`` takes its ids: the
+    first parameter after ``self``/``cls``; shared by ``Cached`` and
+    ``AsyncCached``."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.signature = inspect.signature(func)
+        names = list(self.signature.parameters)
+        self.context = _has_context(func)
+        self.name = names[1] if self.context else names[0]
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        """A call's arguments, bound to the function's parameters."""
+        return self.signature.bind(*args, **kwargs)
+
+    def replaced(
+        self, bound: inspect.BoundArguments, ids: list[Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments of the call ``bound`` with ``ids`` as its ids."""
+        bound.arguments[self.name] = ids
+        return bound.args, bound.kwargs
+
+    def one(self, args: tuple[Any, ...]) -> Any:
+        """The one argument of an act (``key``, ``get_multi``, ...), its
+        ``self``/``cls`` left out."""
+        (arg,) = args[1:] if self.context else args
+        return arg
+
+
+def _decorator(method: Callable[..., Any]) -> CachedWraps:
+    """``method`` itself, typed as a decorator: :class:`CachedWraps`'s
+    overloads, written once for every decorator of the class."""
+    return cast(CachedWraps, method)
 
 
 class CachedBase(Generic[C]):
@@ -336,6 +370,100 @@ class CachedBase(Generic[C]):
             with self._rebuild_lock:
                 self._rebuild_failed.pop(key, None)
 
+    # -- what the sync and async patterns share: plain decisions, and the
+    # steps of their cache calls (caching.steps: run, run_async) ----------
+
+    def _policy_time(self, policy: _Policy) -> Time:
+        """The expiry of the items stored under ``policy``."""
+        return self.time if policy.time is None else policy.time
+
+    def _created_item(self, result: Any, policy: _Policy, started: float) -> tuple[Any, Time]:
+        """What is stored for a ``result`` created from data read at
+        ``started`` (wall-clock seconds), and its expiry, under ``policy``."""
+        stored = CACHED_NONE if result is None else result
+        return self._item(stored, self._policy_time(policy), started)
+
+    def _set_item(self, value: Any, policy: _Policy) -> tuple[Any, Time]:
+        """What a decorated function's ``set(value, ...)`` stores, and its expiry."""
+        cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
+        stored = CACHED_NONE if value is None and cache_none else value
+        return self._item(stored, self._policy_time(policy))
+
+    @staticmethod
+    def _read_multi(found: dict[Key, Any]) -> dict[Key, Any]:
+        """The answer of ``get_multi`` for the items ``found``: values
+        unwrapped, :data:`CACHED_NONE` items left out, as misses are."""
+        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
+            read = {key: _value(value) for key, value in found.items()}
+            return {key: value for key, value in read.items() if value is not None}
+        return found
+
+    def _multi_found(
+        self, key_map: Mapping[Key, Any], cached: Mapping[Key, Any]
+    ) -> tuple[dict[Any, Any], list[Key]]:
+        """The ids of ``key_map`` (key -> id) found in ``cached`` (stale items
+        count as missing), with their values, and the keys to create."""
+        if self.stale:  # a stale item is made again with the missing ones
+            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
+        found = {key_map[key]: _value(value) for key, value in cached.items()}
+        found = {arg: value for arg, value in found.items() if value is not None}
+        if len(cached) == len(key_map):
+            return found, []
+        return found, [key for key in key_map if key not in cached]
+
+    def _multi_stored(
+        self,
+        created: Mapping[Any, Any],
+        key_map: Mapping[Key, Any],
+        missing: list[Key],
+        policy: _Policy,
+        before: Iterable[object],
+        epoch: object,
+    ) -> Steps[None]:
+        """The steps after ``get_or_set_multi``'s creator answered
+        ``created`` (id -> value) for ``missing``: the items ``policy`` keeps
+        stored in one ``set_multi``; the marks of ``missing`` read again and
+        the items whose mark changed since ``before`` (all, when the epoch
+        changed) deleted in one ``delete_multi``."""
+        namespace = self.namespace
+        mapping: dict[Key, Any] = {}
+        time = self._policy_time(policy)
+        stored_time = time
+        for key in missing:
+            value = created.get(key_map[key])
+            if self._keep(value, policy):
+                stored = CACHED_NONE if value is None else value
+                mapping[key], stored_time = self._item(stored, time)
+        if not mapping:
+            return
+        yield "set_multi", (mapping, stored_time, namespace)
+        after = yield from marks_read(missing, namespace, hasattr(self.cache, "get_multi"))
+        changed = [key for key, old, new in zip(missing, before, after, strict=True) if old != new]
+        if self._epoch() != epoch:
+            changed = list(mapping)
+        if changed:
+            yield "delete_multi", (changed, 0, namespace)
+
+    def _ids_found(
+        self, make_key: Callable[[Any], Key], ids: Iterable[Any]
+    ) -> Steps[dict[Any, Any]]:
+        """The steps of a multi-function's ``get_multi(ids)``: one
+        ``get_multi``; ``id -> value`` of the items found."""
+        key_map = {make_key(arg): arg for arg in ids}
+        found = yield "get_multi", (list(key_map), self.namespace)
+        read = {key_map[k]: _value(v) for k, v in found.items()}
+        return {arg: value for arg, value in read.items() if value is not None}
+
+    def _ids_set(
+        self, make_key: Callable[[Any], Key], mapping: Mapping[Any, Any], policy: _Policy
+    ) -> Steps[list[Any]]:
+        """The steps of a multi-function's ``set_multi(mapping)``: one
+        ``set_multi``; the ids not stored."""
+        key_map = {make_key(arg): arg for arg in mapping}
+        items = {k: mapping[arg] for k, arg in key_map.items()}
+        failed = yield "set_multi", (items, self._policy_time(policy), self.namespace)
+        return [key_map[k] for k in failed]
+
 
 class Cached(CachedBase[Cache]):
     """Cache settings shared by many calls, and the caching patterns.
@@ -427,11 +555,7 @@ class Cached(CachedBase[Cache]):
     def get_multi(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """``get_multi`` in this instance's namespace (:data:`CACHED_NONE`
         items are left out, as misses are)."""
-        found = self.cache.get_multi(keys, self.namespace)
-        if any(value is CACHED_NONE or type(value) is Fresh for value in found.values()):
-            read = {key: _value(value) for key, value in found.items()}
-            return {key: value for key, value in read.items() if value is not None}
-        return found
+        return self._read_multi(self.cache.get_multi(keys, self.namespace))
 
     def delete(self, key: Key, seconds: int = 0) -> bool:
         """``delete`` in this instance's namespace."""
@@ -519,8 +643,7 @@ class Cached(CachedBase[Cache]):
         result = self._timed_create(key, create_factory) if LISTENING else create_factory()
         if not self._keep(result, policy):
             return result, False
-        time = self.time if policy.time is None else policy.time
-        item, time = self._item(CACHED_NONE if result is None else result, time, started)
+        item, time = self._created_item(result, policy, started)
         stored = store(key, item, time, self.namespace)
         if stored and dependency_key is not None:
             self.dependency.add(dependency_key, key)  # type: ignore[arg-type]
@@ -813,14 +936,11 @@ class Cached(CachedBase[Cache]):
         policy: _Policy,
     ) -> dict[Any, Any]:
         key_map = {make_key(arg): arg for arg in args}
-        cached = self.cache.get_multi(list(key_map), self.namespace)
-        if self.stale:  # a stale item is made again with the missing ones
-            cached = {key: value for key, value in cached.items() if not self._is_stale(value)}
-        found = {key_map[key]: _value(value) for key, value in cached.items()}
-        found = {arg: value for arg, value in found.items() if value is not None}
-        if len(cached) == len(key_map):
+        found, missing = self._multi_found(
+            key_map, self.cache.get_multi(list(key_map), self.namespace)
+        )
+        if not missing:
             return found
-        missing = [key for key in key_map if key not in cached]
         return {**self._create_multi(key_map, missing, create_factory, policy), **found}
 
     def _create_multi(
@@ -833,28 +953,10 @@ class Cached(CachedBase[Cache]):
         """Create the items of ``missing`` (keys of ``key_map``) in one call
         and store those ``policy`` keeps in one ``set_multi``, guarded by
         their marks as :meth:`_create` is; return what was created."""
-        namespace = self.namespace
         epoch = self._epoch()
-        before = read_marks(self.cache, missing, namespace)
+        before = read_marks(self.cache, missing, self.namespace)
         created = dict(create_factory([key_map[key] for key in missing]) or {})
-        mapping: dict[Key, Any] = {}
-        time = self.time if policy.time is None else policy.time
-        stored_time = time
-        for key in missing:
-            value = created.get(key_map[key])
-            if self._keep(value, policy):
-                stored = CACHED_NONE if value is None else value
-                mapping[key], stored_time = self._item(stored, time)
-        if mapping:
-            self.cache.set_multi(mapping, stored_time, namespace)
-            after = read_marks(self.cache, missing, namespace)
-            changed = [
-                key for key, old, new in zip(missing, before, after, strict=True) if old != new
-            ]
-            if self._epoch() != epoch:
-                changed = list(mapping)
-            if changed:
-                self.cache.delete_multi(changed, 0, namespace)
+        run(self._multi_stored(created, key_map, missing, policy, before, epoch), self.cache)
         return created
 
     # -- decorators ----------------------------------------------------------
@@ -919,9 +1021,7 @@ class Cached(CachedBase[Cache]):
             return _value(self.cache.get(make_key(*args, **kwargs), self.namespace))
 
         def set(value: Any, *args: Any, **kwargs: Any) -> bool:
-            cache_none = self.cache_none if policy.cache_none is None else policy.cache_none
-            stored = CACHED_NONE if value is None and cache_none else value
-            item, time = self._item(stored, self.time if policy.time is None else policy.time)
+            item, time = self._set_item(value, policy)
             return self.cache.set(make_key(*args, **kwargs), item, time, self.namespace)
 
         def invalidate(*args: Any, **kwargs: Any) -> bool:
@@ -935,14 +1035,9 @@ class Cached(CachedBase[Cache]):
                 self.cache.delete(call_key, 0, self.namespace)
             return result
 
-        functools.update_wrapper(wrapper, func)
-        wrapper.key = key  # type: ignore[attr-defined]
-        wrapper.get = get  # type: ignore[attr-defined]
-        wrapper.set = set  # type: ignore[attr-defined]
-        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-        wrapper.refresh = refresh  # type: ignore[attr-defined]
-        wrapper.original = func  # type: ignore[attr-defined]
-        return wrapper
+        return with_acts(
+            wrapper, func, key=key, get=get, set=set, invalidate=invalidate, refresh=refresh
+        )
 
     def _inline_key_wrapper(
         self,
@@ -994,36 +1089,7 @@ class Cached(CachedBase[Cache]):
 
         return wrapper
 
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def wraps_get_or_add(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_add(
         self,
         wrapped: Any = None,
@@ -1063,36 +1129,7 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._add_missed, policy)
 
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def wraps_get_or_set(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_set(
         self,
         wrapped: Any = None,
@@ -1107,36 +1144,7 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._set_missed, policy)
 
-    @overload
-    def __call__(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def __call__(
         self,
         wrapped: Any = None,
@@ -1151,36 +1159,7 @@ class Cached(CachedBase[Cache]):
             wrapped, make_key, time=time, should_cache=should_cache, cache_none=cache_none
         )
 
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: Callable[P, R],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: None = None,
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def wraps_get_or_create(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: MakeKey | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: ShouldCache | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
+    @_decorator
     def wraps_get_or_create(
         self,
         wrapped: Any = None,
@@ -1223,62 +1202,45 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            signature = inspect.signature(func)
-            names = list(signature.parameters)
-            context = _has_context(func)
-            ids_name = names[1] if context else names[0]
+            ids = _Ids(func)
+
+            def creator(bound: inspect.BoundArguments) -> Callable[[list[Any]], Any]:
+                def create(missing: list[Any]) -> Any:
+                    args, kwargs = ids.replaced(bound, missing)
+                    return func(*args, **kwargs)
+
+                return create
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                bound = signature.bind(*args, **kwargs)
-
-                def create(missing: list[Any]) -> Any:
-                    bound.arguments[ids_name] = missing
-                    return func(*bound.args, **bound.kwargs)
-
-                return self._get_or_set_multi(make_key, create, bound.arguments[ids_name], policy)
-
-            def skip(args: tuple[Any, ...]) -> tuple[Any, ...]:
-                return args[1:] if context else args
+                bound = ids.bind(args, kwargs)
+                call_ids = bound.arguments[ids.name]
+                return self._get_or_set_multi(make_key, creator(bound), call_ids, policy)
 
             def key(*args: Any) -> Key:
-                (arg,) = skip(args)
-                return make_key(arg)
+                return make_key(ids.one(args))
 
             def get_multi(*args: Any) -> dict[Any, Any]:
-                (ids,) = skip(args)
-                key_map = {make_key(arg): arg for arg in ids}
-                found = self.cache.get_multi(list(key_map), self.namespace)
-                read = {key_map[k]: _value(v) for k, v in found.items()}
-                return {arg: value for arg, value in read.items() if value is not None}
+                return run(self._ids_found(make_key, ids.one(args)), self.cache)
 
             def set_multi(*args: Any) -> list[Any]:
-                (mapping,) = skip(args)
-                key_map = {make_key(arg): arg for arg in mapping}
-                items = {k: mapping[arg] for k, arg in key_map.items()}
-                time = self.time if policy.time is None else policy.time
-                return [key_map[k] for k in self.cache.set_multi(items, time, self.namespace)]
+                return run(self._ids_set(make_key, ids.one(args), policy), self.cache)
 
             def invalidate(*args: Any) -> bool:
-                (ids,) = skip(args)
-                return self.invalidate_multi([make_key(arg) for arg in ids])
+                return self.invalidate_multi([make_key(arg) for arg in ids.one(args)])
 
             def refresh(*args: Any, **kwargs: Any) -> dict[Any, Any]:
-                bound = signature.bind(*args, **kwargs)
-                key_map = {make_key(arg): arg for arg in bound.arguments[ids_name]}
+                bound = ids.bind(args, kwargs)
+                key_map = {make_key(arg): arg for arg in bound.arguments[ids.name]}
+                return self._create_multi(key_map, list(key_map), creator(bound), policy)
 
-                def create(missing: list[Any]) -> Any:
-                    bound.arguments[ids_name] = missing
-                    return func(*bound.args, **bound.kwargs)
-
-                return self._create_multi(key_map, list(key_map), create, policy)
-
-            functools.update_wrapper(wrapper, func)
-            wrapper.key = key  # type: ignore[attr-defined]
-            wrapper.get_multi = get_multi  # type: ignore[attr-defined]
-            wrapper.set_multi = set_multi  # type: ignore[attr-defined]
-            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-            wrapper.refresh = refresh  # type: ignore[attr-defined]
-            wrapper.original = func  # type: ignore[attr-defined]
-            return wrapper
+            return with_acts(
+                wrapper,
+                func,
+                key=key,
+                get_multi=get_multi,
+                set_multi=set_multi,
+                invalidate=invalidate,
+                refresh=refresh,
+            )
 
         return cast(CachedMultiDecorator, lambda wrapped: cached_multi_function(wrapped, decorate))

@@ -51,7 +51,7 @@ from caching.contract import Cache
 from caching.errors import InvalidKeyError
 from caching.expiry import Time, lifetime
 from caching.key_rules import MAX_KEY_LENGTH, Key, is_valid_key
-from caching.patterns.marks import write_marks
+from caching.patterns.marks import marks_written
 from caching.steps import Steps, run
 
 __all__ = ["DEPENDENT_PREFIX", "MAX_DEPENDENTS", "CacheDependency", "dependent_key"]
@@ -129,11 +129,13 @@ class _DependencyBase(Generic[C]):
         namespace: str | None = None,
         *,
         wheezy_keys: bool = True,
+        marks: bool = False,
     ) -> None:
         self.cache = cache
         self.time = lifetime(time)
         self.namespace = namespace
         self.wheezy_keys = wheezy_keys
+        self.marks = marks
 
     def _next_keys_steps(self, master_key: str, n: int) -> Steps[list[str]]:
         last = yield ("incr", (master_key, n, self.namespace, 0))
@@ -183,6 +185,24 @@ class _DependencyBase(Generic[C]):
         keys += master_keys
         return keys
 
+    def _delete_multi_steps(self, master_keys: list[str]) -> Steps[bool]:
+        """Delete every item wired to any of ``master_keys``; with ``marks``,
+        their invalidation marks first."""
+        # The masters first: a creator wiring to one of them after this
+        # reads the new mark; one that wired before is found below.
+        yield from self._marked(master_keys)
+        keys = yield from self._multi_keys_steps(master_keys)
+        if not keys:
+            return True
+        yield from self._marked(keys[: -len(master_keys)])
+        deleted = yield from self._delete_keys_steps(keys)
+        return deleted
+
+    def _marked(self, keys: list[Any]) -> Steps[None]:
+        """With ``marks``: a new invalidation mark for each of ``keys``."""
+        if self.marks:
+            yield from marks_written(keys, self.namespace, hasattr(self.cache, "set_multi"))
+
     def _delete_keys_steps(self, keys: list[Any]) -> Steps[bool]:
         """Delete a group's ``keys``; a wire holding a key the cache refuses
         (a foreign value) is left out rather than raising."""
@@ -211,18 +231,6 @@ class CacheDependency(_DependencyBase[Cache]):
         value made from old data (two more round trips per ``delete``).
         ``Cached.dependency`` has it on. Keyword only.
     """
-
-    def __init__(
-        self,
-        cache: Cache,
-        time: Time = 0,
-        namespace: str | None = None,
-        *,
-        wheezy_keys: bool = True,
-        marks: bool = False,
-    ) -> None:
-        super().__init__(cache, time, namespace, wheezy_keys=wheezy_keys)
-        self.marks = marks
 
     def next_key(self, master_key: str) -> str:
         """Issue the next dependent key of ``master_key`` (one ``incr``).
@@ -289,14 +297,4 @@ class CacheDependency(_DependencyBase[Cache]):
         :returns: ``True`` when nothing is left, ``False`` on a cache failure.
         :raises InvalidKeyError: a master key is not a valid key.
         """
-        master_keys = list(master_keys)
-        if self.marks:
-            # The masters first: a creator wiring to one of them after this
-            # reads the new mark; one that wired before is found below.
-            write_marks(self.cache, master_keys, self.namespace)
-        keys = self.get_multi_keys(master_keys)
-        if not keys:
-            return True
-        if self.marks:
-            write_marks(self.cache, keys[: -len(master_keys)], self.namespace)
-        return run(self._delete_keys_steps(keys), self.cache)
+        return run(self._delete_multi_steps(list(master_keys)), self.cache)

@@ -22,6 +22,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
+from caching.expiry import Time
 from caching.key_rules import Key
 from caching.patterns.key_builders import CONTEXT_NAMES
 
@@ -31,6 +32,7 @@ __all__ = [
     "CachedFunction",
     "CachedMultiDecorator",
     "CachedMultiFunction",
+    "CachedWraps",
 ]
 
 P = ParamSpec("P")
@@ -168,6 +170,45 @@ class CachedMultiDecorator(Protocol):
     def __call__(self, func: Callable[P, Mapping[K, V]], /) -> CachedMultiFunction[P, K, V]: ...
 
 
+class CachedWraps(Protocol):
+    """The type of ``Cached``'s decorators (``wraps_get_or_add``,
+    ``wraps_get_or_set``, ``wraps_get_or_create``, ``@cached``, a region's
+    ``cache_on_arguments``): bare on a function it gives a
+    :class:`CachedFunction`, called with settings a :class:`CachedDecorator`;
+    on a ``classmethod``/``staticmethod`` object, ``Any``."""
+
+    @overload
+    def __call__(
+        self,
+        wrapped: Callable[P, R],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: Callable[[Any], object] | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: Callable[[Any], object] | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: Callable[[Any], object] | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
+
+
 class _Bound(functools.partial[Any]):
     """A cached method bound to its instance (or class): the call and every act."""
 
@@ -253,6 +294,22 @@ def _apply(wrapped: Any, decorate: Callable[[Callable[..., Any]], Callable[..., 
         return _CachedMethod(wrapper) if _has_context(func) else wrapper
 
     return apply if wrapped is None else apply(wrapped)
+
+
+def with_acts(
+    wrapper: Callable[..., Any], func: Callable[..., Any], **acts: Callable[..., Any]
+) -> Callable[..., Any]:
+    """``wrapper`` dressed as ``func`` (:func:`functools.update_wrapper`),
+    with each of ``acts`` as an attribute of its name and ``original``:
+    ``func``; shared by the sync and async decorators.
+
+    :returns: ``wrapper``.
+    """
+    functools.update_wrapper(wrapper, func)
+    for name, act in acts.items():
+        setattr(wrapper, name, act)
+    wrapper.original = func  # type: ignore[attr-defined]
+    return wrapper
 
 
 def cached_function(

@@ -23,8 +23,17 @@ from collections.abc import Iterable
 from caching.contract import Cache
 from caching.key_rules import Key
 from caching.patterns.onepass import pass_key
+from caching.steps import Steps
 
-__all__ = ["MARK_PREFIX", "MARK_SECONDS", "mark_key", "read_marks", "write_marks"]
+__all__ = [
+    "MARK_PREFIX",
+    "MARK_SECONDS",
+    "mark_key",
+    "marks_read",
+    "marks_written",
+    "read_marks",
+    "write_marks",
+]
 
 #: Start of every mark key: ``"inv:" + key`` (hashed as a one-pass guard's
 #: key is when that is no valid key, see :func:`~caching.patterns.onepass.pass_key`).
@@ -42,11 +51,44 @@ def mark_key(key: Key) -> str:
     return pass_key(MARK_PREFIX, key)
 
 
+def marks_read(
+    keys: list[Key], namespace: str | None, batch: bool = True
+) -> Steps[tuple[object, ...]]:
+    """The steps of :func:`read_marks`, for sync and async caches
+    (:mod:`caching.steps`): the marks of ``keys`` now (``None`` where
+    none), in order; one ``get`` for one key or when the cache has no
+    ``get_multi`` (``batch=False``), else one ``get_multi``."""
+    marks = [mark_key(key) for key in keys]
+    if len(marks) == 1 or not batch:  # a wheezy-style backend
+        values = []
+        for mark in marks:
+            values.append((yield "get", (mark, namespace)))
+        return tuple(values)
+    found = yield "get_multi", (marks, namespace)
+    return tuple(found.get(mark) for mark in marks)
+
+
+def marks_written(keys: Iterable[Key], namespace: str | None, batch: bool = True) -> Steps[None]:
+    """The steps of :func:`write_marks`: a new mark for each of ``keys``
+    (one ``set`` for one key or when the cache has no ``set_multi``
+    (``batch=False``), else one ``set_multi``), alive :data:`MARK_SECONDS`."""
+    token = uuid.uuid4().hex
+    marks = [mark_key(key) for key in keys]
+    if len(marks) == 1 or not batch:
+        for mark in marks:
+            yield "set", (mark, token, MARK_SECONDS, namespace)
+    elif marks:
+        yield "set_multi", (dict.fromkeys(marks, token), MARK_SECONDS, namespace)
+
+
 def read_marks(cache: Cache, keys: list[Key], namespace: str | None) -> tuple[object, ...]:
     """The marks of ``keys`` as they are now (``None`` where none), in order.
 
     One ``get`` for one key (so a wheezy-style backend without ``get_multi``
-    works), else one ``get_multi``.
+    works), else one ``get_multi``. :func:`marks_read`'s decisions, called
+    directly: a run of the steps would cost a creation about 3.4k
+    instructions more per read (docs/PERFORMANCE.md, "Steps and the sync
+    fast paths").
     """
     marks = [mark_key(key) for key in keys]
     if len(marks) == 1 or not hasattr(cache, "get_multi"):  # a wheezy-style backend
@@ -56,7 +98,9 @@ def read_marks(cache: Cache, keys: list[Key], namespace: str | None) -> tuple[ob
 
 
 def write_marks(cache: Cache, keys: Iterable[Key], namespace: str | None) -> None:
-    """Give each of ``keys`` a new mark (one ``set_multi``; one ``set`` for one key)."""
+    """Give each of ``keys`` a new mark (one ``set_multi``; one ``set`` for
+    one key): :func:`marks_written`'s decisions, called directly (a run of
+    the steps would cost an ``invalidate`` about 6.2k instructions more)."""
     token = uuid.uuid4().hex
     marks = [mark_key(key) for key in keys]
     if len(marks) == 1 or not hasattr(cache, "set_multi"):
