@@ -283,9 +283,12 @@ class TextConnection:
     def fetch_one(self, request: bytes, key: bytes) -> Found | None:
         """:meth:`fetch` of one key's ``get``/``gets``, the common reply
         (one item, whole in one receive, or none) read in as few steps as
-        can check it: the header split once, the data the bytes between it
-        and the final ``END``, their length the header's
-        (docs/PERFORMANCE.md, "pylibmc's reads").
+        can check it: the reply split once into exactly the header, the
+        data, ``END`` and nothing after it, the header into exactly
+        ``VALUE``, the key, the flags and the data's length, both numbers in
+        plain digits (read from bounded memos, not ``int()``);
+        docs/PERFORMANCE.md, "pylibmc's reads". Any other reply is read
+        step by step.
 
         :returns: the item, ``None`` on a miss.
         :raises OSError, OutOfStepError: as :meth:`fetch`; also an item of
