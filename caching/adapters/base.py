@@ -351,25 +351,29 @@ class MemcachedAdapter:
         """
         if self._troubled:  # one test, as the hold-off's was before
             return self._run_troubled(operation, default, args)
-        lend = self._checkout
+        lease = self._checkout()  # (a ``with`` block's work, inline)
         try:
-            with lend() as client:
-                try:
-                    result = operation(*(client,) + args)  # noqa: RUF005
-                except self.refusals as refusal:
-                    self._refused(client, refusal, operation, args)
-                    return default
-                except self.bad_replies as exc:
-                    self._bad_reply(client, exc)
-                    return default
-                except self.errors:
-                    raise
-                except Exception as exc:  # the library could not read a reply
-                    self._bad_reply(client, exc)
-                    return default
+            try:
+                client = lease.client
+                result = operation(*(client,) + args)  # noqa: RUF005
+            except self.refusals as refusal:
+                self._refused(client, refusal, operation, args)
+                return default
+            except self.bad_replies as exc:
+                self._bad_reply(client, exc)
+                return default
+            except self.errors:
+                raise
+            except Exception as exc:  # the library could not read a reply
+                self._bad_reply(client, exc)
+                return default
+            else:
                 if self._inspect is not None:
                     self._inspect(client)
                 return result
+            finally:
+                give_back = lease.give_back  # a local: "Attribute loads"
+                give_back(lease)
         except self.errors as exc:
             self._failed(exc)
             return default

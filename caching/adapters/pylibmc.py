@@ -62,6 +62,7 @@ from time import monotonic
 from typing import Any
 
 from caching import counters
+from caching.adapters import pool as _pool
 from caching.adapters.base import (
     BATCH_LIMIT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -239,6 +240,20 @@ def _store_request(command: bytes, items: dict[bytes, Item], exptime: int) -> by
         parts += (key, middle, lengths.get(size) or _length_line(size), data, between)
     parts[-1] = b"\r\n"
     return b"".join(parts)
+
+
+#: ``b"get <key>\r\n"`` of the keys read (at most 4,096 of them: the
+#: request of a key read again costs one dict lookup, where its two
+#: concatenations cost about 900 instructions; docs/PERFORMANCE.md).
+_GET_LINES: dict[bytes, bytes] = {}
+
+
+def _get_line(key: bytes) -> bytes:
+    line = b"get " + key + b"\r\n"
+    if len(_GET_LINES) >= 4096:
+        _GET_LINES.clear()
+    _GET_LINES[key] = line
+    return line
 
 
 #: The data of an item.
@@ -500,12 +515,31 @@ class PylibmcAdapter(MemcacheApi):
         :func:`~caching.adapters.serializer.loads`; ``None`` on a miss, and
         (logged at most once per period) for an item it cannot read: flags
         no adapter writes, bytes that do not decode as their flags say, a
-        pickle that cannot be read."""
-        found = self._fetch(client, key, b"get ")
+        pickle that cannot be read. (:meth:`_fetch` and the common flags'
+        reading inline: docs/PERFORMANCE.md, "pylibmc's reads".)"""
+        try:
+            connections: _Connections | None = client._caching_connections
+        except AttributeError:
+            connections = None
+        if connections is None or connections.pid != _pool._PID:  # process_id(), inline
+            connections = _connections(client)
+        index = 0 if connections.single else client.hash(key)
+        connection = connections.connections[index]
+        if connection is None or connection.poll(0):  # not usable (TextConnection.usable)
+            connection = self._reconnect(client, connections, index)
+        try:
+            found = connection.fetch_one(_GET_LINES.get(key) or _get_line(key), key)
+        except OSError as exc:
+            raise self._connection_error(f"{connection.address}: {exc}") from exc
+        except OutOfStepError as exc:
+            raise self._protocol_error(f"{connection.address}: {exc}") from exc
         if found is None:
             return None
+        data, flags = found[1], found[2]
+        if flags == FLAG_BYTES:
+            return data
         try:
-            return loads(found[1], found[2])
+            return loads(data, flags)
         except Exception as exc:  # ValueError, UnpicklingError, AttributeError...
             self._item_refusals.report(key, f"{type(exc).__name__}: {exc}")
             return None

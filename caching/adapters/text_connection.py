@@ -52,6 +52,36 @@ Found = tuple[bytes, bytes, int, "int | None"]
 
 _END = b"END"
 _VALUE = b"VALUE"
+#: The whole reply of a ``get`` that found nothing.
+_MISS = b"END\r\n"
+
+#: The flags met in replies, as memcached writes them (plain digits), and
+#: their values, read without ``int()`` (at most 256 of them; docs/PERFORMANCE.md,
+#: "pylibmc's reads").
+_FLAG_VALUES: dict[bytes, int] = {}
+
+#: ``b"<length>"`` of the data lengths met in replies (at most 4,096 of them).
+_SIZE_TEXT: dict[int, bytes] = {}
+
+
+def _flag_value(text: bytes) -> int | None:
+    """The flags that ``text`` writes in plain digits (as memcached does),
+    ``None`` for any other text."""
+    if not text.isdigit() or (text[:1] == b"0" and len(text) > 1):
+        return None
+    flags = int(text)
+    if len(_FLAG_VALUES) < 256:
+        _FLAG_VALUES[text] = flags
+    return flags
+
+
+def _size_text(length: int) -> bytes:
+    text = b"%d" % length
+    if len(_SIZE_TEXT) < 4096:
+        _SIZE_TEXT[length] = text
+    return text
+
+
 _CHUNK = 65536
 
 
@@ -253,9 +283,12 @@ class TextConnection:
     def fetch_one(self, request: bytes, key: bytes) -> Found | None:
         """:meth:`fetch` of one key's ``get``/``gets``, the common reply
         (one item, whole in one receive, or none) read in as few steps as
-        can check it: the header split once, the data the bytes between it
-        and the final ``END``, their length the header's
-        (docs/PERFORMANCE.md, "pylibmc's reads").
+        can check it: the reply split once into exactly the header, the
+        data, ``END`` and nothing after it, the header into exactly
+        ``VALUE``, the key, the flags and the data's length, both numbers in
+        plain digits (read from bounded memos, not ``int()``);
+        docs/PERFORMANCE.md, "pylibmc's reads". Any other reply is read
+        step by step.
 
         :returns: the item, ``None`` on a miss.
         :raises OSError, OutOfStepError: as :meth:`fetch`; also an item of
@@ -265,22 +298,29 @@ class TextConnection:
         try:
             sock.sendall(request)
             buf = sock.recv(_CHUNK)
-            if buf == b"END\r\n":
+            if buf == _MISS:
                 return None
-            if buf[-7:] == b"\r\nEND\r\n":
-                head, _, rest = buf.partition(b"\r\n")
-                parts = head.split(b" ")
-                data = rest[:-7]
-                # (memcached writes the size in plain digits: any other
-                # spelling, as any other reply, is read step by step below.)
-                count = len(parts)
+            try:  # one item whose value holds no \r\n, whole, of a get
+                head, data, end, rest = buf.split(b"\r\n")
+                value, named, flags, size = head.split(b" ")
+            except ValueError:  # any other shape: read step by step below
+                pass
+            else:
+                # (memcached writes numbers in plain digits: any other
+                # spelling, as any other reply, is read step by step.)
+                length = len(data)
+                flag = _FLAG_VALUES.get(flags)
+                if flag is None:
+                    flag = _flag_value(flags)
                 if (
-                    4 <= count <= 5
-                    and parts[1] == key
-                    and parts[0] == _VALUE
-                    and parts[3] == b"%d" % len(data)
+                    flag is not None
+                    and named == key
+                    and value == _VALUE
+                    and end == _END
+                    and not rest
+                    and size == (_SIZE_TEXT.get(length) or _size_text(length))
                 ):
-                    return key, data, int(parts[2]), int(parts[4]) if count == 5 else None
+                    return key, data, flag, None
             found = self._read(buf, request)
         except BaseException:
             self.close()

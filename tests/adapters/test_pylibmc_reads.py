@@ -57,3 +57,29 @@ def test_several_servers_read_each_key_where_libmemcached_put_it() -> None:
         found = adapter.get_multi(keys)  # the keys of the one left still come back
         assert len(found) == servers.item_count(one)
         assert all(found[key] == key.encode() + b"\r\n" for key in found)
+
+
+def test_the_one_item_read_gives_every_flags_and_length_past_its_memos(
+    memcached_server: servers.Server,
+) -> None:
+    # The single-key read takes flags and lengths from bounded memos (256
+    # flags, 4,096 lengths): past them, and for flags no adapter writes, the
+    # item still comes back whole, with its own flags; gets gives its cas.
+    from caching.adapters.text_connection import TextConnection
+
+    connection = TextConnection(memcached_server.address, 1.0, 5.0)
+    prefix = uuid.uuid4().hex[:8]
+    try:
+        for i in range(300):
+            key = f"{prefix}:flags:{i}".encode()
+            flags, data = 2**32 - 1 - i * 7919, b"d" * (5000 + i)
+            request = b"set %s %d 0 %d\r\n%s\r\n" % (key, flags, len(data), data)
+            assert connection.batch(request, 1) == b"STORED\r\n"
+            assert connection.fetch_one(b"get " + key + b"\r\n", key) == (key, data, flags, None)
+            found = connection.fetch_one(b"gets " + key + b"\r\n", key)
+            assert found is not None
+            assert found[:3] == (key, data, flags)
+            assert isinstance(found[3], int)
+        assert connection.fetch_one(b"get %s:none\r\n" % prefix.encode(), b"x") is None
+    finally:
+        connection.close()
