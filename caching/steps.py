@@ -7,8 +7,9 @@ with a sync :class:`~caching.contract.Cache`, :func:`run_async` awaits them
 on an :class:`~caching.aio.contract.AsyncCache`; the generator's return value
 is the pattern's answer. An exception raised by a call is thrown into the
 generator at its ``yield``, so ``try``/``except`` around a step works as
-around a direct call; a ``StopIteration`` a call raises and the generator
-does not catch comes out of :func:`run` as itself (not as the
+around a direct call; a ``StopIteration`` a call or the steps' own code (a
+key builder, a ``should_cache``) raises and the generator does not catch
+comes out of :func:`run` as itself (not as the
 ``RuntimeError`` a generator turns it into, PEP 479). So one home holds
 each rule (which keys, in which order, what an answer means), and the sync
 and the async pattern cannot drift apart.
@@ -55,19 +56,25 @@ def run(steps: Steps[T], cache: Any) -> T:
             try:
                 answer = getattr(cache, name)(*args)
             except BaseException as error:  # thrown in at the step's yield
-                try:
-                    name, args = steps.throw(error)
-                except RuntimeError as converted:
-                    if converted.__cause__ is not error or not isinstance(error, StopIteration):
-                        raise
-                    stopped = error  # raised by the call: not the steps' return
-                    break
+                name, args = steps.throw(error)
             else:
                 name, args = steps.send(answer)
     except StopIteration as stop:
         result: T = stop.value
         return result
-    raise stopped
+    except RuntimeError as converted:
+        raise _unconverted(converted) from None
+
+
+def _unconverted(error: RuntimeError) -> BaseException:
+    """The ``StopIteration`` that ``error`` stands for, when a generator of
+    steps turned one into it (PEP 479): raised by a call or by code the
+    steps run (a key builder, a ``should_cache``) and not caught; else
+    ``error`` itself."""
+    cause = error.__cause__
+    if isinstance(cause, StopIteration) and error.args == ("generator raised StopIteration",):
+        return cause
+    return error
 
 
 async def run_async(steps: Steps[T], cache: Any) -> T:

@@ -127,6 +127,34 @@ def test_a_stop_iteration_a_call_raises_reaches_the_caller_as_itself() -> None:
     assert run(caught(), _StopOn("get")) == "caught"
 
 
+def _no_key(item: Any) -> str:
+    return next(iter(()))  # a key builder that leaks StopIteration
+
+
+def test_a_stop_iteration_the_steps_own_code_raises_reaches_the_caller_as_itself() -> None:
+    """User code the steps run (a key builder, should_cache) raising
+    StopIteration: the sync multi paths raise it as the direct calls did
+    (before: RuntimeError 'generator raised StopIteration'); a RuntimeError
+    of its own stays one."""
+    from caching.patterns import Cached
+
+    multi = Cached(MemoryCache()).wraps_get_or_set_multi(make_key=_no_key)(lambda ids: {})
+    with pytest.raises(StopIteration):
+        multi.get_multi([1])
+    with pytest.raises(StopIteration):
+        multi.set_multi({1: 1})
+    refusing = Cached(MemoryCache(), should_cache=lambda value: next(iter(())))
+    with pytest.raises(StopIteration):
+        refusing.get_or_set_multi(str, lambda missing: {i: i for i in missing}, [1])
+
+    def broken() -> Steps[None]:
+        yield ("get", ("k",))
+        raise RuntimeError("its own")
+
+    with pytest.raises(RuntimeError, match="its own"):
+        run(broken(), MemoryCache())
+
+
 @pytest.mark.parametrize("method", ["get_multi", "delete_multi", "add"])
 def test_a_lockout_lets_a_stop_iteration_through_as_itself(method: str) -> None:
     from caching.patterns.lockout import Counter, Locker
