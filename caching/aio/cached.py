@@ -44,13 +44,14 @@ import functools
 import inspect
 import time as _time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from caching.aio.contract import AsyncCache
 from caching.aio.dependency import AsyncCacheDependency
 from caching.aio.functions import (
+    AsyncCachedDecorator,
+    AsyncCachedFunction,
     AsyncCachedMultiDecorator,
-    AsyncCachedWraps,
 )
 from caching.aio.marks import read_marks, write_marks
 from caching.aio.onepass import AsyncOnePass
@@ -81,6 +82,8 @@ __all__ = ["AsyncCached"]
 Factory = Callable[[], Awaitable[Any]]
 Store = Callable[[Key, Any, Time, "str | None"], Awaitable[bool]]
 Fill = Callable[[Key, Factory, _Policy], Awaitable[Any]]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: The background rebuilds running in this process (every loop): referenced
 #: here until they end, and counted against ``MAX_QUEUED``.
@@ -92,12 +95,6 @@ def _wired(dependency_key_factory: Callable[[], str] | None) -> _Policy:
     if dependency_key_factory is None:
         return _DEFAULT
     return _Policy(dependency=dependency_key_factory)
-
-
-def _decorator(method: Callable[..., Any]) -> AsyncCachedWraps:
-    """``method`` itself, typed as a decorator: :class:`AsyncCachedWraps`'s
-    overloads, written once for every decorator of the class."""
-    return cast(AsyncCachedWraps, method)
 
 
 class AsyncCached(CachedBase[AsyncCache]):
@@ -700,7 +697,36 @@ class AsyncCached(CachedBase[AsyncCache]):
             wrapper, func, key=key, get=get, set=set, invalidate=invalidate, refresh=refresh
         )
 
-    @_decorator
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def wraps_get_or_add(
         self,
         wrapped: Any = None,
@@ -738,7 +764,36 @@ class AsyncCached(CachedBase[AsyncCache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._add_missed, policy)
 
-    @_decorator
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def wraps_get_or_set(
         self,
         wrapped: Any = None,
@@ -753,7 +808,36 @@ class AsyncCached(CachedBase[AsyncCache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._set_missed, policy)
 
-    @_decorator
+    @overload
+    def __call__(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def __call__(
         self,
         wrapped: Any = None,
@@ -768,7 +852,36 @@ class AsyncCached(CachedBase[AsyncCache]):
             wrapped, make_key, time=time, should_cache=should_cache, cache_none=cache_none
         )
 
-    @_decorator
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: Callable[P, Awaitable[R]],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: None = None,
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> AsyncCachedDecorator: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: Callable[..., Key] | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def wraps_get_or_create(
         self,
         wrapped: Any = None,

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
-from caching.expiry import Time
 from caching.key_rules import Key
 
 __all__ = [
@@ -22,7 +21,6 @@ __all__ = [
     "AsyncCachedFunction",
     "AsyncCachedMultiDecorator",
     "AsyncCachedMultiFunction",
-    "AsyncCachedWraps",
 ]
 
 P = ParamSpec("P")
@@ -131,41 +129,3 @@ class AsyncCachedMultiDecorator(Protocol):
     def __call__(
         self, func: Callable[P, Awaitable[Mapping[K, V]]], /
     ) -> AsyncCachedMultiFunction[P, K, V]: ...
-
-
-class AsyncCachedWraps(Protocol):
-    """The type of ``AsyncCached``'s decorators (``wraps_get_or_add``,
-    ``wraps_get_or_set``, ``wraps_get_or_create``, ``@cached``, an async
-    region's ``cache_on_arguments``): as
-    :class:`~caching.patterns.functions.CachedWraps`, for ``async def``."""
-
-    @overload
-    def __call__(
-        self,
-        wrapped: Callable[P, Awaitable[R]],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: Callable[[Any], object] | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedFunction[P, R]: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: None = None,
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: Callable[[Any], object] | None = None,
-        cache_none: bool | None = None,
-    ) -> AsyncCachedDecorator: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: Callable[[Any], object] | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...

@@ -15,7 +15,7 @@ import time as _time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, TypeVar, cast
+from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar, cast, overload
 
 from caching import events
 from caching.contract import Cache
@@ -26,8 +26,9 @@ from caching.memo import Memo
 from caching.patterns.dependency import CacheDependency
 from caching.patterns.functions import (
     CACHED_NONE,
+    CachedDecorator,
+    CachedFunction,
     CachedMultiDecorator,
-    CachedWraps,
     cached_function,
     cached_multi_function,
     with_acts,
@@ -65,6 +66,8 @@ Factory = Callable[[], Any]
 Store = Callable[[Key, Any, Time, "str | None"], bool]
 KeyBuilder = Callable[[Callable[..., Any]], MakeKey]
 ShouldCache = Callable[[Any], object]
+P = ParamSpec("P")
+R = TypeVar("R")
 #: The backend of a pattern: a sync ``Cache`` or an async one.
 C = TypeVar("C")
 
@@ -128,12 +131,6 @@ class _Ids:
         ``self``/``cls`` left out."""
         (arg,) = args[1:] if self.context else args
         return arg
-
-
-def _decorator(method: Callable[..., Any]) -> CachedWraps:
-    """``method`` itself, typed as a decorator: :class:`CachedWraps`'s
-    overloads, written once for every decorator of the class."""
-    return cast(CachedWraps, method)
 
 
 class CachedBase(Generic[C]):
@@ -1089,7 +1086,36 @@ class Cached(CachedBase[Cache]):
 
         return wrapper
 
-    @_decorator
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def wraps_get_or_add(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def wraps_get_or_add(
         self,
         wrapped: Any = None,
@@ -1129,7 +1155,36 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._add_missed, policy)
 
-    @_decorator
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def wraps_get_or_set(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def wraps_get_or_set(
         self,
         wrapped: Any = None,
@@ -1144,7 +1199,36 @@ class Cached(CachedBase[Cache]):
         policy = self._policy(time, should_cache, cache_none)
         return self._wraps(wrapped, make_key, self._set_missed, policy)
 
-    @_decorator
+    @overload
+    def __call__(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def __call__(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def __call__(
         self,
         wrapped: Any = None,
@@ -1159,7 +1243,36 @@ class Cached(CachedBase[Cache]):
             wrapped, make_key, time=time, should_cache=should_cache, cache_none=cache_none
         )
 
-    @_decorator
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: Callable[P, R],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedFunction[P, R]: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: None = None,
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> CachedDecorator: ...
+    @overload
+    def wraps_get_or_create(
+        self,
+        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
+        make_key: MakeKey | None = None,
+        *,
+        time: Time | None = None,
+        should_cache: ShouldCache | None = None,
+        cache_none: bool | None = None,
+    ) -> Any: ...
     def wraps_get_or_create(
         self,
         wrapped: Any = None,

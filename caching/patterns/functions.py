@@ -22,7 +22,6 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
-from caching.expiry import Time
 from caching.key_rules import Key
 from caching.patterns.key_builders import CONTEXT_NAMES
 
@@ -32,7 +31,6 @@ __all__ = [
     "CachedFunction",
     "CachedMultiDecorator",
     "CachedMultiFunction",
-    "CachedWraps",
 ]
 
 P = ParamSpec("P")
@@ -168,45 +166,6 @@ class CachedMultiDecorator(Protocol):
     """What ``wraps_get_or_set_multi(make_key=...)`` returns."""
 
     def __call__(self, func: Callable[P, Mapping[K, V]], /) -> CachedMultiFunction[P, K, V]: ...
-
-
-class CachedWraps(Protocol):
-    """The type of ``Cached``'s decorators (``wraps_get_or_add``,
-    ``wraps_get_or_set``, ``wraps_get_or_create``, ``@cached``, a region's
-    ``cache_on_arguments``): bare on a function it gives a
-    :class:`CachedFunction`, called with settings a :class:`CachedDecorator`;
-    on a ``classmethod``/``staticmethod`` object, ``Any``."""
-
-    @overload
-    def __call__(
-        self,
-        wrapped: Callable[P, R],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: Callable[[Any], object] | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedFunction[P, R]: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: None = None,
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: Callable[[Any], object] | None = None,
-        cache_none: bool | None = None,
-    ) -> CachedDecorator: ...
-    @overload
-    def __call__(
-        self,
-        wrapped: classmethod[Any, Any, Any] | staticmethod[Any, Any],
-        make_key: Callable[..., Key] | None = None,
-        *,
-        time: Time | None = None,
-        should_cache: Callable[[Any], object] | None = None,
-        cache_none: bool | None = None,
-    ) -> Any: ...
 
 
 class _Bound(functools.partial[Any]):
