@@ -41,4 +41,4 @@ demo: $(PACKAGE)
 	$(BIN)/python -m caching demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build caching/*.so *__mypyc*.so

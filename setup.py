@@ -6,6 +6,7 @@ setting lives in pyproject.toml."""
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from typing import Any
@@ -36,14 +37,22 @@ def _skipped(exc: Exception) -> None:
     print(f"caching: not compiled ({exc}); installing as pure Python", file=sys.stderr)
 
 
+#: What an in-place (editable) build leaves beside the sources: imported
+#: before the ``.py`` files, so removed before each build (a pure build, or
+#: a module dropped from COMPILED, must not keep running an old one).
+BUILT = ["caching/_*.cpython-*.so", "caching/*__mypyc*.so", "*__mypyc*.so"]
+
+
 def _ext_modules() -> list[Any]:
+    for path in (path for pattern in BUILT for path in glob.glob(pattern)):
+        os.remove(path)
     if os.environ.get("CACHING_PURE_PYTHON"):
         return []
     try:
         from mypyc.build import mypycify
 
         return list(mypycify(COMPILED, opt_level="3"))
-    except Exception as exc:  # mypy missing or failing: pure Python
+    except BaseException as exc:  # mypy missing, or its type errors (SystemExit)
         _skipped(exc)
         return []
 

@@ -495,7 +495,7 @@ class MemoryCache:
             second = _wall_time_ns() // 1_000_000_000 if clock is None else int(clock())
             found, missing, expired = _reads.live_values(self._items, keys, second)
             if missing and not plain_keys(missing):  # a plain key is its canonical form
-                self._read_canonical(missing, second, found)
+                expired = self._read_canonical(missing, second, found) or expired
             if expired:
                 self._try_reclaim(second)  # all that expired go
             return found
@@ -545,21 +545,27 @@ class MemoryCache:
             return self._read_each(keys, now)
         return found
 
-    def _read_canonical(self, missing: list[Key], second: int, found: dict[Key, Any]) -> None:
+    def _read_canonical(self, missing: list[Key], second: int, found: dict[Key, Any]) -> bool:
         """Add to ``found`` the live items of the keys of ``missing`` (not in
         the items as given) under their canonical form: bytes given for a
         str key. Checks each key.
 
+        :returns: whether an expired item was met (the caller reclaims).
         :raises InvalidKeyError: a key breaks the key rules.
         """
-        items = self._items
+        items, expired = self._items, False
         for key in missing:
             canonical = canonical_key(key)
             if canonical is key:
                 continue
             item = items.get(canonical)
-            if item is not None and not (item[1] and item[1] <= second) and item[0] is not None:
+            if item is None:
+                continue
+            if item[1] and item[1] <= second:
+                expired = True
+            elif item[0] is not None:
                 found[key] = item[0]
+        return expired
 
     def _try_reclaim(self, now: float) -> bool:
         """Reclaim the items expired by ``now`` unless a writer holds the

@@ -89,6 +89,10 @@ def test_expired_items_met_are_reclaimed(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(memory, "_COMPILED_READS", True)
     assert cache.get_multi(KEYS[:3]) == {}
     assert len(cache) == 0  # all of that second went
+    cache.set_multi(dict.fromkeys(KEYS, 1), 1)
+    clock.now += 1
+    assert cache.get_multi([b"k1"]) == {}  # met under its canonical form
+    assert len(cache) == 0
 
 
 def test_a_miss_with_a_bad_key_raises_and_bytes_find_str_keys(
