@@ -351,8 +351,8 @@ class MemcachedAdapter:
         """
         if self._troubled:  # one test, as the hold-off's was before
             return self._run_troubled(operation, default, args)
-        lease = self._checkout()  # (a ``with`` block's work, inline)
         try:
+            lease = self._checkout()  # (a ``with`` block's work, inline)
             try:
                 client = lease.client
                 result = operation(*(client,) + args)  # noqa: RUF005

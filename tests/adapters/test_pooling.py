@@ -101,3 +101,34 @@ def test_a_client_a_foreign_pool_drops_is_freed(memcached_server: servers.Server
     alive = [ref for ref in pool.made if ref() is not None]
     assert len(pool.made) == 100
     assert alive == []
+
+
+class CheckingPool:
+    """A foreign pool that checks each client's connection as it hands it
+    out, as pools that verify health do: with the server down, ``acquire``
+    raises the library's own error."""
+
+    def __init__(self, address: str) -> None:
+        from caching.adapters.pylibmc import client_factory
+
+        self.make = lambda: client_factory([address])
+
+    def acquire(self) -> Any:
+        client = self.make()
+        client.get_stats()  # raises pylibmc's error when the server is down
+        return client
+
+    def get_back(self, client: Any) -> None:
+        client.disconnect_all()
+
+
+def test_a_pool_that_cannot_hand_out_a_client_gives_what_a_failure_gives() -> None:
+    # a checkout raising the library's error is a server failure: a miss,
+    # not an exception out of the contract call (docs/FAILURES.md)
+    from caching.adapters.pylibmc import PylibmcAdapter
+
+    down = servers.memcached()  # never started: connections are refused
+    adapter = PylibmcAdapter(CheckingPool(down.address))
+    assert adapter.get("k") is None
+    assert adapter.set("k", 1) is False
+    assert adapter.get_multi(["a", "b"]) == {}
