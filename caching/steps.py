@@ -63,18 +63,21 @@ def run(steps: Steps[T], cache: Any) -> T:
         result: T = stop.value
         return result
     except RuntimeError as converted:
-        raise _unconverted(converted) from None
+        stopped = _converted_stop(converted)
+        if stopped is None:
+            raise  # a RuntimeError of its own, with its cause
+        raise stopped from None
 
 
-def _unconverted(error: RuntimeError) -> BaseException:
+def _converted_stop(error: RuntimeError) -> StopIteration | None:
     """The ``StopIteration`` that ``error`` stands for, when a generator of
     steps turned one into it (PEP 479): raised by a call or by code the
     steps run (a key builder, a ``should_cache``) and not caught; else
-    ``error`` itself."""
+    ``None``."""
     cause = error.__cause__
     if isinstance(cause, StopIteration) and error.args == ("generator raised StopIteration",):
         return cause
-    return error
+    return None
 
 
 async def run_async(steps: Steps[T], cache: Any) -> T:

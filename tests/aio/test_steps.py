@@ -149,10 +149,11 @@ def test_a_stop_iteration_the_steps_own_code_raises_reaches_the_caller_as_itself
 
     def broken() -> Steps[None]:
         yield ("get", ("k",))
-        raise RuntimeError("its own")
+        raise RuntimeError("its own") from KeyError("why")
 
-    with pytest.raises(RuntimeError, match="its own"):
+    with pytest.raises(RuntimeError, match="its own") as raised:
         run(broken(), MemoryCache())
+    assert isinstance(raised.value.__cause__, KeyError)  # its cause kept
 
 
 @pytest.mark.parametrize("method", ["get_multi", "delete_multi", "add"])
