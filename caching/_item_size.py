@@ -46,11 +46,11 @@ __all__ = ["fits"]
 _DEPTH: Final = 16
 #: pickle's frame size (``_FRAME_SIZE_TARGET``), in bytes.
 _FRAME: Final = 65536
-#: What the adapters add to a pickle: the 4 bytes of its flags.
+#: What the adapters add to a pickle: the 4 bytes of its flags. (What an
+#: adapter sends for a top-level str, bytes or int is at most its pickle's
+#: bound and the flags too: a str's ``"_"`` and UTF-8, at most 4 bytes a
+#: character; bytes as they are or pickled; an int as decimal text.)
 _FLAGS: Final = 4
-#: What an adapter sends for a top-level str, bytes or int is at most its
-#: pickle's bound and the flags: a str's ``"_"`` and UTF-8 (at most 4 bytes a
-#: character), bytes as they are or pickled, an int as decimal text.
 
 
 def _bound(value: object, depth: int, budget: int) -> int:

@@ -135,11 +135,12 @@ def _pickle_fits(values: list[Any], budget: int) -> bool:
     naming its type."""
     if budget < _SCALAR_BOUND:
         return False
+    short = (budget - _TEXT_SLACK) // 4  # as MemoryCache._short_value
     others = [
         value
         for value in values
         if not (
-            ((value.__class__ is str or value.__class__ is bytes) and len(value) <= budget // 4 - 8)
+            ((value.__class__ is str or value.__class__ is bytes) and len(value) <= short)
             or value.__class__ in _SCALARS
             or (value.__class__ is int and -MAX_COUNTER < value < MAX_COUNTER)
         )
