@@ -14,7 +14,7 @@ from typing import Any
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED = ["caching/_item_size.py", "caching/_reads.py"]
+COMPILED = ["caching/_item_size.py", "caching/_reads.py", "caching/_memory_core.py"]
 
 
 class OptionalBuildExt(build_ext):

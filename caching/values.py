@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-__all__ = ["pickled"]
+__all__ = ["Pickled", "pickled"]
 
 
 def pickled(value: Any) -> bytes:
@@ -24,3 +24,8 @@ def pickled(value: Any) -> bytes:
         return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # PicklingError, TypeError, AttributeError...
         raise TypeError(f"cannot cache a {type(value).__name__}: {exc}") from exc
+
+
+class Pickled(bytes):
+    """A value stored by ``MemoryCache(copy_values=True)``: its pickle,
+    unpickled afresh on every read."""

@@ -4,7 +4,8 @@ items, ``None`` values, bytes given for str keys and invalid keys.
 
 Seeded random histories run on two caches with one injected clock: one reads
 through :func:`caching._reads.live_values` (compiled where built, else its
-source interpreted), the other through ``caching/memory.py``'s own loops.
+source interpreted), the other through ``caching/_memory_core.py``'s own loops for a
+pure-Python install.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from caching import MemoryCache, _reads, memory
+from caching import MemoryCache, _memory_core, _reads
 from caching.errors import InvalidKeyError
 
 COMPILED = isinstance(_reads.__loader__, importlib.machinery.ExtensionFileLoader)
@@ -34,7 +35,7 @@ def _answers(
     compiled: bool, cache: MemoryCache, keys: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     with monkeypatch.context() as patch:
-        patch.setattr(memory, "_COMPILED_READS", compiled)
+        patch.setattr(_memory_core, "compiled_reads", compiled)
         try:
             return cache.get_multi(keys)
         except InvalidKeyError as exc:
@@ -86,7 +87,7 @@ def test_expired_items_met_are_reclaimed(monkeypatch: pytest.MonkeyPatch) -> Non
     cache = MemoryCache(clock=clock)
     cache.set_multi(dict.fromkeys(KEYS, 1), 1)
     clock.now += 1
-    monkeypatch.setattr(memory, "_COMPILED_READS", True)
+    monkeypatch.setattr(_memory_core, "compiled_reads", True)
     assert cache.get_multi(KEYS[:3]) == {}
     assert len(cache) == 0  # all of that second went
     cache.set_multi(dict.fromkeys(KEYS, 1), 1)
@@ -98,7 +99,7 @@ def test_expired_items_met_are_reclaimed(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_miss_with_a_bad_key_raises_and_bytes_find_str_keys(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(memory, "_COMPILED_READS", True)
+    monkeypatch.setattr(_memory_core, "compiled_reads", True)
     cache = MemoryCache()
     cache.set("k", "v")
     assert cache.get_multi([b"k", "k"]) == {b"k": "v", "k": "v"}

@@ -43,8 +43,15 @@ class LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="aio-loop", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="aio-loop", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        # A frame of this module between the loop and threading's: freezegun
+        # takes the real time for a caller within 5 frames of a `threading`
+        # frame, and a compiled MemoryCache adds no frame of its own, so the
+        # loop's coroutines would otherwise read the real clock.
+        self.loop.run_forever()
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         """Run ``coroutine`` on the loop and wait for its answer."""

@@ -16,6 +16,7 @@ import pytest
 from caching import CacheClient, MemoryCache
 from caching.contract import Cache
 from tests import servers
+from tests.interpreted import interpreted_memory_cache
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Backend:
 
 def _memory(request: pytest.FixtureRequest) -> Cache:
     return MemoryCache()
+
+
+def _memory_interpreted(request: pytest.FixtureRequest) -> Cache:
+    cache: Cache = interpreted_memory_cache()()
+    return cache
 
 
 def _client(request: pytest.FixtureRequest) -> Cache:
@@ -111,6 +117,7 @@ def _memcache_at(address: str) -> Cache:
 
 BACKENDS: list[Backend] = [
     Backend("memory", _memory, fake_clock=True),
+    Backend("memory-interpreted", _memory_interpreted, fake_clock=True),
     Backend("client", _client, fake_clock=True),
     Backend("pymemcache", _pymemcache),
     Backend("pylibmc", _pylibmc),
