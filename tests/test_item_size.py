@@ -97,6 +97,10 @@ def test_compiled_and_interpreted_walks_answer_alike(values: list[Any], budget: 
         [[[[["deep"]]]]],
         {"a": ["x" * 60, ("y" * 60, None)], 7: 1.5},
         [b"z" * 70] * 3,  # one object three times: memoised in the pickle
+        # the loops' inline bounds of str and int, at the int's 32-bit edges
+        {"k" * 40: "\U0001f600" * 30, "n": 2**31, "m": -(2**31) - 1, "o": 2**31 - 1},
+        [2**31, -(2**31), 2**31 - 1, -(2**31) - 1, 2**100, "\ud800" * 20],
+        {(1, "t"): [{"x": (2**40, b"b")}], 3: {"y": {"z": ()}}},
     ],
 )
 def test_edge_values_are_bounded_from_above(walk: Any, value: Any) -> None:
@@ -126,6 +130,15 @@ def test_a_long_container_stops_at_the_budget(walk: Any) -> None:
     # the walk gives up as soon as the bound passes the budget
     assert not walk([[None] * 1_000_000], 1000)
     assert walk([[None] * 1000], 10_000)
+
+
+@pytest.mark.parametrize("walk", WALKS)
+def test_a_budget_beyond_an_i64_is_taken_as_a_huge_one(walk: Any) -> None:
+    # the compiled walk sums in i64: a larger budget must not overflow
+    value = {"a": [1, "x" * 50]}
+    assert walk([value], 2**64)
+    assert walk([value], 2**200)
+    assert not walk([[None] * 1_000_000], 1000)
 
 
 @pytest.fixture(params=["compiled", "pickle"])
