@@ -529,14 +529,12 @@ def _store(cache: MemoryCore, key: Any, value: Any, time: Any, mode: int) -> boo
     if cache._copy_values:
         value = copy(value)
     kind = type(value)
-    budget = cache._budget
     fit = (
         ((kind is str or kind is bytes) and len(value) <= cache._short_value)
         or (kind in _SCALARS and cache._scalars_fit)
         or (kind is int and cache._scalars_fit and -MAX_COUNTER < value < MAX_COUNTER)
         or cache._max_item_size is None
-        or (walk and _item_size.fits([value], budget))  # surely_fit inlined
-        or pickle_fits([value], budget)
+        or surely_fit([value], cache._budget)
         or fits(canonical_key(key), value, cache._max_item_size)
     )
     lock = cache._lock

@@ -18,16 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from caching._memory_core import (
-    MAX_OVERHEAD,
-    SCALAR_BOUND,
-    TEXT_SLACK,
-    MemoryCore,
-    charge,
-    fits,
-    pickle_fits,
-    surely_fit,
-)
+from caching._memory_core import MAX_OVERHEAD, SCALAR_BOUND, TEXT_SLACK, MemoryCore
 from caching.expiry import Time
 from caching.key_rules import Key
 
@@ -35,9 +26,6 @@ __all__ = ["DEFAULT_MAX_ITEM_SIZE", "MemoryCache"]
 
 #: memcached's default item size limit (``-I 1m``), in bytes.
 DEFAULT_MAX_ITEM_SIZE = 1024 * 1024
-
-# The item size rules, for the tests that check them (caching._memory_core).
-_charge, _fits, _pickle_fits, _surely_fit = charge, fits, pickle_fits, surely_fit
 
 
 class MemoryCache(MemoryCore):

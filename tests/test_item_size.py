@@ -2,43 +2,26 @@
 size without pickling it must never say "fits" of a value that does not.
 
 Each bound is checked against the exact measure (what the adapters send,
-``caching.memory._charge``), for the compiled module and for its source run
+``caching._memory_core.charge``), for the compiled module and for its source run
 by the interpreter; ``MemoryCache``'s exact-limit tests run on every path.
 """
 
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.util
 import threading
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caching import MemoryCache, _item_size, _memory_core, memory
+from caching import MemoryCache, _item_size, _memory_core
+from tests.interpreted import source_module
 
-SOURCE = Path(_item_size.__file__).with_name("_item_size.py")
 COMPILED = isinstance(_item_size.__loader__, importlib.machinery.ExtensionFileLoader)
 
-
-def _interpreted() -> ModuleType:
-    """The module's source, run by the interpreter."""
-    spec = importlib.util.spec_from_loader(
-        "caching._item_size_source",
-        importlib.machinery.SourceFileLoader("caching._item_size_source", str(SOURCE)),
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-INTERPRETED = _interpreted()
+INTERPRETED = source_module(_item_size)  # the source, run by the interpreter
 WALKS = [pytest.param(INTERPRETED.fits, id="interpreted")]
 if COMPILED:
     WALKS.append(pytest.param(_item_size.fits, id="compiled"))
@@ -62,7 +45,7 @@ plain = st.recursive(
 
 def _charge(value: Any) -> int:
     """The exact bytes ``value`` takes of the item size, as the adapters send it."""
-    return memory._charge(value)
+    return _memory_core.charge(value)
 
 
 @pytest.mark.parametrize("walk", WALKS)
