@@ -14,7 +14,12 @@ from typing import Any
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED = ["caching/_item_size.py", "caching/_reads.py", "caching/_memory_core.py"]
+COMPILED = [
+    "caching/_item_size.py",
+    "caching/_reads.py",
+    "caching/_memory_core.py",
+    "caching/key_rules.py",
+]
 
 
 class OptionalBuildExt(build_ext):

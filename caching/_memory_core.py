@@ -593,11 +593,12 @@ def _store_multi(cache: MemoryCore, mapping: Any, time: Any, mode: int) -> list[
     lock.acquire()  # not ``with`` (docs/PERFORMANCE.md, "Locks")
     try:
         if mode == _SET and not expired and not refused:  # all stored ("Stores")
+            boxed: object = expiry  # one int object for the batch ("Batches as batches")
             for key, value in zip(keys, values):  # noqa: B905  # same length, as above
                 item = items.get(key)
-                if item is None or item[1] != expiry:
+                if item is None or item[1] != boxed:
                     _index(cache, key, expiry, now)
-                items[key] = [value, expiry]
+                items[key] = [value, boxed]
                 if cache._lru:
                     _used(cache, key, now)
             return failed
