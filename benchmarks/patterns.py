@@ -3,8 +3,9 @@
 Run with ``python -m benchmarks.patterns`` (``--quick`` for a short run,
 ``--no-memcached`` to skip the cross-process herd). Prints:
 
-- the ``@cached`` hit path (a decorated function whose result is cached)
-  and the ``get_or_create`` hit, in ns per call, each library on its own
+- the ``@cached`` hit path (a decorated module function whose result is
+  cached, and a decorated method called through its instance) and the
+  ``get_or_create`` hit, in ns per call, each library on its own
   in-process backend, with the ratio to ``caching``;
 - the thundering herd: 32 threads (in one process, in-process backends) and
   4 processes x 8 threads (sharing one memcached) miss the same key at once;
@@ -59,19 +60,33 @@ def _dogpile_region(backend: str = "dogpile.cache.memory", **arguments: Any) -> 
     return make_region().configure(backend, expiration_time=600, arguments=arguments)
 
 
-def _decorated(library: str) -> Callable[[], Any]:
-    """``list_items(self, locale, sort_order=1)`` decorated by ``library``, bound."""
+def _decorator(library: str) -> Callable[[Callable[..., Any]], Any]:
+    if library == "dogpile.cache":
+        return _dogpile_region().cache_on_arguments()  # type: ignore[no-any-return]
+    return _ours_cached() if library == "caching" else _wheezy_cached()
 
-    def list_items(self: Any, locale: str, sort_order: int = 1) -> list[Any]:
+
+def _decorated(library: str) -> Callable[[], Any]:
+    """``list_items(locale, sort_order=1)``, a module function, decorated by ``library``."""
+
+    def list_items(locale: str, sort_order: int = 1) -> list[Any]:
         return [locale, sort_order]
 
-    if library == "dogpile.cache":
-        decorated = _dogpile_region().cache_on_arguments()(list_items)
-    else:
-        cached = _ours_cached() if library == "caching" else _wheezy_cached()
-        decorated = cached(list_items)
-    repository = object()
-    return lambda: decorated(repository, "en")
+    decorated = _decorator(library)(list_items)
+    return lambda: decorated("en")
+
+
+def _decorated_method(library: str) -> Callable[[], Any]:
+    """``Repository.list_items(self, locale, sort_order=1)`` decorated by
+    ``library``, called through an instance (``self`` left out of the key)."""
+
+    class Repository:
+        @_decorator(library)
+        def list_items(self, locale: str, sort_order: int = 1) -> list[Any]:
+            return [locale, sort_order]
+
+    repository = Repository()
+    return lambda: repository.list_items("en")
 
 
 def _get_or_create_hit(library: str) -> Callable[[], Any]:
@@ -248,7 +263,11 @@ def _memcached() -> Iterator[str | None]:
 def _hit_rows(ops: int) -> list[Row]:
     """The hit paths, each library timed in turns on this thread's CPU clock."""
     rows = []
-    for name, make in (("@cached hit", _decorated), ("get_or_create hit", _get_or_create_hit)):
+    for name, make in (
+        ("@cached hit", _decorated),
+        ("@cached hit (method)", _decorated_method),
+        ("get_or_create hit", _get_or_create_hit),
+    ):
         calls = {library: make(library) for library in LIBRARIES}
 
         def run_of(call: Callable[[], Any]) -> Callable[[], None]:

@@ -36,6 +36,7 @@ from caching.patterns.functions import (
 from caching.patterns.key_builders import (
     CONTEXT_NAMES,
     DEFAULT_REPR,
+    KeySource,
     KeySpec,
     MakeKey,
     check_arguments,
@@ -96,6 +97,49 @@ def _value(stored: Any) -> Any:
 
 class _UntrustedKeyError(Exception):
     """A formatted key holds a default repr: check the arguments themselves."""
+
+
+#: The hit path of a function keyed by ``key_builder``, generated with the
+#: function's parameters (:class:`~caching.patterns.key_builders.KeySource`;
+#: docs/PERFORMANCE.md, "Decorated hits"). Every name of its own starts with
+#: ``_caching_``, a prefix no such function's parameter has.
+_WRAPPER = """
+def _caching_wrapper(
+    _caching_head, _caching_valid, _caching_untrusted, _caching_checked, _caching_keyed,
+    _caching_get, _caching_namespace, _caching_fill, _caching_served, _caching_func,
+    _caching_partial, _caching_fresh, _caching_none, _caching_listening, _caching_emit,
+):
+    def _caching_call({parameters}):
+        _caching_formatted = {key}
+        try:
+            _caching_key = _caching_valid[_caching_formatted]
+        except _caching_untrusted:
+            _caching_key = _caching_checked(_caching_formatted, ({args}), {kwargs})
+        _caching_result = _caching_get(_caching_key, _caching_namespace)
+        if _caching_result is None:
+            if _caching_listening:
+                _caching_emit("miss", _caching_key)
+            return _caching_fill(_caching_key, _caching_partial(_caching_func, {args}**{kwargs}))
+        if type(_caching_result) is _caching_fresh:
+            return _caching_served(
+                _caching_key, _caching_result, _caching_partial(_caching_func, {args}**{kwargs})
+            )
+        if _caching_listening:
+            _caching_emit("hit", _caching_key)
+        return None if _caching_result is _caching_none else _caching_result
+    return _caching_call
+"""
+
+#: The :class:`KeySource` of a function with ``*args`` or ``**kwargs``: its
+#: key made as ``make_key`` makes it.
+_GENERAL_SOURCE = KeySource(
+    parameters="*args, **kwargs",
+    key="_caching_keyed(args, kwargs)",
+    args="*args, ",
+    kwargs="kwargs",
+    defaults=None,
+    kwdefaults=None,
+)
 
 
 def _has_context(func: Callable[..., Any]) -> bool:
@@ -1045,45 +1089,58 @@ class Cached(CachedBase[Cache]):
         served: Callable[[Key, Fresh, Factory], Any],
     ) -> Callable[..., Any]:
         """The wrapper of a function keyed by :func:`key_builder`, its hit path
-        made short: the key is formatted here (no call to ``make_key``) and
-        checked here, whatever the backend checks: a key that breaks the key
-        rules is hashed (:func:`safe_key`), exactly as ``make_key`` does; a
-        key holding a default repr has its arguments checked
+        made short: generated with the function's own signature where it has
+        no ``*args``/``**kwargs`` (docs/PERFORMANCE.md, "Decorated hits"), the
+        key formatted in it (no call to ``make_key``) and checked there,
+        whatever the backend checks: a key that breaks the key rules is
+        hashed (:func:`safe_key`), exactly as ``make_key`` does; a key holding
+        a default repr has its arguments checked
         (:func:`~caching.patterns.key_builders.check_arguments`)."""
-        get = self.cache.get
-        namespace = self.namespace
-        format_of, skip, head = spec.formats.get, spec.skip, spec.head
+        head = spec.head
 
         def check(key: str) -> str:
             if DEFAULT_REPR in key:
                 raise _UntrustedKeyError
             return key if is_valid(key) else safe_key(key, head)
 
-        # formatted key -> that key, or its hashed stand-in (checked once per key)
-        valid: Memo[str, str] = Memo(check)
-
         def checked(key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
             check_arguments(func, args, kwargs)  # raises for a default repr
             return key if is_valid(key) else safe_key(key, head)
 
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            fmt = None if kwargs else format_of(len(args))
-            formatted = bind(args, kwargs) if fmt is None else fmt % args[skip:]
-            try:
-                key = valid[formatted]
-            except _UntrustedKeyError:
-                key = checked(formatted, args, kwargs)
-            result = get(key, namespace)
-            if result is None:
-                if LISTENING:
-                    self._emit("miss", key)
-                return fill(key, functools.partial(func, *args, **kwargs))
-            if type(result) is Fresh:
-                return served(key, result, functools.partial(func, *args, **kwargs))
-            if LISTENING:
-                self._emit("hit", key)
-            return None if result is CACHED_NONE else result
+        def keyed(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+            fmt = None if kwargs else spec.formats.get(len(args))
+            return bind(args, kwargs) if fmt is None else fmt % args[spec.skip :]
 
+        source = spec.source or _GENERAL_SOURCE
+        scope: dict[str, Any] = {}
+        text = _WRAPPER.format(
+            parameters=source.parameters, key=source.key, args=source.args, kwargs=source.kwargs
+        )
+        exec(compile(text, "<cached>", "exec"), scope)
+        wrapper: Callable[..., Any] = scope["_caching_wrapper"](
+            _caching_head=head,
+            # formatted key -> that key, or its hashed stand-in (checked once per key)
+            _caching_valid=Memo(check),
+            _caching_untrusted=_UntrustedKeyError,
+            _caching_checked=checked,
+            _caching_keyed=keyed,
+            _caching_get=self.cache.get,
+            _caching_namespace=self.namespace,
+            _caching_fill=fill,
+            _caching_served=served,
+            _caching_func=func,
+            _caching_partial=functools.partial,
+            _caching_fresh=Fresh,
+            _caching_none=CACHED_NONE,
+            _caching_listening=LISTENING,
+            _caching_emit=self._emit,
+        )
+        wrapper.__defaults__ = source.defaults
+        wrapper.__kwdefaults__ = source.kwdefaults
+        # a wrong call's TypeError names the function, as the function's own would
+        name = getattr(func, "__name__", "cached")
+        qualname = getattr(func, "__qualname__", name)
+        wrapper.__code__ = wrapper.__code__.replace(co_name=name, co_qualname=qualname)
         return wrapper
 
     @overload

@@ -212,14 +212,14 @@ class _CachedMethod(Generic[P, R]):
     def __init__(self, wrapper: Callable[..., Any]) -> None:
         functools.update_wrapper(self, wrapper)
         self._wrapper = wrapper
-        self._bind = functools.partial(_Bound, wrapper)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._wrapper(*args, **kwargs)
 
     def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
-        # The one Python frame a method call pays over a plain function's.
-        return self if instance is None else self._bind(instance)
+        # The one Python frame a method call pays over a plain function's
+        # (docs/PERFORMANCE.md, "Decorated hits").
+        return self if instance is None else _Bound(self._wrapper, instance)
 
     def __repr__(self) -> str:
         return f"<cached method {self._wrapper.__qualname__}>"
@@ -232,7 +232,7 @@ class _CachedClassMethod(_CachedMethod[P, R]):
         raise TypeError(f"{self._wrapper.__qualname__} is a classmethod: call it on its class")
 
     def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
-        return self._bind(owner if owner is not None else type(instance))
+        return _Bound(self._wrapper, owner if owner is not None else type(instance))
 
     def __repr__(self) -> str:
         return f"<cached classmethod {self._wrapper.__qualname__}>"

@@ -2,7 +2,8 @@
 
 The names and the key format are wheezy.caching's (``"repo-list_items:'en':1"``),
 but the make-key functions are built from :func:`inspect.signature` instead of
-generated source code, defaults are applied (``f()`` and ``f("en")`` share a
+generated source code (only ``Cached``'s hit path is generated, from the
+parameters' names: :class:`KeySource`), defaults are applied (``f()`` and ``f("en")`` share a
 key when ``"en"`` is the default), and every key is valid on every backend
 whatever the arguments: the readable key when it passes the key rules,
 otherwise ``<prefix>-<name>#<sha1 hex of the readable key>``.
@@ -147,18 +148,83 @@ def _value(parameter: inspect.Parameter, value: Any) -> Any:
     return value
 
 
+class KeySource(NamedTuple):
+    """A function's parameters as source text, for a wrapper generated with
+    the function's own signature (``Cached``'s hit path, docs/PERFORMANCE.md,
+    "Decorated hits"); only identifiers of the function's parameters appear
+    in it, never a value.
+
+    ``parameters`` is the parameter list without defaults, which the wrapper
+    takes as ``defaults`` and ``kwdefaults`` (its ``__defaults__`` and
+    ``__kwdefaults__``: those of the signature, which for a function wrapped
+    with ``functools.wraps`` are not its own attributes); ``key`` an
+    f-string expression of the readable key, exactly ``fmt % values``, with
+    ``_caching_head`` standing for the key's head; ``args`` the positional
+    arguments passed on, each followed by a comma; ``kwargs`` a dict display
+    of the keyword-only ones.
+    """
+
+    parameters: str
+    key: str
+    args: str
+    kwargs: str
+    defaults: tuple[Any, ...] | None
+    kwdefaults: dict[str, Any] | None
+
+
+#: The prefix of the names a generated wrapper keeps for itself.
+RESERVED_PREFIX = "_caching_"
+
+
 class KeySpec(NamedTuple):
     """How a make-key function formats its key, for callers that inline it.
 
     With no keyword arguments and ``formats.get(len(args))`` not ``None``, the
     readable key is ``formats[len(args)] % args[skip:]`` (the defaults of the
     parameters not passed are already rendered in that format); it still has
-    to be checked (or left to the backend's key check) before use.
+    to be checked (or left to the backend's key check) before use. ``source``
+    is the same key as source text (:class:`KeySource`), or ``None`` for a
+    function with ``*args``/``**kwargs`` or a parameter of a reserved name.
     """
 
     formats: dict[int, str]
     skip: int
     head: str
+    source: KeySource | None
+
+
+def _source(parameters: list[inspect.Parameter], skip: int) -> KeySource | None:
+    """The :class:`KeySource` of a signature with ``skip`` context parameters."""
+    kinds = {p.kind for p in parameters}
+    if kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD} or any(
+        p.name.startswith(RESERVED_PREFIX) for p in parameters
+    ):
+        return None
+    listed = [p.name for p in parameters]
+    positional = [p.name for p in parameters if p.kind is not p.KEYWORD_ONLY]
+    keyword = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
+    only = sum(p.kind is p.POSITIONAL_ONLY for p in parameters)
+    if only:
+        listed.insert(only, "/")
+    if keyword:
+        listed.insert(len(listed) - len(keyword), "*")
+    rendered = "".join(f":{{{p.name}!r}}" for p in parameters[skip:])
+    defaults = tuple(
+        p.default for p in parameters if p.kind is not p.KEYWORD_ONLY and p.default is not p.empty
+    )
+    kwdefaults = {
+        p.name: p.default
+        for p in parameters
+        if p.kind is p.KEYWORD_ONLY and p.default is not p.empty
+    }
+    return KeySource(
+        parameters=", ".join(listed),
+        key=f'f"{{{RESERVED_PREFIX}head}}{rendered}"',
+        args="".join(f"{name}, " for name in positional),
+        kwargs="{" + ", ".join(f"{name!r}: {name}" for name in keyword) + "}",
+        defaults=defaults or None,
+        kwdefaults=kwdefaults or None,
+    )
 
 
 #: Default values whose repr never changes, so they can be rendered once.
@@ -218,12 +284,13 @@ def _key_spec(func: Callable[..., Any], key_prefix: str) -> tuple[KeySpec, Calla
         bound.apply_defaults()
         return fmt % tuple(_value(p, bound.arguments[p.name]) for p in keyed)
 
-    return KeySpec(_formats(parameters, skip, head), skip, head), bind
+    spec = KeySpec(_formats(parameters, skip, head), skip, head, _source(parameters, skip))
+    return spec, bind
 
 
 def _make_key(func: Callable[..., Any], key_prefix: str) -> MakeKey:
     spec, bind = _key_spec(func, key_prefix)
-    formats, skip, head = spec
+    formats, skip, head = spec.formats, spec.skip, spec.head
 
     def make_key(*args: Any, **kwargs: Any) -> str:
         fmt = None if kwargs else formats.get(len(args))

@@ -5,6 +5,7 @@ that cannot be trusted. On ``MemoryCache`` and on a real memcached."""
 
 from __future__ import annotations
 
+import inspect
 import pickle
 from collections.abc import Iterator
 from typing import Any
@@ -387,3 +388,93 @@ def test_a_backend_without_multi_calls_keeps_working_with_a_dependency(pattern: 
     assert getattr(cached, pattern)("k", lambda: "v", lambda: "master") == "v"
     assert cached.invalidate("k")
     assert getattr(cached, pattern)("k", lambda: "w", lambda: "master") == "w"
+
+
+# -- the generated hit path keys as make_key does ------------------------------------
+
+
+def _pos_only(a: int, b: str = "x", /, c: Any = None) -> Any:
+    return (a, b, c)
+
+
+def _kw_only(a: int, *, key: str = "k", result: Any = (1, 2)) -> Any:
+    return (a, key, result)
+
+
+def _mutable_default(a: int, tags: list[str] = []) -> Any:  # noqa: B006  # its repr keys
+    return (a, tags)
+
+
+def _no_parameters() -> Any:
+    return "none"
+
+
+def _reserved(_caching_head: int, b: int = 2) -> Any:
+    return (_caching_head, b)
+
+
+def _variadic(a: int, *args: int, **kwargs: int) -> Any:
+    return (a, args, kwargs)
+
+
+class _Repository:
+    def listing(self, locale: str = "en", sort_order: int = 1) -> Any:
+        return (locale, sort_order)
+
+
+_CALLS: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [
+    (_pos_only, (1,), {}),
+    (_pos_only, (1, "y"), {}),
+    (_pos_only, (1, "y"), {"c": 3.5}),
+    (_pos_only, (1, "y", b"z"), {}),
+    (_kw_only, (1,), {}),
+    (_kw_only, (1,), {"result": None}),
+    (_kw_only, (2,), {"key": "a b"}),  # a space: hashed
+    (_mutable_default, (1,), {}),
+    (_mutable_default, (1, ["a"]), {}),
+    (_mutable_default, (), {"a": 2, "tags": []}),
+    (_no_parameters, (), {}),
+    (_reserved, (1,), {}),
+    (_reserved, (1,), {"b": 3}),
+    (_variadic, (1, 2, 3), {"z": 1, "y": 2}),
+    (_variadic, (1,), {}),
+    (_Repository.listing, (_Repository(),), {}),
+    (_Repository.listing, (_Repository(), "uk"), {"sort_order": 2}),
+    (_Repository.listing, (_Repository(),), {"locale": "x" * 300}),  # too long: hashed
+]
+
+
+@pytest.mark.parametrize(("func", "args", "kwargs"), _CALLS)
+def test_the_hit_path_keys_every_signature_as_make_key(
+    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """The decorator's generated hit path (docs/PERFORMANCE.md, "Decorated
+    hits") formats the key itself: a call stores under exactly the key that
+    ``key_builder``'s make-key gives, then hits it, and the function's
+    signature, name and defaults are kept."""
+    cache = MemoryCache()
+    calls: list[Any] = []
+
+    def counted(*a: Any, **k: Any) -> Any:
+        calls.append(a)
+        return func(*a, **k)
+
+    counted.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    counted.__name__ = func.__name__
+    decorated = Cached(cache, key_builder("t"), time=60)(counted)
+    expected = key_builder("t")(counted)(*args, **kwargs)
+    first = decorated(*args, **kwargs)
+    assert first == func(*args, **kwargs)
+    assert cache.get(expected) == first
+    assert decorated(*args, **kwargs) == first
+    assert len(calls) == 1
+    assert decorated.key(*args, **kwargs) == expected
+    assert inspect.signature(decorated) == inspect.signature(func)
+
+
+def test_the_hit_path_raises_for_a_wrong_call_as_the_function() -> None:
+    decorated = Cached(MemoryCache(), key_builder("t"), time=60)(_kw_only)
+    with pytest.raises(TypeError, match=r"^_kw_only\(\) takes 1 positional"):
+        decorated(1, 2)  # type: ignore[misc]
+    with pytest.raises(TypeError, match=r"^_kw_only\(\) got an unexpected keyword"):
+        decorated(1, other=2)  # type: ignore[call-arg]
