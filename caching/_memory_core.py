@@ -522,7 +522,8 @@ def _store(cache: MemoryCore, key: Any, value: Any, time: Any, mode: int) -> boo
         # an expiry second E has passed when E <= the time now (a float)
         live = item is not None and (not item[1] or item[1] > _now(cache))
         if live == (mode == _ADD):
-            _expiry(time, _second(cache))  # a bad time raises here too
+            if type(time) is not int or not 0 <= time <= MAX_RELATIVE:
+                _expiry(time, _second(cache))  # a bad time raises here too
             return False  # KEEP: add over a live item, replace without one
     now = _second(cache)
     expiry = _expiry(time, now)
@@ -574,7 +575,7 @@ def _store_multi(cache: MemoryCore, mapping: Any, time: Any, mode: int) -> list[
     expiry = _expiry(time, now)
     given = list(mapping)
     values = list(cast(Mapping[Any, Any], mapping).values())
-    plain = cache._plain and plain_keys(given)  # all checked at once, in C
+    plain = cache._plain and _plain_batch(cache._items, given)
     keys = given if plain else [_key(cache, key) for key in given]
     if cache._copy_values:
         values = [copy(value) for value in values]
@@ -620,6 +621,15 @@ def _store_multi(cache: MemoryCore, mapping: Any, time: Any, mode: int) -> list[
     finally:
         lock.release()
     return failed
+
+
+def _plain_batch(items: dict[Any, list[Any]], keys: list[Any]) -> bool:
+    """Whether every key of a batch names its item as given: a ``str`` key
+    found in ``items`` (a stored key is valid and canonical, as for
+    :meth:`set`), the others checked at once by ``plain_keys``, in C
+    (docs/PERFORMANCE.md, "Batches as batches")."""
+    unknown = [key for key in keys if type(key) is not str or key not in items]
+    return not unknown or plain_keys(unknown)
 
 
 def _index(cache: MemoryCore, key: Any, expiry: int, now: int) -> None:
