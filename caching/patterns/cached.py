@@ -1107,9 +1107,11 @@ class Cached(CachedBase[Cache]):
             check_arguments(func, args, kwargs)  # raises for a default repr
             return key if is_valid(key) else safe_key(key, head)
 
+        format_of, skip = spec.formats.get, spec.skip
+
         def keyed(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-            fmt = None if kwargs else spec.formats.get(len(args))
-            return bind(args, kwargs) if fmt is None else fmt % args[spec.skip :]
+            fmt = None if kwargs else format_of(len(args))
+            return bind(args, kwargs) if fmt is None else fmt % args[skip:]
 
         source = spec.source or _GENERAL_SOURCE
         scope: dict[str, Any] = {}
