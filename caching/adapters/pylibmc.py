@@ -493,30 +493,16 @@ class PylibmcAdapter(MemcacheApi):
     def get(self, key: Key, namespace: str | None = None) -> Any:
         # Read on the adapter's own connection (caching.adapters.text_connection), never
         # by pylibmc, whose C code inflates an item with its zlib flag first.
-        stored_key = self._stored_keys[key]
-        if self._plain:
-            return self._run(self._read_value, None, (stored_key,))
-        return self._run(self._read_decoded, None, (stored_key,))
-
-    def _read_decoded(self, client: Any, key: bytes) -> Any:
-        """The value of ``key``'s item read by the codec; ``None`` on a miss
-        and (as :meth:`_decoded`) for an item the codec refuses."""
-        found = self._fetch(client, key, b"get ")
-        if found is None:
-            return None
-        try:
-            return self.codec.loads(key, found[1], found[2])
-        except BadItemError as exc:
-            self._item_refusals.report(key, exc)
-            return None
+        return self._run(self._read_value, None, (self._stored_keys[key],))
 
     def _read_value(self, client: Any, key: bytes) -> Any:
-        """The value of ``key``'s item in the plain format, read by
-        :func:`~caching.adapters.serializer.loads`; ``None`` on a miss, and
-        (logged at most once per period) for an item it cannot read: flags
-        no adapter writes, bytes that do not decode as their flags say, a
-        pickle that cannot be read. (:meth:`_fetch` and the common flags'
-        reading inline: docs/PERFORMANCE.md, "pylibmc's reads".)"""
+        """The value of ``key``'s item: in the plain format read by
+        :func:`~caching.adapters.serializer.loads`, else by the codec;
+        ``None`` on a miss, and (logged at most once per period) for an item
+        it cannot read: flags no adapter writes, bytes that do not decode as
+        their flags say, a pickle that cannot be read, a wrong tag.
+        (:meth:`_fetch` and the common flags' reading inline, for the codec
+        too: docs/PERFORMANCE.md, "pylibmc's reads", "Signed items".)"""
         try:
             connections: _Connections | None = client._caching_connections
         except AttributeError:
@@ -536,6 +522,12 @@ class PylibmcAdapter(MemcacheApi):
         if found is None:
             return None
         data, flags = found[1], found[2]
+        if not self._plain:  # _decoded inline
+            try:
+                return self.codec.loads(key, data, flags)
+            except BadItemError as exc:
+                self._item_refusals.report(key, exc)
+                return None
         if flags == FLAG_BYTES:
             return data
         try:
