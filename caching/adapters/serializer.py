@@ -73,6 +73,8 @@ __all__ = [
     "FLAG_ZSTD",
     "MARKED_TEXT",
     "MAX_INFLATED",
+    "NUMERIC_START",
+    "PICKLED_TYPES",
     "SERIALIZERS",
     "TAG_SIZE",
     "BadItemError",
@@ -83,6 +85,7 @@ __all__ = [
     "dumps",
     "from_native",
     "loads",
+    "pickled",
     "raw",
 ]
 
@@ -100,6 +103,9 @@ Item = tuple[bytes, int]
 # First characters that make memcached's strtoull-based incr accept a value.
 _NUMERIC_TEXT = "0123456789+- \t\n\v\f\r"
 _NUMERIC_START = frozenset(_NUMERIC_TEXT.encode())
+#: First bytes of the ``bytes`` values :func:`dumps` pickles (``value[0] in
+#: NUMERIC_START``): the server would count them as they are.
+NUMERIC_START = _NUMERIC_START
 _QUOTE = "_"
 #: First characters of the str values that are quoted or bool items, as
 #: pylibmc reads them (``text[:1] in MARKED_TEXT``): no other str starts so.
@@ -112,6 +118,12 @@ def _pickle(value: Any) -> Item:
         return pickle.dumps(value, pickle.HIGHEST_PROTOCOL), FLAG_PICKLE
     except Exception as exc:  # PicklingError, TypeError, AttributeError...
         raise TypeError(f"cannot cache a {type(value).__name__}: {exc}") from exc
+
+
+#: The types :func:`dumps` always pickles (``pickled(value)`` for them is
+#: ``dumps(value)``, one call less: docs/PERFORMANCE.md, "Signed items").
+PICKLED_TYPES = frozenset({dict, list, tuple, float, type(None)})
+pickled = _pickle
 
 
 def dumps(value: Any) -> Item:
