@@ -33,13 +33,17 @@ from caching.adapters.health import round_trip
 from caching.adapters.options import ADAPTER_OPTIONS
 from caching.adapters.pool import PoolLike, checkout, lender
 from caching.adapters.serializer import (
+    FLAG_BYTES,
     FLAG_INT,
+    NUMERIC_START,
+    PICKLED_TYPES,
     BadItemError,
     Codec,
     Item,
     RefusalLog,
     counter_value,
     dumps,
+    pickled,
 )
 from caching.adapters.watch import ServerWatch
 from caching.errors import MissingExtraError
@@ -125,7 +129,14 @@ def _storer(mode: str) -> Callable[..., bool]:
     ) -> bool:
         stored_key = self._stored_keys[key]
         exptime = time if type(time) is int and 0 <= time <= latest else _exptime(time)
-        item = dumps(value) if self._plain else self.codec.dumps(stored_key, value)
+        if not self._plain:
+            item = self.codec.dumps(stored_key, value)
+        elif type(value) is bytes and value and value[0] not in NUMERIC_START:
+            item = (value, FLAG_BYTES)  # dumps' first case, inline (docs/PERFORMANCE.md)
+        elif type(value) in PICKLED_TYPES:
+            item = pickled(value)
+        else:
+            item = dumps(value)
         return self._run(self._stores[mode], False, (stored_key, item, exptime))
 
     store.__name__ = store.__qualname__ = mode

@@ -53,6 +53,7 @@ from __future__ import annotations
 import logging
 import operator
 import os
+import pickle
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -78,6 +79,7 @@ from caching.adapters.serializer import (
     FLAG_BOOL,
     FLAG_BYTES,
     FLAG_INT,
+    FLAG_PICKLE,
     BadItemError,
     Codec,
     Item,
@@ -258,6 +260,9 @@ def _get_line(key: bytes) -> bytes:
 
 #: The data of an item.
 _data = operator.itemgetter(0)
+
+#: ``pickle.loads`` as a global (one lookup less per read of a pickled item).
+_unpickle = pickle.loads
 
 
 def _store_reply(line: bytes) -> bool:
@@ -493,30 +498,16 @@ class PylibmcAdapter(MemcacheApi):
     def get(self, key: Key, namespace: str | None = None) -> Any:
         # Read on the adapter's own connection (caching.adapters.text_connection), never
         # by pylibmc, whose C code inflates an item with its zlib flag first.
-        stored_key = self._stored_keys[key]
-        if self._plain:
-            return self._run(self._read_value, None, (stored_key,))
-        return self._run(self._read_decoded, None, (stored_key,))
-
-    def _read_decoded(self, client: Any, key: bytes) -> Any:
-        """The value of ``key``'s item read by the codec; ``None`` on a miss
-        and (as :meth:`_decoded`) for an item the codec refuses."""
-        found = self._fetch(client, key, b"get ")
-        if found is None:
-            return None
-        try:
-            return self.codec.loads(key, found[1], found[2])
-        except BadItemError as exc:
-            self._item_refusals.report(key, exc)
-            return None
+        return self._run(self._read_value, None, (self._stored_keys[key],))
 
     def _read_value(self, client: Any, key: bytes) -> Any:
-        """The value of ``key``'s item in the plain format, read by
-        :func:`~caching.adapters.serializer.loads`; ``None`` on a miss, and
-        (logged at most once per period) for an item it cannot read: flags
-        no adapter writes, bytes that do not decode as their flags say, a
-        pickle that cannot be read. (:meth:`_fetch` and the common flags'
-        reading inline: docs/PERFORMANCE.md, "pylibmc's reads".)"""
+        """The value of ``key``'s item: in the plain format read by
+        :func:`~caching.adapters.serializer.loads`, else by the codec;
+        ``None`` on a miss, and (logged at most once per period) for an item
+        it cannot read: flags no adapter writes, bytes that do not decode as
+        their flags say, a pickle that cannot be read, a wrong tag.
+        (:meth:`_fetch` and the common flags' reading inline, for the codec
+        too: docs/PERFORMANCE.md, "pylibmc's reads", "Signed items".)"""
         try:
             connections: _Connections | None = client._caching_connections
         except AttributeError:
@@ -536,9 +527,17 @@ class PylibmcAdapter(MemcacheApi):
         if found is None:
             return None
         data, flags = found[1], found[2]
+        if not self._plain:  # _decoded inline
+            try:
+                return self.codec.loads(key, data, flags)
+            except BadItemError as exc:
+                self._item_refusals.report(key, exc)
+                return None
         if flags == FLAG_BYTES:
             return data
         try:
+            if flags == FLAG_PICKLE:  # loads' pickle case, inline
+                return _unpickle(data)
             return loads(data, flags)
         except Exception as exc:  # ValueError, UnpicklingError, AttributeError...
             self._item_refusals.report(key, f"{type(exc).__name__}: {exc}")

@@ -73,6 +73,8 @@ __all__ = [
     "FLAG_ZSTD",
     "MARKED_TEXT",
     "MAX_INFLATED",
+    "NUMERIC_START",
+    "PICKLED_TYPES",
     "SERIALIZERS",
     "TAG_SIZE",
     "BadItemError",
@@ -83,6 +85,7 @@ __all__ = [
     "dumps",
     "from_native",
     "loads",
+    "pickled",
     "raw",
 ]
 
@@ -100,6 +103,9 @@ Item = tuple[bytes, int]
 # First characters that make memcached's strtoull-based incr accept a value.
 _NUMERIC_TEXT = "0123456789+- \t\n\v\f\r"
 _NUMERIC_START = frozenset(_NUMERIC_TEXT.encode())
+#: First bytes of the ``bytes`` values :func:`dumps` pickles (``value[0] in
+#: NUMERIC_START``): the server would count them as they are.
+NUMERIC_START = _NUMERIC_START
 _QUOTE = "_"
 #: First characters of the str values that are quoted or bool items, as
 #: pylibmc reads them (``text[:1] in MARKED_TEXT``): no other str starts so.
@@ -112,6 +118,12 @@ def _pickle(value: Any) -> Item:
         return pickle.dumps(value, pickle.HIGHEST_PROTOCOL), FLAG_PICKLE
     except Exception as exc:  # PicklingError, TypeError, AttributeError...
         raise TypeError(f"cannot cache a {type(value).__name__}: {exc}") from exc
+
+
+#: The types :func:`dumps` always pickles (``pickled(value)`` for them is
+#: ``dumps(value)``, one call less: docs/PERFORMANCE.md, "Signed items").
+PICKLED_TYPES = frozenset({dict, list, tuple, float, type(None)})
+pickled = _pickle
 
 
 def dumps(value: Any) -> Item:
@@ -211,6 +223,8 @@ _TAGS = (_BYTES_TAG, _DICT_TAG)
 
 
 _COMPRESSED = FLAG_ZLIB | FLAG_ZSTD
+#: (A global: one lookup less per signed read than ``hmac.compare_digest``.)
+_compare_digest = hmac.compare_digest
 # HMAC's pads (RFC 2104), as the stdlib's hmac module makes them.
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -497,10 +511,13 @@ class Codec:
         """
         mac = self._mac
         if mac is not None and self._signed_pickle:  # pickle, never compressed
-            data, flags = dumps(value)
-            if flags in (FLAG_INT, FLAG_BOOL):  # a counter: unsigned
-                return data, flags
-            flags |= FLAG_SIGNED
+            if type(value) is bytes and value and value[0] not in _NUMERIC_START:
+                data, flags = value, FLAG_SIGNED  # serializer.dumps' first case, inline
+            else:
+                data, flags = dumps(value)
+                if flags in (FLAG_INT, FLAG_BOOL):  # a counter: unsigned
+                    return data, flags
+                flags |= FLAG_SIGNED
         else:
             kind = type(value)
             if kind is int and 0 <= value < MAX_COUNTER:
@@ -567,36 +584,39 @@ class Codec:
             (with json or msgpack), one that cannot be read (a missing
             class...), an item that inflates past ``max_inflated``.
         """
-        if flags in (FLAG_INT, FLAG_BOOL):  # a counter: never signed
-            if _COUNTER.fullmatch(data) is None:
-                raise BadItemError(f"flags {flags} on bytes that are not a counter")
-            return loads(data.rstrip(b" "), flags)
         mac = self._mac
-        if mac is not None:
-            if not flags & FLAG_SIGNED:
-                raise BadItemError("no tag (unsigned item)")
-            if len(data) < TAG_SIZE:
+        if mac is not None and flags & FLAG_SIGNED:  # (never a counter's flags)
+            end = len(data) - TAG_SIZE
+            if end < 0:
                 raise BadItemError("no tag (too short)")
-            tag, data = data[-TAG_SIZE:], data[:-TAG_SIZE]
+            body = data[:end]
             # The first secret's tag (_Mac.tag inline: docs/PERFORMANCE.md),
             # then the others'.
             try:
-                header = _KEY_LENGTHS[len(key)], key, _FLAG_WORDS[flags], data
+                header = _KEY_LENGTHS[len(key)], key, _FLAG_WORDS[flags], body
             except (IndexError, KeyError):
-                header = *_header(key, flags), data
+                header = *_header(key, flags), body
             inner = mac.inner.copy()
             inner.update(b"".join(header))
             outer = mac.outer.copy()
             outer.update(inner.digest())
-            if not hmac.compare_digest(tag, outer.digest()):
+            tag = data[end:]
+            if not _compare_digest(tag, outer.digest()):
                 for other in self._macs[1:]:
-                    if hmac.compare_digest(tag, other.tag(key, flags, data)):
+                    if _compare_digest(tag, other.tag(key, flags, body)):
                         break
                 else:
                     raise BadItemError("wrong tag")
             flags ^= FLAG_SIGNED
             if flags == FLAG_BYTES:  # the commonest item, read as it is
-                return data
+                return body
+            data = body
+        elif flags in (FLAG_INT, FLAG_BOOL):  # a counter: never signed
+            if _COUNTER.fullmatch(data) is None:
+                raise BadItemError(f"flags {flags} on bytes that are not a counter")
+            return loads(data.rstrip(b" "), flags)
+        elif mac is not None:
+            raise BadItemError("no tag (unsigned item)")
         elif flags & FLAG_SIGNED:
             raise BadItemError("signed item, and no secret to check it")
         if flags & _COMPRESSED:
