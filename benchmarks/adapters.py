@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -180,13 +181,37 @@ def _fill(adapter: Any, keys: list[str]) -> None:
 
 @contextlib.contextmanager
 def _server(address: str | None) -> Iterator[str]:
+    """A memcached for the run: ``address``, or one started here with one
+    worker thread, it and this process pinned to one CPU (where the
+    platform can pin). On this project's 2-vCPU VM a round trip between two
+    CPUs takes 15-60 us, depending on where the scheduler put the server's
+    thread and each connection's: the ratios of single runs ranged from 0.3x
+    to 4x. On one CPU a round trip is two context switches, the same for
+    every connection (docs/PERFORMANCE.md, "Memcached adapters")."""
     if address:
         yield address
         return
     from tests import servers
 
-    with servers.running(servers.memcached()) as server:
-        yield server.address
+    memcached = servers.memcached()
+    memcached.argv += ["-t", "1"]
+    pinned = _pin()  # before the start: the server's threads inherit the CPU
+    try:
+        with servers.running(memcached) as server:
+            yield server.address
+    finally:
+        if pinned is not None:
+            os.sched_setaffinity(0, pinned)
+
+
+def _pin() -> set[int] | None:
+    """Pin this process (and the processes it starts) to its first CPU;
+    returns the CPUs to restore, or ``None`` where the platform cannot pin."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    return cpus
 
 
 def main(argv: list[str] | None = None) -> None:
