@@ -43,6 +43,14 @@ def _plain(key: object) -> bool:
         (["a", b"a"], False),
         ([1], False),
         ([None], False),
+        # more than 64 characters in all: the bytes.translate check
+        (["a" * 40, "b" * 40], True),
+        (["a" * 40, "b c" + "d" * 40], False),
+        (["a" * 70 + "\x7f"], False),
+        (["a" * 70 + "\x00"], False),
+        (["a" * 70, "x\ty"], False),
+        (["a" * 70, "\u00e9"], False),
+        (["a" * 70, b"a"], False),
     ],
     ids=repr,
 )
@@ -55,6 +63,14 @@ def test_plain_keys_are_the_printable_ascii_str_keys(listed: list[Key]) -> None:
     assert plain_keys(listed) is all(_plain(key) for key in listed)
     if plain_keys(listed):
         assert all(key_bytes(key) == key.encode() for key in listed)  # type: ignore[union-attr]
+
+
+@given(st.lists(keys, max_size=5))
+def test_plain_keys_of_a_long_batch_are_the_printable_ascii_str_keys(listed: list[Key]) -> None:
+    """A batch of more than 64 characters is checked another way
+    (docs/PERFORMANCE.md, "Batches of keys"): the same answers."""
+    padded = ["p" * 65, *listed]
+    assert plain_keys(padded) is all(_plain(key) for key in padded)
 
 
 #: The adapters' key check, shared by the examples (so that the checked keys
