@@ -18,7 +18,6 @@ COMPILED = [
     "caching/_item_size.py",
     "caching/_reads.py",
     "caching/_memory_core.py",
-    "caching/key_rules.py",
 ]
 
 

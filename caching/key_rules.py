@@ -3,10 +3,6 @@
 A key is ``str`` (stored as UTF-8) or ``bytes``; the key that reaches storage
 must be 1 to 250 bytes with no ASCII control character and no space (bytes
 ``0x00``-``0x20`` and ``0x7f``), exactly what memcached's text protocol accepts.
-
-``setup.py`` compiles this module with mypyc beside the compiled
-``MemoryCache`` (docs/PERFORMANCE.md, "Batches of keys"); its source runs
-as it is where it is not compiled.
 """
 
 from __future__ import annotations

@@ -102,12 +102,14 @@ class _UntrustedKeyError(Exception):
 #: The hit path of a function keyed by ``key_builder``, generated with the
 #: function's parameters (:class:`~caching.patterns.key_builders.KeySource`;
 #: docs/PERFORMANCE.md, "Decorated hits"). Every name of its own starts with
-#: ``_caching_``, a prefix no such function's parameter has.
+#: ``_caching_``, a prefix no such function's parameter has; it calls no
+#: builtin by name (a parameter may be called ``type``).
 _WRAPPER = """
 def _caching_wrapper(
     _caching_head, _caching_valid, _caching_untrusted, _caching_checked, _caching_keyed,
     _caching_get, _caching_namespace, _caching_fill, _caching_served, _caching_func,
     _caching_partial, _caching_fresh, _caching_none, _caching_listening, _caching_emit,
+    _caching_type,
 ):
     def _caching_call({parameters}):
         _caching_formatted = {key}
@@ -120,7 +122,7 @@ def _caching_wrapper(
             if _caching_listening:
                 _caching_emit("miss", _caching_key)
             return _caching_fill(_caching_key, _caching_partial(_caching_func, {args}**{kwargs}))
-        if type(_caching_result) is _caching_fresh:
+        if _caching_type(_caching_result) is _caching_fresh:
             return _caching_served(
                 _caching_key, _caching_result, _caching_partial(_caching_func, {args}**{kwargs})
             )
@@ -1118,7 +1120,7 @@ class Cached(CachedBase[Cache]):
         text = _WRAPPER.format(
             parameters=source.parameters, key=source.key, args=source.args, kwargs=source.kwargs
         )
-        exec(compile(text, "<cached>", "exec"), scope)
+        exec(compile(text, f"<cached {getattr(func, '__qualname__', '?')}>", "exec"), scope)
         wrapper: Callable[..., Any] = scope["_caching_wrapper"](
             _caching_head=head,
             # formatted key -> that key, or its hashed stand-in (checked once per key)
@@ -1136,6 +1138,7 @@ class Cached(CachedBase[Cache]):
             _caching_none=CACHED_NONE,
             _caching_listening=LISTENING,
             _caching_emit=self._emit,
+            _caching_type=type,
         )
         wrapper.__defaults__ = source.defaults
         wrapper.__kwdefaults__ = source.kwdefaults

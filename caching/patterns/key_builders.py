@@ -119,7 +119,9 @@ def check_arguments(
     once the object is gone: keying a call by it gives false hits
     (``listing(Query("tea"))`` then ``listing(Query("coffee"))`` answered the
     tea listing). The key builders call this only for a key that holds
-    :data:`DEFAULT_REPR`, so the hit path does not pay for it.
+    :data:`DEFAULT_REPR`, so the hit path does not pay for it. A parameter's
+    own default (a sentinel ``object()``, say) is let through: it is the same
+    object on every call.
 
     :raises TypeError: naming the first such parameter and the fixes.
     """
@@ -131,6 +133,8 @@ def check_arguments(
     for name, value in bound.arguments.items():
         if name in CONTEXT_NAMES and next(iter(signature.parameters)) == name:
             continue
+        if value is signature.parameters[name].default:
+            continue  # the same object on every call: its address keys the same calls
         if _untrusted(value):
             kind = type(value).__qualname__
             raise TypeError(
@@ -156,8 +160,7 @@ class KeySource(NamedTuple):
 
     ``parameters`` is the parameter list without defaults, which the wrapper
     takes as ``defaults`` and ``kwdefaults`` (its ``__defaults__`` and
-    ``__kwdefaults__``: those of the signature, which for a function wrapped
-    with ``functools.wraps`` are not its own attributes); ``key`` an
+    ``__kwdefaults__``, the function's own); ``key`` an
     f-string expression of the readable key, exactly ``fmt % values``, with
     ``_caching_head`` standing for the key's head; ``args`` the positional
     arguments passed on, each followed by a comma; ``kwargs`` a dict display
@@ -193,11 +196,24 @@ class KeySpec(NamedTuple):
     source: KeySource | None
 
 
-def _source(parameters: list[inspect.Parameter], skip: int) -> KeySource | None:
-    """The :class:`KeySource` of a signature with ``skip`` context parameters."""
+def _source(
+    func: Callable[..., Any], parameters: list[inspect.Parameter], skip: int
+) -> KeySource | None:
+    """The :class:`KeySource` of ``func``'s signature with ``skip`` context
+    parameters; ``None`` unless ``func`` is a plain function whose signature
+    is its own code's (not one given by ``__signature__`` or ``__wrapped__``,
+    whose defaults a call to ``func`` does not apply), with no ``*args`` or
+    ``**kwargs`` and only ASCII parameter names, none reserved."""
     kinds = {p.kind for p in parameters}
-    if kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD} or any(
-        p.name.startswith(RESERVED_PREFIX) for p in parameters
+    if (
+        not inspect.isfunction(func)
+        or hasattr(func, "__wrapped__")
+        or hasattr(func, "__signature__")
+        or kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+        or any(
+            p.name.startswith(RESERVED_PREFIX) or not p.name.isascii() or p.name == "__debug__"
+            for p in parameters
+        )
     ):
         return None
     listed = [p.name for p in parameters]
@@ -284,7 +300,7 @@ def _key_spec(func: Callable[..., Any], key_prefix: str) -> tuple[KeySpec, Calla
         bound.apply_defaults()
         return fmt % tuple(_value(p, bound.arguments[p.name]) for p in keyed)
 
-    spec = KeySpec(_formats(parameters, skip, head), skip, head, _source(parameters, skip))
+    spec = KeySpec(_formats(parameters, skip, head), skip, head, _source(func, parameters, skip))
     return spec, bind
 
 

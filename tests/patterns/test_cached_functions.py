@@ -5,6 +5,7 @@ that cannot be trusted. On ``MemoryCache`` and on a real memcached."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import pickle
 from collections.abc import Iterator
@@ -444,32 +445,65 @@ _CALLS: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [
 ]
 
 
+def _wrapped(func: Any) -> Any:
+    """``func`` behind a ``functools.wraps`` wrapper: its signature is
+    ``func``'s (``__wrapped__``), its own code is ``(*args, **kwargs)``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.parametrize("wrap", [False, True], ids=["function", "wrapped"])
 @pytest.mark.parametrize(("func", "args", "kwargs"), _CALLS)
 def test_the_hit_path_keys_every_signature_as_make_key(
-    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], wrap: bool
 ) -> None:
-    """The decorator's generated hit path (docs/PERFORMANCE.md, "Decorated
-    hits") formats the key itself: a call stores under exactly the key that
-    ``key_builder``'s make-key gives, then hits it, and the function's
-    signature, name and defaults are kept."""
+    """The decorator's hit path (generated for a plain function:
+    docs/PERFORMANCE.md, "Decorated hits"; general for a wrapped one) reads
+    and stores under exactly the key that ``key_builder``'s make-key gives,
+    and keeps the function's signature."""
     cache = MemoryCache()
-    calls: list[Any] = []
-
-    def counted(*a: Any, **k: Any) -> Any:
-        calls.append(a)
-        return func(*a, **k)
-
-    counted.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
-    counted.__name__ = func.__name__
-    decorated = Cached(cache, key_builder("t"), time=60)(counted)
-    expected = key_builder("t")(counted)(*args, **kwargs)
+    target = _wrapped(func) if wrap else func
+    decorated = Cached(cache, key_builder("t"), time=60)(target)
+    expected = key_builder("t")(target)(*args, **kwargs)
     first = decorated(*args, **kwargs)
     assert first == func(*args, **kwargs)
     assert cache.get(expected) == first
-    assert decorated(*args, **kwargs) == first
-    assert len(calls) == 1
+    cache.set(expected, "stored")  # a hit reads this key
+    assert decorated(*args, **kwargs) == "stored"
     assert decorated.key(*args, **kwargs) == expected
     assert inspect.signature(decorated) == inspect.signature(func)
+
+
+_SENTINEL = object()
+
+
+def test_the_hit_path_takes_a_parameter_named_type_and_a_sentinel_default() -> None:
+    def listing(type: str = "tea", marker: object = _SENTINEL) -> Any:
+        return (type, marker is _SENTINEL)
+
+    cache = MemoryCache()
+    decorated = Cached(cache, key_builder("t"), time=60)(listing)
+    assert decorated() == ("tea", True)
+    assert decorated() == ("tea", True)  # a hit: the template calls no builtin by name
+    assert decorated(type="coffee") == ("coffee", True)
+    with pytest.raises(TypeError, match="default repr"):
+        decorated("tea", object())  # another object at another address: refused
+
+
+def test_a_wrapped_function_is_called_as_before_with_its_own_defaults() -> None:
+    def inner(a: int, b: int = 1) -> Any:
+        return (a, b)
+
+    @functools.wraps(inner)
+    def outer(a: int, b: int = 2) -> Any:
+        return (a, b)
+
+    decorated = Cached(MemoryCache(), key_builder("t"), time=60)(outer)
+    assert decorated(5) == (5, 2)  # outer's own default, as the undecorated call
 
 
 def test_the_hit_path_raises_for_a_wrong_call_as_the_function() -> None:
