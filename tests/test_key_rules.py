@@ -101,3 +101,18 @@ def test_is_valid_key_answers_as_key_bytes_decides(key: object) -> None:
     else:
         expected = True
     assert is_valid_key(key) is expected
+
+
+@pytest.mark.parametrize("key", [1, None, 1.5, ("a",)], ids=repr)
+def test_a_key_of_another_type_raises_the_rules_own_type_error(key: object) -> None:
+    """The key rules' message names the type (a compiled module's argument
+    check would raise its own, naming the annotation instead)."""
+    from caching import MemoryCache
+
+    message = f"cache key must be str or bytes, not {type(key).__name__}"
+    with pytest.raises(TypeError, match=f"^{message}$"):
+        key_bytes(key)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=f"^{message}$"):
+        MemoryCache().get(key)  # type: ignore[arg-type]
+    assert plain_keys([key]) is False  # type: ignore[list-item]
+    assert plain_keys((key,)) is False  # type: ignore[arg-type]
