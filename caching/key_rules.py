@@ -36,7 +36,7 @@ _SHORT_TEXT = 64
 
 Key = str | bytes
 
-_FORBIDDEN = re.compile(rb"[\x00-\x20\x7f]")
+_FORBIDDEN = re.compile(b"[" + re.escape(_FORBIDDEN_BYTES) + b"]")
 
 
 def _invalid(key: object, why: str) -> InvalidKeyError:

@@ -43,7 +43,7 @@ from caching.adapters.serializer import (
     RefusalLog,
     counter_value,
     dumps,
-    pickled,
+    pickle_item,
 )
 from caching.adapters.watch import ServerWatch
 from caching.errors import MissingExtraError
@@ -134,7 +134,7 @@ def _storer(mode: str) -> Callable[..., bool]:
         elif type(value) is bytes and value and value[0] not in NUMERIC_START:
             item = (value, FLAG_BYTES)  # dumps' first case, inline (docs/PERFORMANCE.md)
         elif type(value) in PICKLED_TYPES:
-            item = pickled(value)
+            item = pickle_item(value)
         else:
             item = dumps(value)
         return self._run(self._stores[mode], False, (stored_key, item, exptime))

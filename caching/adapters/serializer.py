@@ -85,7 +85,7 @@ __all__ = [
     "dumps",
     "from_native",
     "loads",
-    "pickled",
+    "pickle_item",
     "raw",
 ]
 
@@ -102,10 +102,9 @@ Item = tuple[bytes, int]
 
 # First characters that make memcached's strtoull-based incr accept a value.
 _NUMERIC_TEXT = "0123456789+- \t\n\v\f\r"
-_NUMERIC_START = frozenset(_NUMERIC_TEXT.encode())
 #: First bytes of the ``bytes`` values :func:`dumps` pickles (``value[0] in
 #: NUMERIC_START``): the server would count them as they are.
-NUMERIC_START = _NUMERIC_START
+NUMERIC_START = frozenset(_NUMERIC_TEXT.encode())
 _QUOTE = "_"
 #: First characters of the str values that are quoted or bool items, as
 #: pylibmc reads them (``text[:1] in MARKED_TEXT``): no other str starts so.
@@ -113,17 +112,20 @@ MARKED_TEXT = frozenset(_NUMERIC_TEXT + _QUOTE)
 _TRUE, _FALSE = "01", "00"
 
 
-def _pickle(value: Any) -> Item:
+def pickle_item(value: Any) -> Item:
+    """``value`` pickled, as the item :func:`dumps` makes of a value it pickles.
+
+    :raises TypeError: ``value`` cannot be pickled (naming its type).
+    """
     try:
         return pickle.dumps(value, pickle.HIGHEST_PROTOCOL), FLAG_PICKLE
     except Exception as exc:  # PicklingError, TypeError, AttributeError...
         raise TypeError(f"cannot cache a {type(value).__name__}: {exc}") from exc
 
 
-#: The types :func:`dumps` always pickles (``pickled(value)`` for them is
+#: The types :func:`dumps` always pickles (``pickle_item(value)`` for them is
 #: ``dumps(value)``, one call less: docs/PERFORMANCE.md, "Signed items").
 PICKLED_TYPES = frozenset({dict, list, tuple, float, type(None)})
-pickled = _pickle
 
 
 def dumps(value: Any) -> Item:
@@ -134,25 +136,25 @@ def dumps(value: Any) -> Item:
     """
     kind = type(value)
     if kind is bytes:
-        if value and value[0] not in _NUMERIC_START:
+        if value and value[0] not in NUMERIC_START:
             return value, FLAG_BYTES
-        return _pickle(value)
+        return pickle_item(value)
     if kind is str:
         if value and value[0] not in MARKED_TEXT:
             try:
                 return value.encode("utf-8"), FLAG_STR
             except UnicodeEncodeError:  # lone surrogates: no UTF-8 form
-                return _pickle(value)
+                return pickle_item(value)
         quoted = _QUOTE + value
         try:
             return quoted.encode("utf-8"), FLAG_QUOTED
         except UnicodeEncodeError:
-            return _pickle(quoted)[0], FLAG_QUOTED_PICKLE
+            return pickle_item(quoted)[0], FLAG_QUOTED_PICKLE
     if kind is int and 0 <= value < MAX_COUNTER:
         return str(value).encode("ascii"), FLAG_INT
     if kind is bool:
         return (_TRUE if value else _FALSE).encode("ascii"), FLAG_BOOL
-    return _pickle(value)
+    return pickle_item(value)
 
 
 def loads(data: bytes, flags: int) -> Any:
@@ -511,7 +513,7 @@ class Codec:
         """
         mac = self._mac
         if mac is not None and self._signed_pickle:  # pickle, never compressed
-            if type(value) is bytes and value and value[0] not in _NUMERIC_START:
+            if type(value) is bytes and value and value[0] not in NUMERIC_START:
                 data, flags = value, FLAG_SIGNED  # serializer.dumps' first case, inline
             else:
                 data, flags = dumps(value)
@@ -549,7 +551,7 @@ class Codec:
 
     def _dump_data(self, value: Any) -> Item:
         kind = type(value)
-        if kind is bytes and value and value[0] not in _NUMERIC_START:
+        if kind is bytes and value and value[0] not in NUMERIC_START:
             return value, FLAG_BYTES
         if kind is str and value and value[0] not in MARKED_TEXT:
             try:

@@ -106,8 +106,9 @@ class _UntrustedKeyError(Exception):
 #: builtin by name (a parameter may be called ``type``).
 _WRAPPER = """
 def _caching_wrapper(
-    _caching_head, _caching_valid, _caching_untrusted, _caching_checked, _caching_keyed,
-    _caching_get, _caching_namespace, _caching_fill, _caching_served, _caching_func,
+    _caching_head, _caching_valid, _caching_untrusted, _caching_checked, _caching_bind,
+    _caching_format_of, _caching_skip, _caching_get, _caching_namespace, _caching_fill,
+    _caching_served, _caching_func,
     _caching_partial, _caching_fresh, _caching_none, _caching_listening, _caching_emit,
     _caching_type,
 ):
@@ -133,10 +134,15 @@ def _caching_wrapper(
 """
 
 #: The :class:`KeySource` of a function with ``*args`` or ``**kwargs``: its
-#: key made as ``make_key`` makes it.
+#: key made as ``make_key`` makes it (the format of the positional count, or
+#: ``bind`` for keyword arguments), inline.
 _GENERAL_SOURCE = KeySource(
     parameters="*args, **kwargs",
-    key="_caching_keyed(args, kwargs)",
+    key=(
+        "_caching_bind(args, kwargs)"
+        " if kwargs or (_caching_fmt := _caching_format_of(len(args))) is None"
+        " else _caching_fmt % args[_caching_skip:]"
+    ),
     args="*args, ",
     kwargs="kwargs",
     defaults=None,
@@ -1109,12 +1115,6 @@ class Cached(CachedBase[Cache]):
             check_arguments(func, args, kwargs)  # raises for a default repr
             return key if is_valid(key) else safe_key(key, head)
 
-        format_of, skip = spec.formats.get, spec.skip
-
-        def keyed(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-            fmt = None if kwargs else format_of(len(args))
-            return bind(args, kwargs) if fmt is None else fmt % args[skip:]
-
         source = spec.source or _GENERAL_SOURCE
         scope: dict[str, Any] = {}
         text = _WRAPPER.format(
@@ -1127,7 +1127,9 @@ class Cached(CachedBase[Cache]):
             _caching_valid=Memo(check),
             _caching_untrusted=_UntrustedKeyError,
             _caching_checked=checked,
-            _caching_keyed=keyed,
+            _caching_bind=bind,
+            _caching_format_of=spec.formats.get,
+            _caching_skip=spec.skip,
             _caching_get=self.cache.get,
             _caching_namespace=self.namespace,
             _caching_fill=fill,
