@@ -14,11 +14,11 @@ venv: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(PACKAGE): pyproject.toml setup.py caching/_item_size.py caching/_reads.py caching/_memory_core.py | $(BIN)/python
+$(PACKAGE): pyproject.toml setup.py caching/_item_size.py caching/_reads.py caching/_memory_core.py caching/_replies.py | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $(PACKAGE)
 
-$(STAMP): pyproject.toml setup.py caching/_item_size.py caching/_reads.py caching/_memory_core.py | $(BIN)/python
+$(STAMP): pyproject.toml setup.py caching/_item_size.py caching/_reads.py caching/_memory_core.py caching/_replies.py | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install -q -e ".[all]" --group dev
 	touch $(STAMP) $(PACKAGE)

@@ -18,6 +18,7 @@ COMPILED = [
     "caching/_item_size.py",
     "caching/_reads.py",
     "caching/_memory_core.py",
+    "caching/_replies.py",
 ]
 
 

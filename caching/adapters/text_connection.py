@@ -35,6 +35,7 @@ import socket
 import struct
 from collections.abc import Callable
 
+from caching._replies import Found, split_reply
 from caching.adapters import pool
 
 __all__ = [
@@ -46,9 +47,6 @@ __all__ = [
     "connect",
     "send_reading",
 ]
-
-#: An item as read: ``(key, data, flags, cas)``, ``cas`` ``None`` for ``get``.
-Found = tuple[bytes, bytes, int, "int | None"]
 
 _END = b"END"
 _VALUE = b"VALUE"
@@ -198,34 +196,6 @@ class OutOfStepError(Exception):
     connection is closed."""
 
 
-def _split_reply(buf: bytes) -> list[Found] | None:
-    """The items of a whole reply ``buf`` (ending ``END``) whose values hold
-    no ``\\r\\n``, split in one pass; ``None`` when a line's length is not
-    what its header announced (a value holding ``\\r\\n``, a reply cut
-    short, anything else), for :meth:`TextConnection.fetch` to read step by step.
-    (Each value's first line is shorter than announced when the value holds
-    ``\\r\\n``, so a split that matches every header is the reply.)"""
-    lines = buf.split(b"\r\n")
-    del lines[-2:]  # END, and the empty rest after it
-    if len(lines) % 2:
-        return None
-    found: list[Found] = []
-    append = found.append
-    pairs = iter(lines)
-    for header, data in zip(pairs, pairs, strict=True):
-        parts = header.split(b" ")
-        if len(parts) != 4 or parts[0] != _VALUE:
-            return None
-        try:
-            if int(parts[3]) != len(data):
-                return None
-            flags = int(parts[2])
-        except ValueError:
-            return None
-        append((parts[1], data, flags, None))
-    return found
-
-
 def _closed_poll(timeout: float | None = None) -> list[tuple[int, int]]:
     """:meth:`TextConnection.usable`'s poll of a closed connection."""
     return [(-1, select.POLLNVAL)]
@@ -349,7 +319,7 @@ class TextConnection:
             if buf == b"END\r\n":
                 return []
             if buf.endswith(b"\r\nEND\r\n"):
-                quick = _split_reply(buf)
+                quick = split_reply(buf)
                 if quick is not None:
                     return quick
             return self._read(buf, request)
