@@ -71,19 +71,26 @@ class Server:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> Server:
-        self.process = subprocess.Popen(
-            self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            wait_for_port(self.port)
-            time.sleep(0.05)
-            if self.process.poll() is not None:  # another process took the port
-                raise RuntimeError(f"{self.argv[0]} exited at start on port {self.port}")
-        except RuntimeError:
-            self.stop()
-            raise
-        return self
+    def start(self, attempts: int = 20) -> Server:
+        """Start the server on its port; a restart whose port a passing
+        socket holds (a client's ephemeral port, seen in CI) is tried again
+        every 0.25 s, ``attempts`` times in all."""
+        for attempt in range(attempts):
+            self.process = subprocess.Popen(
+                self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            try:
+                wait_for_port(self.port)
+                time.sleep(0.05)
+                if self.process.poll() is None:
+                    return self
+            except RuntimeError:
+                self.stop()
+                raise
+            self.process = None  # another process took the port
+            if attempt + 1 < attempts:
+                time.sleep(0.25)
+        raise RuntimeError(f"{self.argv[0]} exited at start on port {self.port}")
 
     def stop(self) -> None:
         if self.process is None:
