@@ -12,7 +12,7 @@ The text protocol's reply to ``get k1 k2 ...`` is, per item found,
 
 from __future__ import annotations
 
-__all__ = ["Found", "split_reply"]
+__all__ = ["Found", "plain_number", "split_reply"]
 
 #: An item as read: ``(key, data, flags, cas)``, ``cas`` ``None`` for ``get``.
 Found = tuple[bytes, bytes, int, "int | None"]
@@ -20,7 +20,7 @@ Found = tuple[bytes, bytes, int, "int | None"]
 _VALUE = b"VALUE"
 
 
-def _number(text: bytes) -> int:
+def plain_number(text: bytes) -> int:
     """``text`` as memcached writes a number (plain digits, no leading 0
     but in ``0`` itself); -1 for any other text."""
     if not text.isdigit() or (len(text) > 1 and text[0] == 48):  # b"0"
@@ -52,12 +52,12 @@ def split_reply(buf: bytes) -> list[Found] | None:
         if len(parts) != 4 or parts[0] != _VALUE:
             return None
         data = lines[index + 1]
-        if _number(parts[3]) != len(data):
+        if plain_number(parts[3]) != len(data):
             return None
         text = parts[2]
         flags = flag_values.get(text, -1)
         if flags < 0:
-            flags = _number(text)
+            flags = plain_number(text)
             if flags < 0:
                 return None
             flag_values[text] = flags

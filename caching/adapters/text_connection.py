@@ -35,7 +35,7 @@ import socket
 import struct
 from collections.abc import Callable
 
-from caching._replies import Found, split_reply
+from caching._replies import Found, plain_number, split_reply
 from caching.adapters import pool
 
 __all__ = [
@@ -65,9 +65,9 @@ _SIZE_TEXT: dict[int, bytes] = {}
 def _flag_value(text: bytes) -> int | None:
     """The flags that ``text`` writes in plain digits (as memcached does),
     ``None`` for any other text."""
-    if not text.isdigit() or (text[:1] == b"0" and len(text) > 1):
+    flags = plain_number(text)
+    if flags < 0:
         return None
-    flags = int(text)
     if len(_FLAG_VALUES) < 256:
         _FLAG_VALUES[text] = flags
     return flags
