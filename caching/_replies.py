@@ -1,10 +1,11 @@
-"""The split of a whole ``get`` reply into its items, compiled with mypyc.
+"""The read of a whole ``get`` reply into its items, compiled with mypyc.
 
 :meth:`caching.adapters.text_connection.TextConnection.fetch` reads the
-common reply of a ``get`` of many keys, whole in one receive and with no
-value holding ``\\r\\n``, through :func:`split_reply`: one C loop over the
-reply's lines (docs/PERFORMANCE.md, "pylibmc's reads"). Where ``setup.py``
-did not compile this module, the same source runs as Python.
+common reply of a ``get`` of many keys, whole in one receive, through
+:func:`read_asked`: one C loop over the reply's bytes by position, which
+matches each item to its key and sorts out the bytes values
+(docs/PERFORMANCE.md, "pylibmc's reads"). Where ``setup.py`` did not
+compile this module, the same source runs as Python.
 
 The text protocol's reply to ``get k1 k2 ...`` is, per item found,
 ``VALUE <key> <flags> <bytes>\\r\\n<data>\\r\\n``, then ``END\\r\\n``.
@@ -12,12 +13,12 @@ The text protocol's reply to ``get k1 k2 ...`` is, per item found,
 
 from __future__ import annotations
 
-__all__ = ["Found", "plain_number", "split_reply"]
+from typing import Any
+
+__all__ = ["Found", "Read", "plain_number", "read_asked"]
 
 #: An item as read: ``(key, data, flags, cas)``, ``cas`` ``None`` for ``get``.
 Found = tuple[bytes, bytes, int, "int | None"]
-
-_VALUE = b"VALUE"
 
 
 def plain_number(text: bytes) -> int:
@@ -28,38 +29,100 @@ def plain_number(text: bytes) -> int:
     return int(text)
 
 
-def split_reply(buf: bytes) -> list[Found] | None:
-    """The items of a whole reply ``buf`` (ending ``\\r\\nEND\\r\\n``) whose
-    values hold no ``\\r\\n``, split in one pass.
+#: What :func:`read_asked` read: the values found by key, and the items
+#: left to decode, ``(key, data, flags)``.
+Read = tuple[dict[Any, object], list[tuple[Any, bytes, int]]]
+
+
+def read_asked(buf: bytes, asked: list[str], plain: bool) -> Read | None:
+    """The items of a whole reply ``buf`` to ``get`` of ``asked``, read by
+    position in one pass: each header's fields digit by digit, each value by
+    the length its header announces.
 
     :param buf: the reply, as received.
-    :returns: the items in the server's order; ``None`` when a line's
-        length is not what its header announced (a value holding
-        ``\\r\\n``, a reply cut short) or a header is not a ``get`` item's
-        with numbers in plain digits: the caller then reads the reply step
-        by step. (Each value's first line is shorter than announced when
-        the value holds ``\\r\\n``, so a split that matches every header is
-        the reply.)
+    :param asked: the keys of the request, in its order (printable ASCII,
+        as :func:`caching.key_rules.plain_keys` checks them): memcached
+        answers them in that order, so each item's key is matched against
+        the next keys asked, with no lookup table.
+    :param plain: ``True``: an item of flags 0 is its value (bytes), and
+        every other item is left to decode; ``False``: every item found is
+        ``(data, flags)``, for a codec.
+    :returns: ``(found, others)``; ``None`` when ``buf`` is not exactly such
+        a reply (cut short, a ``gets``'s cas, numbers not in plain digits, a
+        key not asked or out of order, bytes after ``END``): the caller then
+        reads it step by step.
     """
-    lines = buf.split(b"\r\n")
-    count = len(lines) - 2  # END, and the empty rest after it
-    if count < 0 or count % 2:
-        return None
-    found: list[Found] = []
-    flag_values: dict[bytes, int] = {}
-    for index in range(0, count, 2):
-        parts = lines[index].split(b" ")
-        if len(parts) != 4 or parts[0] != _VALUE:
+    size = len(buf)
+    found: dict[str, object] = {}
+    others: list[tuple[str, bytes, int]] = []
+    count = len(asked)
+    at = 0
+    pos = 0
+    while size - pos > 5:
+        if (
+            buf[pos] != 86  # V
+            or buf[pos + 1] != 65  # A
+            or buf[pos + 2] != 76  # L
+            or buf[pos + 3] != 85  # U
+            or buf[pos + 4] != 69  # E
+            or buf[pos + 5] != 32
+        ):
             return None
-        data = lines[index + 1]
-        if plain_number(parts[3]) != len(data):
-            return None
-        text = parts[2]
-        flags = flag_values.get(text, -1)
-        if flags < 0:
-            flags = plain_number(text)
-            if flags < 0:
+        start = pos + 6
+        end = start
+        while end < size:
+            char = buf[end]
+            if char == 32:
+                break
+            if char < 33 or char > 126 or end - start >= 250:
                 return None
-            flag_values[text] = flags
-        found.append((parts[1], data, flags, None))
-    return found
+            end += 1
+        name = buf[start:end].decode("ascii")
+        while at < count and asked[at] != name:
+            at += 1
+        if at == count:
+            return None
+        flags, end = _digits(buf, end + 1, 32)
+        if flags < 0 or flags > 0xFFFFFFFF:
+            return None
+        length, end = _digits(buf, end + 1, 13)
+        start = end + 2
+        end = start + length
+        if length < 0 or end + 2 > size or buf[start - 1] != 10:
+            return None
+        if buf[end] != 13 or buf[end + 1] != 10:
+            return None
+        data = buf[start:end]
+        key = asked[at]
+        at += 1
+        if not plain:
+            found[key] = (data, flags)
+        elif flags == 0:
+            found[key] = data
+        else:
+            others.append((key, data, flags))
+        pos = end + 2
+    if size - pos != 5 or buf[pos:] != b"END\r\n":
+        return None
+    return found, others
+
+
+def _digits(buf: bytes, start: int, stop: int) -> tuple[int, int]:
+    """The number in plain digits (as :func:`plain_number`) at ``start`` of
+    ``buf``, which must end at a byte ``stop``, and the position of that
+    byte; -1 for a number that is not there, has more than 10 digits or a
+    leading 0."""
+    size = len(buf)
+    end = start
+    number = 0
+    while end < size:
+        char = buf[end]
+        if char == stop:
+            break
+        if char < 48 or char > 57 or end - start >= 10:
+            return -1, end
+        number = number * 10 + char - 48
+        end += 1
+    if end in (start, size) or (end - start > 1 and buf[start] == 48):
+        return -1, end
+    return number, end

@@ -571,32 +571,31 @@ class PylibmcAdapter(MemcacheApi):
 
     def _get_many(self, client: Any, keys: list[Key]) -> dict[Key, Any]:
         # One ``get`` of all the keys per server, on the adapter's own
-        # connections; plain items read with loads, each alone (a broken one
-        # is a miss for its key alone); under a codec, handed over undecoded.
-        given: dict[bytes, Key] = {
-            (key.encode("utf-8") if isinstance(key, str) else key): key for key in keys
-        }
+        # connections (TextConnection.fetch); plain items of other flags than
+        # bytes read with loads, each alone (a broken one is a miss for its
+        # key alone); under a codec, handed over undecoded.
         connections: _Connections | None = getattr(client, _CONNECTIONS, None)
         if connections is None or connections.pid != process_id():
             connections = _connections(client)
         if connections.single:
-            groups = {0: list(given)}
+            groups = {0: keys}
         else:
             groups = {}
             place = client.hash
-            for stored in given:
-                groups.setdefault(place(stored), []).append(stored)
+            for key in keys:
+                stored = key.encode("utf-8") if isinstance(key, str) else key
+                groups.setdefault(place(stored), []).append(key)
         found: dict[Key, Any] = {}
         failure: BaseException | None = None
         plain = self._plain
-        for index, stored_keys in groups.items():
+        for index, asked in groups.items():
             address = connections.addresses[index]
             try:
                 connection = connections.connections[index]
                 if connection is None or not connection.usable():
                     connection = self._reconnect(client, connections, index)
                 try:
-                    items = connection.fetch(b"get " + b" ".join(stored_keys) + b"\r\n")
+                    read, others = connection.fetch(asked, plain)
                 except OSError as exc:
                     raise self._connection_error(f"{address}: {exc}") from exc
             except self.errors as exc:
@@ -609,26 +608,15 @@ class PylibmcAdapter(MemcacheApi):
                     raise self._protocol_error(f"{address}: {exc}") from exc
                 self._bad_reply_seen(address, str(exc))  # its keys alone miss
                 continue
-            for stored, data, flags, _ in items:
-                key = given.get(stored)
-                if key is None:  # out of step: none of this server's items
-                    connection.close()
-                    reason = f"an item of a key not asked for, {stored[:60]!r}"
-                    if len(groups) == 1:
-                        raise self._protocol_error(f"{address}: {reason}")
-                    self._bad_reply_seen(address, reason)
-                    for asked in stored_keys:
-                        found.pop(given[asked], None)
-                    break
-                if not plain:
-                    found[key] = (data, flags)
-                    continue
-                if flags == FLAG_BYTES:  # the commonest, inline
-                    found[key] = data
-                    continue
+            if len(groups) == 1:
+                found = read
+            else:
+                found.update(read)
+            for key, data, flags in others:
                 try:
                     value = loads(data, flags)
                 except Exception as exc:  # a broken item: a miss for its key alone
+                    stored = key.encode("utf-8") if isinstance(key, str) else key
                     self._item_refusals.report(stored, f"{type(exc).__name__}: {exc}")
                     continue
                 if value is not None:

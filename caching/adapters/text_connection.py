@@ -35,8 +35,9 @@ import socket
 import struct
 from collections.abc import Callable
 
-from caching._replies import Found, plain_number, split_reply
+from caching._replies import Found, Read, plain_number, read_asked
 from caching.adapters import pool
+from caching.key_rules import Key
 
 __all__ = [
     "SEND_WHOLE",
@@ -71,6 +72,32 @@ def _flag_value(text: bytes) -> int | None:
     if len(_FLAG_VALUES) < 256:
         _FLAG_VALUES[text] = flags
     return flags
+
+
+def _key_bytes(key: Key) -> bytes:
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
+def _as_read(items: list[Found], asked: list[Key], plain: bool) -> Read:
+    """``items``, read step by step, as :func:`~caching._replies.read_asked`
+    gives them.
+
+    :raises OutOfStepError: an item of a key not in ``asked``.
+    """
+    given = {_key_bytes(key): key for key in asked}
+    found: dict[Key, object] = {}
+    others: list[tuple[Key, bytes, int]] = []
+    for stored, data, flags, _ in items:
+        key = given.get(stored)
+        if key is None:
+            raise OutOfStepError(f"an item of a key not asked for, {stored[:60]!r}")
+        if not plain:
+            found[key] = (data, flags)
+        elif flags == 0:
+            found[key] = data
+        else:
+            others.append((key, data, flags))
+    return found, others
 
 
 def _size_text(length: int) -> bytes:
@@ -302,27 +329,40 @@ class TextConnection:
             raise OutOfStepError(f"{len(found)} items, of {found[0][0][:60]!r}, for {key[:60]!r}")
         return found[0]
 
-    def fetch(self, request: bytes) -> list[Found]:
-        """Send ``request`` (one ``get``/``gets`` line) and read its reply.
+    def fetch(self, asked: list[Key], plain: bool) -> Read:
+        """Send ``get`` of ``asked`` (checked keys) and read its reply.
 
-        :returns: the items found, in the order the server sent them.
+        A whole reply of keys in printable ASCII is read in one pass
+        (:func:`~caching._replies.read_asked`); any other, step by step.
+
+        :param plain: as :func:`~caching._replies.read_asked`'s.
+        :returns: ``(found, others)`` as :func:`~caching._replies.read_asked`'s,
+            keyed by the keys of ``asked``.
         :raises OSError: the server failed (refused, closed, timed out).
-        :raises OutOfStepError: a reply that does not belong to a ``get``.
-            (Either way, the connection is closed.)
+        :raises OutOfStepError: a reply that does not belong to this
+            ``get``. (Either way, the connection is closed.)
         """
+        try:
+            request = b"get " + " ".join(asked).encode("ascii") + b"\r\n"  # type: ignore[arg-type]
+        except (TypeError, UnicodeEncodeError):  # bytes keys, or not ASCII
+            request = b"get " + b" ".join(map(_key_bytes, asked)) + b"\r\n"
+            ascii_keys = False
+        else:
+            ascii_keys = True
         sock = self.sock
         try:
             if len(request) > SEND_WHOLE:  # the reply may fill the buffers first
-                return self._read(send_reading(sock, request, self.timeout), request)
+                buf = send_reading(sock, request, self.timeout)
+                return _as_read(self._read(buf, request), asked, plain)
             sock.sendall(request)
             buf = sock.recv(_CHUNK)
-            if buf == b"END\r\n":
-                return []
-            if buf.endswith(b"\r\nEND\r\n"):
-                quick = split_reply(buf)
-                if quick is not None:
-                    return quick
-            return self._read(buf, request)
+            if buf == _MISS:
+                return {}, []
+            if ascii_keys and buf.endswith(b"\r\nEND\r\n"):
+                read = read_asked(buf, asked, plain)  # type: ignore[arg-type]
+                if read is not None:
+                    return read
+            return _as_read(self._read(buf, request), asked, plain)
         except BaseException:
             self.close()
             raise
