@@ -260,10 +260,12 @@ class MemoryCore:
             item = self._items.get(canonical)  # bytes given for a str key
             if item is None:
                 return None
-        expiry = item[1]
+        expiry: int = item[1]
         if expiry:
+            # a float comparison: an int's with a float is a generic one
+            # (docs/PERFORMANCE.md, "The clock")
             clock = self._clock
-            if expiry <= (_wall_time() if clock is None else clock()):
+            if float(expiry) <= (_wall_time() if clock is None else float(clock())):
                 return None
         return item[0]
 
@@ -723,8 +725,9 @@ def _count(cache: MemoryCore, key: Any, delta: Any, initial_value: Any, up: bool
         lock.acquire()
         try:
             held = cache._items[key]
-            value, expiry = held
-            if type(value) is int and (not expiry or expiry > _wall_time()):
+            value = held[0]
+            expiry: int = held[1]
+            if type(value) is int and (not expiry or float(expiry) > _wall_time()):
                 if up:
                     new = value + delta
                     if value >= 0 and new >= value and new <= _SMALL:
