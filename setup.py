@@ -19,6 +19,7 @@ COMPILED = [
     "caching/_reads.py",
     "caching/_memory_core.py",
     "caching/_replies.py",
+    "caching/_method_binding.py",
 ]
 
 

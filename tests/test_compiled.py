@@ -13,7 +13,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: setup.py's list, as module names.
-MODULES = ["caching._item_size", "caching._reads", "caching._memory_core", "caching._replies"]
+MODULES = [
+    "caching._item_size",
+    "caching._reads",
+    "caching._memory_core",
+    "caching._replies",
+    "caching._method_binding",
+]
 
 
 def test_the_list_is_setup_pys() -> None:

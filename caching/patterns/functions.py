@@ -6,8 +6,8 @@ call and gains acts on one call's item (``key``, ``get``, ``set``,
 method they go through the instance, ``repo.list_items.invalidate("en")``:
 a method (first parameter ``self``/``cls``/``klass``, wheezy's rule) is a
 descriptor whose ``__get__`` gives the call and the acts bound to the
-instance, as a ``functools.partial`` (a call through it is a C call, as a
-bound method's is). A plain function is the wrapper function itself.
+instance (``caching._method_binding``, compiled: a C slot and a C call, as a
+plain method's are). A plain function is the wrapper function itself.
 
 The types are :class:`CachedFunction` and :class:`CachedMultiFunction`
 (``typing.ParamSpec``): mypy checks a call's arguments and return type as
@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
+from caching._method_binding import CachedClassMethod, CachedMethod
 from caching.key_rules import Key
 from caching.patterns.key_builders import CONTEXT_NAMES
 
@@ -168,76 +169,6 @@ class CachedMultiDecorator(Protocol):
     def __call__(self, func: Callable[P, Mapping[K, V]], /) -> CachedMultiFunction[P, K, V]: ...
 
 
-class _Bound(functools.partial[Any]):
-    """A cached method bound to its instance (or class): the call and every act."""
-
-    __slots__ = ()
-
-    def key(self, *args: Any, **kwargs: Any) -> Key:
-        return self.func.key(*self.args, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
-
-    def get(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func.get(*self.args, *args, **kwargs)  # type: ignore[attr-defined]
-
-    def set(self, value: Any, *args: Any, **kwargs: Any) -> bool:
-        return self.func.set(value, *self.args, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
-
-    def invalidate(self, *args: Any, **kwargs: Any) -> bool:
-        return self.func.invalidate(*self.args, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
-
-    def refresh(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func.refresh(*self.args, *args, **kwargs)  # type: ignore[attr-defined]
-
-    def get_multi(self, ids: Iterable[Any]) -> dict[Any, Any]:
-        return self.func.get_multi(*self.args, ids)  # type: ignore[attr-defined,no-any-return]
-
-    def set_multi(self, mapping: Mapping[Any, Any]) -> list[Any]:
-        return self.func.set_multi(*self.args, mapping)  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def original(self) -> Callable[..., Any]:
-        return self.func.original  # type: ignore[attr-defined,no-any-return]
-
-    def __getattr__(self, name: str) -> Any:
-        # __name__, __qualname__, __wrapped__ ... of the function
-        return getattr(self.func, name)
-
-
-class _CachedMethod(Generic[P, R]):
-    """A cached method: a descriptor binding the call and the acts to the instance.
-
-    :param wrapper: the decorated function with its acts (taking ``self``).
-    """
-
-    def __init__(self, wrapper: Callable[..., Any]) -> None:
-        functools.update_wrapper(self, wrapper)
-        self._wrapper = wrapper
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._wrapper(*args, **kwargs)
-
-    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
-        # The one Python frame a method call pays over a plain function's
-        # (docs/PERFORMANCE.md, "Decorated hits").
-        return self if instance is None else _Bound(self._wrapper, instance)
-
-    def __repr__(self) -> str:
-        return f"<cached method {self._wrapper.__qualname__}>"
-
-
-class _CachedClassMethod(_CachedMethod[P, R]):
-    """A cached ``classmethod``: the call and the acts bound to the class."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(f"{self._wrapper.__qualname__} is a classmethod: call it on its class")
-
-    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
-        return _Bound(self._wrapper, owner if owner is not None else type(instance))
-
-    def __repr__(self) -> str:
-        return f"<cached classmethod {self._wrapper.__qualname__}>"
-
-
 def _has_context(func: Callable[..., Any]) -> bool:
     names = list(inspect.signature(func).parameters)
     return bool(names) and names[0] in CONTEXT_NAMES
@@ -248,9 +179,9 @@ def _apply(wrapped: Any, decorate: Callable[[Callable[..., Any]], Callable[..., 
         if isinstance(func, staticmethod):
             return staticmethod(apply(func.__func__))
         if isinstance(func, classmethod):
-            return _CachedClassMethod(decorate(func.__func__))
+            return CachedClassMethod(decorate(func.__func__))
         wrapper = decorate(func)
-        return _CachedMethod(wrapper) if _has_context(func) else wrapper
+        return CachedMethod(wrapper) if _has_context(func) else wrapper
 
     return apply if wrapped is None else apply(wrapped)
 
