@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Found", "Read", "plain_number", "read_asked"]
+__all__ = ["Found", "Read", "file_item", "plain_number", "read_asked"]
 
 #: An item as read: ``(key, data, flags, cas)``, ``cas`` ``None`` for ``get``.
 Found = tuple[bytes, bytes, int, "int | None"]
@@ -93,18 +93,31 @@ def read_asked(buf: bytes, asked: list[str], plain: bool) -> Read | None:
         if buf[end] != 13 or buf[end + 1] != 10:
             return None
         data = buf[start:end]
-        key = asked[at]
+        file_item(found, others, asked[at], data, flags, plain)
         at += 1
-        if not plain:
-            found[key] = (data, flags)
-        elif flags == 0:
-            found[key] = data
-        else:
-            others.append((key, data, flags))
         pos = end + 2
     if size - pos != 5 or buf[pos:] != b"END\r\n":
         return None
     return found, others
+
+
+def file_item(
+    found: dict[Any, object],
+    others: list[tuple[Any, bytes, int]],
+    key: Any,
+    data: bytes,
+    flags: int,
+    plain: bool,
+) -> None:
+    """Put the item of ``key`` where a :data:`Read` keeps it: ``(data, flags)``
+    in ``found`` unless ``plain``; else its bytes in ``found`` when its flags
+    are 0 (a ``bytes`` value, no ``loads`` needed), or in ``others``."""
+    if not plain:
+        found[key] = (data, flags)
+    elif flags == 0:
+        found[key] = data
+    else:
+        others.append((key, data, flags))
 
 
 def _digits(buf: bytes, start: int, stop: int) -> tuple[int, int]:

@@ -35,7 +35,7 @@ import socket
 import struct
 from collections.abc import Callable
 
-from caching._replies import Found, Read, plain_number, read_asked
+from caching._replies import Found, Read, file_item, plain_number, read_asked
 from caching.adapters import pool
 from caching.key_rules import Key
 
@@ -91,12 +91,7 @@ def _as_read(items: list[Found], asked: list[Key], plain: bool) -> Read:
         key = given.get(stored)
         if key is None:
             raise OutOfStepError(f"an item of a key not asked for, {stored[:60]!r}")
-        if not plain:
-            found[key] = (data, flags)
-        elif flags == 0:
-            found[key] = data
-        else:
-            others.append((key, data, flags))
+        file_item(found, others, key, data, flags, plain)
     return found, others
 
 
