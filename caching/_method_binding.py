@@ -77,6 +77,14 @@ class BoundCall:
     def original(self) -> Any:
         return self.func.original
 
+    @property
+    def __signature__(self) -> Any:
+        # the function's without its first parameter, as a bound method's
+        import inspect
+
+        signature = inspect.signature(self.func)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
+
     def __getattr__(self, name: str) -> Any:
         # __name__, __qualname__, __wrapped__ ... of the function
         if name == "func":  # not set yet (interpreted: no recursion)

@@ -5,6 +5,7 @@ built, and its source as a pure-Python install runs it."""
 
 from __future__ import annotations
 
+import inspect
 from types import ModuleType
 from typing import Any
 
@@ -78,6 +79,9 @@ def test_the_acts_get_the_instance_and_the_class_gets_the_function(binding: Modu
     assert first.echo.refresh(1) == ("a", (1,), ())
     assert first.echo.original(first, 9) == ("a", (9,), ())
     assert first.echo.__name__ == "echo"
+    bound_signature = "(*args: 'Any', **kwargs: 'Any') -> 'tuple[Any, ...]'"
+    assert str(inspect.signature(first.echo)) == bound_signature  # self bound
+    assert str(inspect.signature(first.count)) == "(kind: 'str' = 'all') -> 'str'"
     unbound = repository_class.echo
     assert unbound is vars(repository_class)["echo"].wrapper  # as a plain function's
     assert unbound(first, 1) == ("a", (1,), ())
