@@ -15,8 +15,11 @@ method's; compiled, the slot and the call 1.4k (docs/PERFORMANCE.md,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from mypy_extensions import mypyc_attr
 
 __all__ = ["BoundCall", "CachedClassMethod", "CachedMethod"]
 
@@ -77,6 +80,10 @@ class BoundCall:
     def original(self) -> Any:
         return self.func.original
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy.copy: a native class has no argument-less construction
+        return (type(self), (self.func, self.instance))
+
     @property
     def __signature__(self) -> Any:
         # the function's without its first parameter, as a bound method's
@@ -95,13 +102,22 @@ class BoundCall:
         return f"<bound cached method {self.func.__qualname__} of {self.instance!r}>"
 
 
-class CachedMethod:
+@mypyc_attr(native_class=False)
+class _Attributes:
+    """A Python base: it gives the native :class:`CachedMethod` a ``__dict__``
+    (the function's ``__doc__``, ``__module__``, acts, and what other
+    decorators set, ``__isabstractmethod__``)."""
+
+
+class CachedMethod(_Attributes):
     """A cached method: a descriptor binding the call and the acts to the instance.
 
-    :param wrapper: the decorated function with its acts (taking ``self``).
+    :param wrapper: the decorated function with its acts (taking ``self``);
+        its attributes are the descriptor's (:func:`functools.update_wrapper`).
     """
 
     def __init__(self, wrapper: Callable[..., Any]) -> None:
+        functools.update_wrapper(self, wrapper)
         self.wrapper = wrapper
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -111,12 +127,6 @@ class CachedMethod:
         if instance is None:
             return self.wrapper
         return BoundCall(self.wrapper, instance)
-
-    def __getattr__(self, name: str) -> Any:
-        # __name__, __qualname__, __wrapped__, the acts ... of the function
-        if name == "wrapper":  # not set yet (interpreted: no recursion)
-            raise AttributeError(name)
-        return getattr(self.wrapper, name)
 
     def __repr__(self) -> str:
         return f"<cached method {self.wrapper.__qualname__}>"

@@ -5,6 +5,8 @@ built, and its source as a pure-Python install runs it."""
 
 from __future__ import annotations
 
+import abc
+import copy
 import inspect
 from types import ModuleType
 from typing import Any
@@ -25,6 +27,7 @@ def _decorated(binding: ModuleType) -> tuple[type[Any], list[tuple[Any, ...]]]:
     cached = Cached(MemoryCache(), key_builder("b"), time=60)
 
     def echo(self: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """Echo the call."""
         calls.append((self, args, kwargs))
         return (self.name, args, tuple(sorted(kwargs.items())))
 
@@ -86,12 +89,20 @@ def test_the_acts_get_the_instance_and_the_class_gets_the_function(binding: Modu
     assert unbound is vars(repository_class)["echo"].wrapper  # as a plain function's
     assert unbound(first, 1) == ("a", (1,), ())
     assert unbound.key(first, 1) == first.echo.key(1)
-    assert vars(repository_class)["echo"].__name__ == "echo"
+    descriptor = vars(repository_class)["echo"]
+    assert descriptor.__name__ == "echo"
+    assert descriptor.__doc__ == "Echo the call."  # the function's, for help()
+    assert descriptor.__module__ == __name__
+    descriptor.marked = True  # as another decorator may
+    assert descriptor.marked is True
     assert vars(repository_class)["echo"](first, 1) == ("a", (1,), ())
     assert repr(vars(repository_class)["echo"]).startswith("<cached method ")
     assert repr(first.echo).startswith("<bound cached method ")
     with pytest.raises(AttributeError):
         _ = first.echo.no_such_attribute
+    copied = copy.copy(first.echo)
+    assert copied(1) == first.echo(1)
+    assert copied.instance is first
     assert len([c for c in calls if c[0] is first]) == 2  # refresh, original (then hits)
 
 
@@ -106,3 +117,17 @@ def test_a_classmethod_is_bound_to_its_class_through_class_and_instance(
     assert calls == [(repository_class, "x")]
     with pytest.raises(TypeError, match="is a classmethod"):
         vars(repository_class)["count"]("x")
+
+
+def test_an_abstract_cached_method_is_abstract(binding: ModuleType) -> None:
+    """``abc.abstractmethod`` over a cached method marks it, as over a function."""
+    cached = Cached(MemoryCache(), key_builder("b"))
+
+    def rows(self: Any) -> list[int]:
+        return [1]
+
+    method = abc.abstractmethod(binding.CachedMethod(cached(rows).wrapper))
+    base = abc.ABCMeta("Base", (), {"rows": method})
+    assert base.__abstractmethods__ == frozenset({"rows"})
+    with pytest.raises(TypeError, match="abstract"):
+        base()
