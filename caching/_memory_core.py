@@ -261,12 +261,10 @@ class MemoryCore:
             if item is None:
                 return None
         expiry: int = item[1]
-        if expiry:
-            # a float comparison: an int's with a float is a generic one
-            # (docs/PERFORMANCE.md, "The clock")
-            clock = self._clock
-            if float(expiry) <= (_wall_time() if clock is None else float(clock())):
-                return None
+        # a float comparison: an int's with a float is a generic one
+        # (docs/PERFORMANCE.md, "The clock")
+        if expiry and float(expiry) <= _now(self):
+            return None
         return item[0]
 
     def get_multi(self, keys: Any, namespace: Any = None) -> dict[Any, Any]:
