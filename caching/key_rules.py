@@ -21,6 +21,7 @@ __all__ = [
     "is_plain_key",
     "is_valid_key",
     "key_bytes",
+    "key_stored",
     "plain_keys",
     "reject_single_key",
 ]
@@ -71,6 +72,13 @@ def key_bytes(key: Key) -> bytes:
     if _FORBIDDEN.search(data):
         raise _invalid(key, "contains a space or an ASCII control character")
     return data
+
+
+def key_stored(key: Key) -> bytes:
+    """Return a key already checked (:func:`key_bytes`, :func:`check_keys`)
+    as the bytes memcached stores: ``str`` encoded as UTF-8, ``bytes`` as
+    they are; no check."""
+    return key.encode("utf-8") if isinstance(key, str) else key
 
 
 def is_plain_key(key: object) -> bool:

@@ -95,7 +95,7 @@ from caching.adapters.text_connection import (
 )
 from caching.counters import MAX_COUNTER
 from caching.expiry import MAX_RELATIVE
-from caching.key_rules import Key
+from caching.key_rules import Key, key_stored
 from caching.store_rules import ADD, REPLACE, SET
 
 __all__ = ["MAX_DELTA", "PylibmcAdapter", "client_factory"]
@@ -583,8 +583,7 @@ class PylibmcAdapter(MemcacheApi):
             groups = {}
             place = client.hash
             for key in keys:
-                stored = key.encode("utf-8") if isinstance(key, str) else key
-                groups.setdefault(place(stored), []).append(key)
+                groups.setdefault(place(key_stored(key)), []).append(key)
         found: dict[Key, Any] = {}
         failure: BaseException | None = None
         plain = self._plain
@@ -616,8 +615,7 @@ class PylibmcAdapter(MemcacheApi):
                 try:
                     value = loads(data, flags)
                 except Exception as exc:  # a broken item: a miss for its key alone
-                    stored = key.encode("utf-8") if isinstance(key, str) else key
-                    self._item_refusals.report(stored, f"{type(exc).__name__}: {exc}")
+                    self._item_refusals.report(key_stored(key), f"{type(exc).__name__}: {exc}")
                     continue
                 if value is not None:
                     found[key] = value

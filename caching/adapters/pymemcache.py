@@ -43,7 +43,7 @@ from caching.adapters.base import (
 from caching.adapters.options import as_servers
 from caching.adapters.pool import Pool
 from caching.adapters.serializer import Codec, Item, loads
-from caching.key_rules import Key
+from caching.key_rules import Key, key_stored
 from caching.store_rules import ADD, REPLACE, SET
 
 __all__ = ["PymemcacheAdapter"]
@@ -382,7 +382,7 @@ class PymemcacheAdapter(MemcachedAdapter):
         batches: dict[Any, list[Any]] = {}
         unplaced = False
         for key in keys:
-            node = client._get_client(key.encode("utf-8") if isinstance(key, str) else key)
+            node = client._get_client(key_stored(key))
             if node is not None:
                 batches.setdefault(node, []).append(key)
             else:

@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 from caching._replies import Found, Read, file_item, plain_number, read_asked
 from caching.adapters import pool
-from caching.key_rules import Key
+from caching.key_rules import Key, key_stored
 
 __all__ = [
     "SEND_WHOLE",
@@ -74,17 +74,13 @@ def _flag_value(text: bytes) -> int | None:
     return flags
 
 
-def _key_bytes(key: Key) -> bytes:
-    return key.encode("utf-8") if isinstance(key, str) else key
-
-
 def _as_read(items: list[Found], asked: list[Key], plain: bool) -> Read:
     """``items``, read step by step, as :func:`~caching._replies.read_asked`
     gives them.
 
     :raises OutOfStepError: an item of a key not in ``asked``.
     """
-    given = {_key_bytes(key): key for key in asked}
+    given = {key_stored(key): key for key in asked}
     found: dict[Key, object] = {}
     others: list[tuple[Key, bytes, int]] = []
     for stored, data, flags, _ in items:
@@ -340,7 +336,7 @@ class TextConnection:
         try:
             request = b"get " + " ".join(asked).encode("ascii") + b"\r\n"  # type: ignore[arg-type]
         except (TypeError, UnicodeEncodeError):  # bytes keys, or not ASCII
-            request = b"get " + b" ".join(map(_key_bytes, asked)) + b"\r\n"
+            request = b"get " + b" ".join(map(key_stored, asked)) + b"\r\n"
             ascii_keys = False
         else:
             ascii_keys = True
