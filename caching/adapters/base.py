@@ -438,10 +438,16 @@ class MemcachedAdapter:
         return [*self.failures.down, *self.servers] if len(self.servers) == 1 else []
 
     def _recovered(self, server: str) -> None:
-        """``server`` answered after a failure: log it once, retire the clients
-        pooled before (:meth:`_renew`), end the hold-off."""
-        if server in self.failures.down and self.failures.recovered(server):
-            self._renew()  # by the one thread that saw it back
+        """``server`` answered after a failure: retire the clients pooled
+        before (:meth:`_renew`), then log it back once, then end the hold-off.
+
+        Renewed first: a call that sees the server out of ``failures.down``
+        (it is tried again) or logged back never takes a client that still
+        holds the failure. (Two threads that see it back together may both
+        renew: a second retirement of clients, once per recovery.)"""
+        if server in self.failures.down:
+            self._renew()
+            self.failures.recovered(server)
         if not self.failures.down:
             self._down_until = 0.0
             self._troubled = False

@@ -236,6 +236,54 @@ def test_several_servers_each_recover_for_every_pooled_connection(
     assert all(other.address in w and server.address not in w for w in warnings), warnings
 
 
+class CallsOnceBack(logging.Handler):
+    """On the INFO "is back" record, makes one :class:`Connections` round
+    in the logging thread (the server watch's), before the watch goes on."""
+
+    def __init__(self, connections: Connections) -> None:
+        super().__init__(logging.INFO)
+        self.connections = connections
+        self.rounds: list[list[bool]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.INFO and record.getMessage().endswith(" is back"):
+            self.rounds.append(self.connections.call_round())
+
+
+@pytest.mark.parametrize("kind", ["pylibmc", "pymemcache", "pylibmc-foreign-pool"])
+def test_calls_made_once_a_server_is_logged_back_all_reach_it(
+    kind: str, server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The pool is renewed before the server leaves the down set and is logged
+    # back: calls made from then on (here, while the watch is still logging)
+    # never take a client that holds the failure. Before, they could, for as
+    # long as the watch's thread took from the log line to the renewal.
+    caplog.set_level(logging.INFO, logger="caching.adapters")
+    other = servers.memcached()
+    with servers.running(other):
+        adapter = build_two(kind, [server.address, other.address])
+        connections = Connections(adapter, keys_on(adapter, other, 2 * CONNECTIONS))
+        handler = CallsOnceBack(connections)
+        logger = logging.getLogger("caching.adapters")
+        logger.addHandler(handler)
+        try:
+            assert all(connections.call_round())
+            other.stop()
+            for _ in range(5):  # every connection meets the failure
+                assert not any(connections.call_round())
+                time.sleep(0.1)
+            other.start()
+            back = time.monotonic()
+            while not handler.rounds:
+                assert time.monotonic() - back < RETURN_BOUND, "the server was not seen back"
+                time.sleep(0.01)
+            assert handler.rounds == [[True] * CONNECTIONS]
+        finally:
+            logger.removeHandler(handler)
+            connections.close()
+            adapter.close()
+
+
 @pytest.mark.parametrize("pool_kind", ["Pool", "EagerPool"])
 def test_pylibmc_over_a_pool_of_two_servers_keeps_serving_the_live_one(
     pool_kind: str, server: servers.Server
