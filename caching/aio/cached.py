@@ -258,18 +258,31 @@ class AsyncCached(CachedBase[AsyncCache]):
         watched = [key] if dependency_key is None else [key, dependency_key]
         epoch = self._epoch()
         before = await read_marks(self.cache, watched, self.namespace)
-        result, stored = await self._build(key, create_factory, store, policy, dependency_key)
+        unchanged = self._unchanged(watched, before, epoch)
+        result, stored = await self._build(
+            key, create_factory, store, policy, unchanged, dependency_key
+        )
         if not stored and not shared:
             return result, True
-        valid = (
-            await read_marks(self.cache, watched, self.namespace) == before
-            and self._epoch() == epoch
-        )
+        valid = await unchanged()
         if shared:
             self._settled(key)
         if stored and not valid:
-            await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
+            await self.cache.delete(key, 0, self.namespace)  # invalidated while it was stored
         return result, valid
+
+    def _unchanged(
+        self, watched: list[Key], before: list[object], epoch: object
+    ) -> Callable[[], Awaitable[bool]]:
+        """``await unchanged()``: whether the marks of ``watched`` are still
+        ``before`` and the region's epoch still ``epoch`` (no invalidation
+        since they were read)."""
+
+        async def unchanged() -> bool:
+            now = await read_marks(self.cache, watched, self.namespace)
+            return now == before and self._epoch() == epoch
+
+        return unchanged
 
     async def _build(
         self,
@@ -277,17 +290,20 @@ class AsyncCached(CachedBase[AsyncCache]):
         create_factory: Factory,
         store: Store,
         policy: _Policy,
+        unchanged: Callable[[], Awaitable[bool]],
         dependency_key: str | None = None,
     ) -> tuple[Any, bool]:
         """Await ``create_factory()``; store the item of a result ``policy``
-        keeps, wired to ``dependency_key`` when given. :returns: the result
-        and whether it was stored."""
+        keeps, wired to ``dependency_key`` when given, unless ``await
+        unchanged()`` (the marks read again) says it was invalidated while
+        it was built (the sync ``_build``). :returns: the result and whether
+        it was stored."""
         started = _time.time()  # the value is as old as the data it was built from
         if LISTENING:
             result = await self._timed_create(key, create_factory)
         else:
             result = await create_factory()
-        if not self._keep(result, policy):
+        if not self._keep(result, policy) or not await unchanged():
             return result, False
         item, time = self._created_item(result, policy, started)
         stored = await store(key, item, time, self.namespace)
@@ -572,16 +588,14 @@ class AsyncCached(CachedBase[AsyncCache]):
         if result is not None:
             self._settled(key)
             return _value(result), True
+        unchanged = self._unchanged(watched, [found.get(mark) for mark in marks], epoch)
         result, stored = await self._build(
-            key, create_factory, self.cache.set, policy, dependency_key
+            key, create_factory, self.cache.set, policy, unchanged, dependency_key
         )
-        valid = (
-            await read_marks(self.cache, watched, self.namespace) == [found.get(m) for m in marks]
-            and self._epoch() == epoch
-        )
+        valid = await unchanged()
         self._settled(key)
         if stored and not valid:
-            await self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
+            await self.cache.delete(key, 0, self.namespace)  # invalidated while it was stored
         return result, valid
 
     async def get_or_set_multi(

@@ -95,6 +95,11 @@ def _value(stored: Any) -> Any:
     return None if stored is CACHED_NONE else stored
 
 
+def _changed(keys: list[Key], before: Iterable[object], now: Iterable[object]) -> list[Key]:
+    """The ``keys`` whose mark differs between ``before`` and ``now`` (in order)."""
+    return [key for key, old, new in zip(keys, before, now, strict=True) if old != new]
+
+
 class _UntrustedKeyError(Exception):
     """A formatted key holds a default repr: check the arguments themselves."""
 
@@ -470,11 +475,13 @@ class CachedBase(Generic[C]):
         epoch: object,
     ) -> Steps[None]:
         """The steps after ``get_or_set_multi``'s creator answered
-        ``created`` (id -> value) for ``missing``: the items ``policy`` keeps
-        stored in one ``set_multi``; the marks of ``missing`` read again and
-        the items whose mark changed since ``before`` (all, when the epoch
-        changed) deleted in one ``delete_multi``."""
+        ``created`` (id -> value) for ``missing``: the marks of ``missing``
+        read again, and the items ``policy`` keeps whose mark is unchanged
+        since ``before`` stored in one ``set_multi`` (none when the epoch
+        changed); then the marks read once more and the items whose mark
+        changed meanwhile deleted in one ``delete_multi``."""
         namespace = self.namespace
+        batch = hasattr(self.cache, "get_multi")
         mapping: dict[Key, Any] = {}
         time = self._policy_time(policy)
         stored_time = time
@@ -483,11 +490,15 @@ class CachedBase(Generic[C]):
             if self._keep(value, policy):
                 stored = CACHED_NONE if value is None else value
                 mapping[key], stored_time = self._item(stored, time)
-        if not mapping:
+        if mapping:
+            now = yield from marks_read(missing, namespace, batch)
+            for key in _changed(missing, before, now):
+                mapping.pop(key, None)  # invalidated while it was built: not stored
+        if not mapping or self._epoch() != epoch:
             return
         yield "set_multi", (mapping, stored_time, namespace)
-        after = yield from marks_read(missing, namespace, hasattr(self.cache, "get_multi"))
-        changed = [key for key, old, new in zip(missing, before, after, strict=True) if old != new]
+        after = yield from marks_read(missing, namespace, batch)
+        changed = [key for key in _changed(missing, before, after) if key in mapping]
         if self._epoch() != epoch:
             changed = list(mapping)
         if changed:
@@ -658,19 +669,27 @@ class Cached(CachedBase[Cache]):
         """Call ``create_factory``; store a result ``policy`` keeps; wire it.
 
         The marks of ``key`` (and of the dependency key) are read before the
-        call and again after the store; when they changed, an invalidation
-        ran meanwhile and the stored item is deleted (:mod:`caching.patterns.marks`).
+        call, again before the store and again after it; when they changed,
+        an invalidation ran meanwhile: the value is not stored, or the stored
+        item is deleted (:mod:`caching.patterns.marks`).
         """
         dependency_key = None if dependency_key_factory is None else dependency_key_factory()
         watched: list[Key] = [key] if dependency_key is None else [key, dependency_key]
         epoch = self._epoch()
-        before = read_marks(self.cache, watched, self.namespace)
-        result, stored = self._build(key, create_factory, dependency_key, store, policy)
-        if stored and (
-            read_marks(self.cache, watched, self.namespace) != before or self._epoch() != epoch
-        ):
-            self.cache.delete(key, 0, self.namespace)  # invalidated while we built it
+        unchanged = self._unchanged(watched, read_marks(self.cache, watched, self.namespace), epoch)
+        result, stored = self._build(key, create_factory, dependency_key, store, policy, unchanged)
+        if stored and not unchanged():
+            self.cache.delete(key, 0, self.namespace)  # invalidated while it was stored
         return result
+
+    def _unchanged(
+        self, watched: list[Key], before: tuple[object, ...], epoch: object
+    ) -> Callable[[], bool]:
+        """``unchanged()``: whether the marks of ``watched`` are still
+        ``before`` and the region's epoch still ``epoch`` (no invalidation
+        since they were read)."""
+        cache, namespace = self.cache, self.namespace
+        return lambda: read_marks(cache, watched, namespace) == before and self._epoch() == epoch
 
     def _build(
         self,
@@ -679,8 +698,14 @@ class Cached(CachedBase[Cache]):
         dependency_key: str | None,
         store: Store,
         policy: _Policy,
+        unchanged: Callable[[], bool],
     ) -> tuple[Any, bool]:
-        """Call ``create_factory``; store (and wire) a result ``policy`` keeps.
+        """Call ``create_factory``; store (and wire) a result ``policy`` keeps,
+        unless ``unchanged()`` (the marks read again) says it was invalidated
+        while it was built: a value built from data read before an
+        invalidation is never stored, so no call that begins after the
+        invalidation can read it (docs/PATTERNS.md, "Invalidation during a
+        rebuild").
 
         A run longer than a mark's life (:data:`~caching.patterns.marks.MARK_SECONDS`)
         is stored as any other (wheezy's answer): an invalidation whose mark
@@ -690,7 +715,7 @@ class Cached(CachedBase[Cache]):
         """
         started = _time.time()  # the value is as old as the data it was built from
         result = self._timed_create(key, create_factory) if LISTENING else create_factory()
-        if not self._keep(result, policy):
+        if not self._keep(result, policy) or not unchanged():
             return result, False
         item, time = self._created_item(result, policy, started)
         stored = store(key, item, time, self.namespace)
@@ -947,14 +972,17 @@ class Cached(CachedBase[Cache]):
         result = found.get(key)
         if result is not None:
             return _value(result)
-        before = [found.get(mark) for mark in marks]
-        result, stored = self._build(key, create_factory, dependency_key, self.cache.set, policy)
+        before = tuple(found.get(mark) for mark in marks)
+        unchanged = self._unchanged(watched, before, epoch)
+        result, stored = self._build(
+            key, create_factory, dependency_key, self.cache.set, policy, unchanged
+        )
         if stored:
             namespace = self.namespace
 
             def check(now: dict[Key, Any]) -> None:
-                if [now.get(mark) for mark in marks] != before or self._epoch() != epoch:
-                    self.cache.delete(key, 0, namespace)  # invalidated while we built it
+                if tuple(now.get(mark) for mark in marks) != before or self._epoch() != epoch:
+                    self.cache.delete(key, 0, namespace)  # invalidated while it was stored
 
             one_pass.watch = marks
             one_pass.on_watched = check

@@ -290,3 +290,102 @@ def test_waiters_told_invalid_share_one_creation_per_round(pair: Pair) -> None:
         assert len(made) <= 2 * (ONE_PASS_ATTEMPTS + 1), made
 
     _run(make, body)
+
+
+class _ReadsAfterStores:
+    """An async backend with, after each store, what a call beginning at
+    that very moment reads of :attr:`key` (in :attr:`reads`)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.key = ""
+        self.reads: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def set(self, key: Any, value: Any, time: int = 0, namespace: str | None = None) -> bool:
+        return bool(await self._read_after(self.inner.set(key, value, time, namespace)))
+
+    async def add(self, key: Any, value: Any, time: int = 0, namespace: str | None = None) -> bool:
+        return bool(await self._read_after(self.inner.add(key, value, time, namespace)))
+
+    async def set_multi(self, mapping: Any, time: int = 0, namespace: str | None = None) -> Any:
+        return await self._read_after(self.inner.set_multi(mapping, time, namespace))
+
+    async def _read_after(self, store: Any) -> Any:
+        answer = await store
+        self.reads.append(await self.inner.get(self.key))
+        return answer
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    ["wraps_get_or_add", "wraps_get_or_set", "wraps_get_or_create", "wraps_get_or_set_multi"],
+)
+def test_a_value_built_across_an_invalidation_is_never_readable(pair: Pair, decorator: str) -> None:
+    """A creation reads "old", the key is invalidated, the creation ends:
+    "old" is not stored, so no call that begins after the invalidation
+    (here: right after each store, over the network for memcached) reads it
+    (before: it was stored, then found invalidated and deleted, one round
+    trip later, and the calls of test_calls_after_an_invalidation... that
+    began late took it)."""
+    make, _ = pair
+    prefix = f"readable-{uuid.uuid4().hex[:10]}"
+
+    async def body(cache: Any) -> None:
+        watched = _ReadsAfterStores(cache)
+        cached = AsyncCached(watched, key_builder(prefix), time=60)
+        version = {"data": "old"}
+        reached = asyncio.Event()
+        gate = asyncio.Event()
+
+        async def read() -> str:
+            value = version["data"]
+            reached.set()
+            await gate.wait()
+            return value
+
+        if decorator == "wraps_get_or_set_multi":
+
+            @cached.wraps_get_or_set_multi(make_key=lambda i: f"{prefix}-item-{i}")
+            async def items(ids: list[int]) -> dict[int, str]:
+                return {i: await read() for i in ids}
+
+            async def call() -> str:
+                return str((await items([1]))[1])
+
+            async def invalidate() -> None:
+                await items.invalidate([1])
+
+            watched.key = f"{prefix}-item-1"
+        else:
+            data = getattr(cached, decorator)(_one(read))
+
+            async def call() -> str:
+                return str(await data(1))
+
+            async def invalidate() -> None:
+                await data.invalidate(1)
+
+            watched.key = data.key(1)
+        first = asyncio.ensure_future(call())
+        await asyncio.wait_for(reached.wait(), 10)
+        version["data"] = "new"
+        await invalidate()
+        gate.set()
+        assert await first == "old"  # its own answer
+        assert await call() == "new"
+        assert "new" in watched.reads  # the reads saw the stores
+        assert "old" not in watched.reads
+
+    _run(make, body)
+
+
+def _one(read: Callable[[], Any]) -> Callable[[int], Any]:
+    """An ``async def data(n)`` over ``read`` (for the one-key decorators)."""
+
+    async def data(n: int) -> str:
+        return str(await read())
+
+    return data

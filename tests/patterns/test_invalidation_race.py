@@ -96,6 +96,67 @@ def test_an_invalidation_during_a_rebuild_is_not_lost(
     assert paused.calls == 2
 
 
+class ReadsAfterStores:
+    """``cache`` with, after each store, what a call beginning at that very
+    moment reads of :attr:`key` (in :attr:`reads`)."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.key = ""
+        self.reads: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cache, name)
+
+    def set(self, key: str, value: Any, time: int = 0, namespace: str | None = None) -> bool:
+        return self._read_after(self.cache.set(key, value, time, namespace))
+
+    def add(self, key: str, value: Any, time: int = 0, namespace: str | None = None) -> bool:
+        return self._read_after(self.cache.add(key, value, time, namespace))
+
+    def set_multi(self, mapping: Any, time: int = 0, namespace: str | None = None) -> list[str]:
+        return self._read_after(self.cache.set_multi(mapping, time, namespace))
+
+    def _read_after(self, answer: Any) -> Any:
+        self.reads.append(self.cache.get(self.key))
+        return answer
+
+
+@pytest.mark.parametrize("decorator", [*DECORATORS, "wraps_get_or_set_multi"])
+def test_a_value_built_across_an_invalidation_is_never_readable(
+    store: Cache, decorator: str
+) -> None:
+    # Before, the creator stored it, then read the marks again and deleted
+    # it: a call that began in between, after the invalidation had returned,
+    # took the old value. Now the marks are read before the store too.
+    watched = ReadsAfterStores(store)
+    cached = Cached(watched, time=60)  # type: ignore[arg-type]
+    paused = Paused({"row": "old"})
+    if decorator == "wraps_get_or_set_multi":
+
+        @cached.wraps_get_or_set_multi(make_key=lambda i: f"item:{i}")
+        def items(ids: list[int]) -> dict[int, str]:
+            return {i: paused(str(i)) for i in ids}
+
+        watched.key = "item:1"
+        answer = _race(lambda: items([1]), paused, lambda: items.invalidate([1]))
+        assert answer == {1: "1:old"}
+        assert items([1]) == {1: "1:new"}
+        old, new = "1:old", "1:new"
+    else:
+
+        @getattr(cached, decorator)
+        def listing(name: str) -> str:
+            return paused(name)
+
+        watched.key = listing.key("tea")
+        assert _race(lambda: listing("tea"), paused, lambda: listing.invalidate("tea")) == "tea:old"
+        assert listing("tea") == "tea:new"
+        old, new = "tea:old", "tea:new"
+    assert new in watched.reads  # the reads saw the stores
+    assert old not in watched.reads
+
+
 @pytest.mark.parametrize("pattern", ["get_or_set", "get_or_add", "get_or_create"])
 def test_a_group_deleted_while_a_wired_item_is_built(store: Cache, pattern: str) -> None:
     cached = Cached(store, time=60)
