@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The package alone (what the demo needs), and everything for development.
 PACKAGE := $(VENV)/.package
+# The modules setup.py compiles with mypyc (its COMPILED): a change rebuilds.
+COMPILED := caching/_item_size.py caching/_reads.py caching/_memory_core.py \
+	caching/_replies.py caching/_method_binding.py
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test lint bench demo servers clean
@@ -14,11 +17,11 @@ venv: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(PACKAGE): pyproject.toml setup.py caching/_item_size.py caching/_reads.py caching/_memory_core.py caching/_replies.py | $(BIN)/python
+$(PACKAGE): pyproject.toml setup.py $(COMPILED) | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $(PACKAGE)
 
-$(STAMP): pyproject.toml setup.py caching/_item_size.py caching/_reads.py caching/_memory_core.py caching/_replies.py | $(BIN)/python
+$(STAMP): pyproject.toml setup.py $(COMPILED) | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install -q -e ".[all]" --group dev
 	touch $(STAMP) $(PACKAGE)

@@ -27,6 +27,12 @@ def test_the_list_is_setup_pys() -> None:
     assert all(f'"{name.replace(".", "/")}.py"' in text for name in MODULES)
 
 
+def test_the_makefile_rebuilds_when_one_changes() -> None:
+    # Its COMPILED is a prerequisite of the install: an edit rebuilds.
+    text = (ROOT / "Makefile").read_text()
+    assert all(f"{name.replace('.', '/')}.py" in text for name in MODULES)
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_compiled_where_ci_builds_and_not_stale(name: str) -> None:
     module = importlib.import_module(name)
