@@ -439,18 +439,26 @@ class MemcachedAdapter:
 
     def _recovered(self, server: str) -> None:
         """``server`` answered after a failure: retire the clients pooled
-        before (:meth:`_renew`), then log it back once, then end the hold-off.
+        before (:meth:`_renew`), take it out of ``failures.down``, end the
+        hold-off once no server is down, then log it back (once per recovery).
 
-        Renewed first: a call that sees the server out of ``failures.down``
-        (it is tried again) or logged back never takes a client that still
-        holds the failure. (Two threads that see it back together may both
-        renew: a second retirement of clients, once per recovery.)"""
+        In this order, a call that begins once the server is out of the down
+        set (it is tried again) never takes a client that still holds the
+        failure, and one that begins once it is logged back does not meet
+        the hold-off either. Threads that see it back together may each
+        renew (the clients are retired once more).
+        """
+        back = False
         if server in self.failures.down:
-            self._renew()
-            self.failures.recovered(server)
+            try:
+                self._renew()
+            finally:  # a renewal that raised still ends the failure
+                back = self.failures.forget(server)
         if not self.failures.down:
             self._down_until = 0.0
             self._troubled = False
+        if back:
+            self.failures.log_back(server)
 
     def _renew(self) -> None:
         """Retire every pooled client (:meth:`Pool.renew`) when a server is

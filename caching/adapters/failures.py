@@ -93,15 +93,30 @@ class FailureLog:
         return True
 
     def recovered(self, server: str) -> bool:
-        """Note that ``server`` answered; log it at INFO if it was down.
+        """Note that ``server`` answered; log it at INFO if it was down
+        (:meth:`forget`, then :meth:`log_back`).
 
         :param server: the server's address, as given to :meth:`report`.
         :returns: whether it was down (and the INFO was logged): once per
             recovery, however many calls then answer.
         """
+        if not self.forget(server):
+            return False
+        self.log_back(server)
+        return True
+
+    def forget(self, server: str) -> bool:
+        """Take ``server`` out of :attr:`down`, without a log line (for an
+        adapter that has more to do before it says so: :meth:`log_back`).
+
+        :returns: whether it was down: ``True`` for one caller per recovery.
+        """
         with self._lock:
             if server not in self._down:
                 return False
             self._down.discard(server)
-        self.logger.info("memcached server %s is back", server)
         return True
+
+    def log_back(self, server: str) -> None:
+        """Log at INFO that ``server``, :meth:`forget` just now, is back."""
+        self.logger.info("memcached server %s is back", server)

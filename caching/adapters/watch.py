@@ -13,7 +13,8 @@ own, so that no call waits for a probe.
 - A failed call makes the watch probe every server it may have gone to; those
   that do not answer are reported down (logged at WARNING once per period,
   under their own address). A call that failed while every server answers is
-  logged as a passing fault.
+  logged as a passing fault, and what the adapter holds against a server
+  that answers ends (``_recovered``: pylibmc's wait on its batches).
 - While a server is down, it is probed every :data:`PROBE_INTERVAL` seconds.
   The first probe answered marks it back: logged at INFO once, and every
   pooled client is retired (the adapter's ``_recovered``), so that no later
@@ -24,6 +25,7 @@ own, so that no call waits for a probe.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from caching.adapters.base import MemcachedAdapter
 
 __all__ = ["PROBE_INTERVAL", "ServerWatch"]
+
+_log = logging.getLogger(__name__)
 
 #: Seconds between two probes of a server that is down: a server back is
 #: noticed, and every pooled client renewed, within about this long.
@@ -89,8 +93,15 @@ class ServerWatch:
             self._closed = True
 
     def _watch(self) -> None:
-        while self._round():
-            time.sleep(self.interval)
+        try:
+            while self._round():
+                time.sleep(self.interval)
+        except Exception:  # a bug: logged, and the next failed call watches again
+            _log.exception("the memcached server watch stopped on an error")
+        finally:
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
 
     def _round(self) -> bool:
         """Probe the suspects and the servers down; whether to go on."""
@@ -106,7 +117,7 @@ class ServerWatch:
                 continue
             if self._probe(server, adapter.ping_timeout) is None:
                 adapter.failures.report(server, suspects.get(server, "no answer to a probe"))
-            elif server in down:
+            else:  # back, or a passing fault: what the adapter holds against it ends
                 adapter._recovered(server)
         self._passed(adapter, suspects, down)
         return True

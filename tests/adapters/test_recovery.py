@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -237,17 +238,39 @@ def test_several_servers_each_recover_for_every_pooled_connection(
 
 
 class CallsOnceBack(logging.Handler):
-    """On the INFO "is back" record, makes one :class:`Connections` round
-    in the logging thread (the server watch's), before the watch goes on."""
+    """On the INFO "is back" record, makes ``calls()`` in the logging thread
+    (the one that saw the server back), before it goes on."""
 
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, calls: Callable[[], list[bool]]) -> None:
         super().__init__(logging.INFO)
-        self.connections = connections
-        self.rounds: list[list[bool]] = []
+        self.calls = calls
+        self.results: list[list[bool]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.INFO and record.getMessage().endswith(" is back"):
-            self.rounds.append(self.connections.call_round())
+            self.results.append(self.calls())
+
+
+@contextmanager
+def calling_once_back(calls: Callable[[], list[bool]]) -> Iterator[CallsOnceBack]:
+    """A :class:`CallsOnceBack` on the adapters' logger while the block runs."""
+    handler = CallsOnceBack(calls)
+    logger = logging.getLogger("caching.adapters")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def wait_for_back(handler: CallsOnceBack, call_round: Callable[[], Any] | None = None) -> None:
+    """Until the handler has made its calls (making rounds meanwhile, if given)."""
+    back = time.monotonic()
+    while not handler.results:
+        assert time.monotonic() - back < RETURN_BOUND, "the server was not seen back"
+        if call_round is not None:
+            call_round()
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("kind", ["pylibmc", "pymemcache", "pylibmc-foreign-pool"])
@@ -255,33 +278,58 @@ def test_calls_made_once_a_server_is_logged_back_all_reach_it(
     kind: str, server: servers.Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The pool is renewed before the server leaves the down set and is logged
-    # back: calls made from then on (here, while the watch is still logging)
-    # never take a client that holds the failure. Before, they could, for as
-    # long as the watch's thread took from the log line to the renewal.
+    # back: calls made from then on (here, by every pooled connection at
+    # once, while the watch is still logging) never take a client that holds
+    # the failure. Before, they could, for as long as the watch's thread
+    # took from the log line to the renewal.
     caplog.set_level(logging.INFO, logger="caching.adapters")
     other = servers.memcached()
     with servers.running(other):
         adapter = build_two(kind, [server.address, other.address])
         connections = Connections(adapter, keys_on(adapter, other, 2 * CONNECTIONS))
-        handler = CallsOnceBack(connections)
-        logger = logging.getLogger("caching.adapters")
-        logger.addHandler(handler)
         try:
+            with calling_once_back(connections.call_round) as handler:
+                assert all(connections.call_round())
+                other.stop()
+                for _ in range(5):  # every connection meets the failure
+                    assert not any(connections.call_round())
+                    time.sleep(0.1)
+                other.start()
+                wait_for_back(handler)
+            assert handler.results == [[True] * CONNECTIONS]
+        finally:
+            connections.close()
+            adapter.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_calls_made_once_the_only_server_is_logged_back_reach_it(
+    kind: str, server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # With one server, the call that saw it back logs it: calls it makes
+    # then (from the log handler) are answered, neither held off (before,
+    # the hold-off ended only after the log line) nor on an old client.
+    caplog.set_level(logging.INFO, logger="caching.adapters")
+    adapter = build(kind, server.address)
+    connections = Connections(adapter)
+
+    def calls() -> list[bool]:
+        keys = [f"back-{uuid.uuid4().hex[:8]}-{i}" for i in range(CONNECTIONS)]
+        return [bool(adapter.set(key, key)) and adapter.get(key) == key for key in keys]
+
+    try:
+        with calling_once_back(calls) as handler:
             assert all(connections.call_round())
-            other.stop()
+            server.stop()
             for _ in range(5):  # every connection meets the failure
                 assert not any(connections.call_round())
                 time.sleep(0.1)
-            other.start()
-            back = time.monotonic()
-            while not handler.rounds:
-                assert time.monotonic() - back < RETURN_BOUND, "the server was not seen back"
-                time.sleep(0.01)
-            assert handler.rounds == [[True] * CONNECTIONS]
-        finally:
-            logger.removeHandler(handler)
-            connections.close()
-            adapter.close()
+            server.start()
+            wait_for_back(handler, connections.call_round)
+        assert handler.results == [[True] * CONNECTIONS]
+    finally:
+        connections.close()
+        adapter.close()
 
 
 @pytest.mark.parametrize("pool_kind", ["Pool", "EagerPool"])

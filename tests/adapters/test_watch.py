@@ -141,3 +141,48 @@ def test_a_forks_child_watches_with_a_thread_of_its_own() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     watch.close()
+
+
+def test_a_probe_answered_ends_pylibmcs_wait_on_a_servers_batches() -> None:
+    # A batch to one of several servers that failed makes the pylibmc adapter
+    # fail that server's keys at once for retry_timeout (libmemcached's wait,
+    # for every client). A probe that finds the server answering ends it:
+    # a passing fault, or a batch under way on an old connection when the
+    # server came back (before: its keys failed for the whole wait).
+    pytest.importorskip("pylibmc")
+    from caching.adapters.pylibmc import PylibmcAdapter
+
+    probes = Probes()
+    adapter = PylibmcAdapter(SERVERS, retry_timeout=60)
+    watch = ServerWatch(adapter, interval=0.01, probe=probes)
+    adapter._watch = watch
+    adapter._pipe_failed(SERVERS[1], OSError("connection reset by peer"))
+    assert SERVERS[1] in adapter._pipes_down
+    wait_for(lambda: watch._thread is None)
+    assert SERVERS[1] in probes.made
+    assert SERVERS[1] not in adapter._pipes_down
+    assert adapter.failures.down == frozenset()
+
+
+def test_a_round_that_raised_leaves_the_next_failure_a_watch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    probes = Probes()
+    adapter, watch = watched(probes)
+    broken = threading.Event()
+
+    def probe(server: str, timeout: float) -> float | None:
+        if not broken.is_set():
+            broken.set()
+            raise RuntimeError("a bug in a probe")
+        return probes(server, timeout)
+
+    watch._probe = probe
+    adapter._report(SERVERS[0], OSError("refused"))
+    wait_for(lambda: broken.is_set() and watch._thread is None)
+    assert messages(caplog, logging.ERROR) == ["the memcached server watch stopped on an error"]
+    probes.down.add(SERVERS[0])
+    adapter._report(SERVERS[0], OSError("refused"))
+    wait_for(lambda: adapter.failures.down == {SERVERS[0]})  # a new thread probed it
+    watch.close()
+    wait_for(lambda: watch._thread is None)
