@@ -243,8 +243,9 @@ class AsyncCached(CachedBase[AsyncCache]):
         self, key: Key, create_factory: Factory, store: Store, policy: _Policy = _DEFAULT
     ) -> Any:
         """Await ``create_factory()``; store a result ``policy`` keeps. The
-        mark of ``key`` is read before and after: when it changed, an
-        invalidation ran meanwhile and the stored item is deleted."""
+        mark of ``key`` is read before, again before the store and once more
+        after: when it changed, an invalidation ran meanwhile, and the value
+        is not stored, or the stored item is deleted."""
         return (await self._create_checked(key, create_factory, store, policy, False))[0]
 
     async def _create_checked(
@@ -296,14 +297,18 @@ class AsyncCached(CachedBase[AsyncCache]):
         """Await ``create_factory()``; store the item of a result ``policy``
         keeps, wired to ``dependency_key`` when given, unless ``await
         unchanged()`` (the marks read again) says it was invalidated while
-        it was built (the sync ``_build``). :returns: the result and whether
+        it was built: then nothing is stored and the item it would replace
+        is deleted (the sync ``_build``). :returns: the result and whether
         it was stored."""
         started = _time.time()  # the value is as old as the data it was built from
         if LISTENING:
             result = await self._timed_create(key, create_factory)
         else:
             result = await create_factory()
-        if not self._keep(result, policy) or not await unchanged():
+        if not self._keep(result, policy):
+            return result, False
+        if not await unchanged():
+            await self.cache.delete(key, 0, self.namespace)
             return result, False
         item, time = self._created_item(result, policy, started)
         stored = await store(key, item, time, self.namespace)
@@ -573,9 +578,9 @@ class AsyncCached(CachedBase[AsyncCache]):
 
     async def _hold(self, key: Key, create_factory: Factory, policy: _Policy) -> tuple[Any, bool]:
         """The work of the pass holder (the sync ``_hold``): read the key
-        again with its mark in one ``get_multi``; create and store; read the
-        mark again before the pass is released, and delete the item if it
-        changed (so no waiter reads it).
+        again with its mark in one ``get_multi``; create; read the mark
+        again and store unless it changed; read it once more before the pass
+        is released, and delete the item if it changed (so no waiter reads it).
 
         :returns: the value and whether it is still valid (read from the
             cache, or no invalidation seen while it was built)."""

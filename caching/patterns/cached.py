@@ -490,11 +490,17 @@ class CachedBase(Generic[C]):
             if self._keep(value, policy):
                 stored = CACHED_NONE if value is None else value
                 mapping[key], stored_time = self._item(stored, time)
-        if mapping:
-            now = yield from marks_read(missing, namespace, batch)
-            for key in _changed(missing, before, now):
-                mapping.pop(key, None)  # invalidated while it was built: not stored
-        if not mapping or self._epoch() != epoch:
+        if not mapping:
+            return
+        now = yield from marks_read(missing, namespace, batch)
+        dropped = [key for key in _changed(missing, before, now) if key in mapping]
+        if self._epoch() != epoch:
+            dropped = list(mapping)
+        if dropped:  # invalidated while built: not stored, and what they replace goes
+            for key in dropped:
+                del mapping[key]
+            yield "delete_multi", (dropped, 0, namespace)
+        if not mapping:
             return
         yield "set_multi", (mapping, stored_time, namespace)
         after = yield from marks_read(missing, namespace, batch)
@@ -702,9 +708,10 @@ class Cached(CachedBase[Cache]):
     ) -> tuple[Any, bool]:
         """Call ``create_factory``; store (and wire) a result ``policy`` keeps,
         unless ``unchanged()`` (the marks read again) says it was invalidated
-        while it was built: a value built from data read before an
-        invalidation is never stored, so no call that begins after the
-        invalidation can read it (docs/PATTERNS.md, "Invalidation during a
+        while it was built: then the value is not stored, and the item it
+        would replace is deleted (a ``refresh``'s, when a mark expired
+        meanwhile). So a value built across an invalidation seen before the
+        store is never readable (docs/PATTERNS.md, "Invalidation during a
         rebuild").
 
         A run longer than a mark's life (:data:`~caching.patterns.marks.MARK_SECONDS`)
@@ -715,7 +722,10 @@ class Cached(CachedBase[Cache]):
         """
         started = _time.time()  # the value is as old as the data it was built from
         result = self._timed_create(key, create_factory) if LISTENING else create_factory()
-        if not self._keep(result, policy) or not unchanged():
+        if not self._keep(result, policy):
+            return result, False
+        if not unchanged():
+            self.cache.delete(key, 0, self.namespace)
             return result, False
         item, time = self._created_item(result, policy, started)
         stored = store(key, item, time, self.namespace)
@@ -956,9 +966,10 @@ class Cached(CachedBase[Cache]):
         """The work of the caller holding the pass: read the key again (a
         caller that missed just before the previous holder stored the value
         may take the pass after it) with the marks, in one ``get_multi``;
-        create and store; the marks are read again with the pass key when it
-        is released, and the item deleted if they changed (before the
-        waiters of this process are woken)."""
+        create; read the marks again and store unless they changed; the
+        marks are read once more with the pass key when it is released, and
+        the item deleted if they changed (before the waiters of this process
+        are woken)."""
         if not hasattr(self.cache, "get_multi"):  # a minimal wheezy-style backend
             result = self.cache.get(key, self.namespace)
             if result is not None:

@@ -1,18 +1,21 @@
 """Invalidation marks: an invalidation that runs during a rebuild is never lost.
 
 A creator that missed a key reads the key's *mark* before it calls its
-factory, and again after it stored the result; an invalidation writes a new
-mark (a unique token, alive :data:`MARK_SECONDS`) before it deletes the key.
-If the two reads differ, an invalidation ran while the creator was building
-from data read before it, and the creator deletes what it stored. Either the
-creator's second read comes after the new mark (it sees it and deletes its
-item), or its store came before the invalidation's ``delete`` (which removes
-it): no interleaving leaves a value built from old data in the cache, on any
-backend and across processes (the marks live in the shared cache).
+factory, again before it stores the result, and once more after; an
+invalidation writes a new mark (a unique token, alive :data:`MARK_SECONDS`)
+before it deletes the key. If a read differs from the first, an
+invalidation ran while the creator was building from data read before it:
+before the store, the creator stores nothing (so no call that begins after
+the invalidation reads the value); after it, the creator deletes what it
+stored. Either the creator's last read comes after the new mark (it sees it
+and deletes its item), or its store came before the invalidation's
+``delete`` (which removes it): no interleaving leaves a value built from old
+data in the cache, on any backend and across processes (the marks live in
+the shared cache).
 
-The contract has no compare-and-swap; ``add`` and ``set`` of a mark plus two
-reads are enough, and they cost nothing on a hit (only a creator reads marks,
-two reads per creation).
+The contract has no compare-and-swap; ``add`` and ``set`` of a mark plus
+three reads are enough, and they cost nothing on a hit (only a creator reads
+marks, three reads per creation).
 """
 
 from __future__ import annotations

@@ -157,6 +157,49 @@ def test_a_value_built_across_an_invalidation_is_never_readable(
     assert old not in watched.reads
 
 
+@pytest.mark.parametrize("multi", [False, True])
+def test_a_refresh_across_a_mark_that_expires_leaves_no_old_value(multi: bool) -> None:
+    # The key was invalidated (its mark lives 60 s) and built again; a
+    # refresh reads the mark, and it expires while the refresh builds: the
+    # marks differ, so the refresh stores nothing, and the item it was to
+    # replace goes too (not left for its 600 s).
+    now = [1_000.0]
+    store = MemoryCache(clock=lambda: now[0])
+    cached = Cached(store, time=600)
+    db = {"row": "v1"}
+
+    def build(name: str) -> str:
+        value = f"{name}:{db['row']}"
+        if db["row"] == "v2":
+            now[0] += 61  # the mark expires during the refresh
+        return value
+
+    if multi:
+
+        @cached.wraps_get_or_set_multi(make_key=lambda i: f"item:{i}")
+        def items(ids: list[int]) -> dict[int, str]:
+            return {i: build(str(i)) for i in ids}
+
+        items.invalidate([1])
+        assert items([1]) == {1: "1:v1"}
+        db["row"] = "v2"
+        assert items.refresh([1]) == {1: "1:v2"}
+        assert store.get("item:1") != "1:v1"
+        assert items([1]) == {1: "1:v2"}
+    else:
+
+        @cached.wraps_get_or_set(make_key=lambda name: f"listing:{name}")
+        def listing(name: str) -> str:
+            return build(name)
+
+        listing.invalidate("tea")
+        assert listing("tea") == "tea:v1"
+        db["row"] = "v2"
+        assert listing.refresh("tea") == "tea:v2"
+        assert store.get("listing:tea") != "tea:v1"
+        assert listing("tea") == "tea:v2"
+
+
 @pytest.mark.parametrize("pattern", ["get_or_set", "get_or_add", "get_or_create"])
 def test_a_group_deleted_while_a_wired_item_is_built(store: Cache, pattern: str) -> None:
     cached = Cached(store, time=60)
