@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -123,6 +123,17 @@ class Connections:
             thread.join(10)
 
 
+def stopped_for_every_connection(server: servers.Server, connections: Connections) -> bool:
+    """Stop ``server``, then make five rounds 0.1 s apart, so that every
+    connection meets the failure; whether every call of them failed."""
+    server.stop()
+    failed = True
+    for _ in range(5):
+        failed = not any(connections.call_round()) and failed
+        time.sleep(0.1)
+    return failed
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_pooled_connection_recovers_with_the_first(kind: str, server: servers.Server) -> None:
     adapter = build(kind, server.address)
@@ -132,10 +143,7 @@ def test_every_pooled_connection_recovers_with_the_first(kind: str, server: serv
             assert all(connections.call_round())
         if isinstance(adapter.pool, Pool) and not adapter.pool.shared:
             assert len(adapter.pool._idle) >= 2, "the pool should hold several clients"
-        server.stop()
-        for _ in range(5):  # every connection meets the failure
-            assert not any(connections.call_round())
-            time.sleep(0.1)
+        assert stopped_for_every_connection(server, connections)
         server.start()
         back = time.monotonic()
         while not any(connections.call_round()):
@@ -186,9 +194,35 @@ def keys_on(adapter: MemcachedAdapter, server: servers.Server, count: int) -> li
     raise AssertionError(f"fewer than {count} keys land on {server.address}")
 
 
-@pytest.mark.parametrize("kind", ["pylibmc", "pymemcache", "pylibmc-foreign-pool"])
+class TwoServers(NamedTuple):
+    """An adapter over the test's ``server`` and ``other`` (started), and
+    :class:`Connections` whose calls take keys that land on ``other``."""
+
+    adapter: MemcachedAdapter
+    other: servers.Server
+    connections: Connections
+
+
+@pytest.fixture(params=["pylibmc", "pymemcache", "pylibmc-foreign-pool"])
+def two_servers(
+    request: pytest.FixtureRequest, server: servers.Server, caplog: pytest.LogCaptureFixture
+) -> Iterator[TwoServers]:
+    """:class:`TwoServers` for each adapter that cannot tell its servers
+    apart (and a pylibmc foreign pool); INFO of the adapters captured."""
+    caplog.set_level(logging.INFO, logger="caching.adapters")
+    other = servers.memcached()
+    with servers.running(other):
+        adapter = build_two(request.param, [server.address, other.address])
+        connections = Connections(adapter, keys_on(adapter, other, 2 * CONNECTIONS))
+        try:
+            yield TwoServers(adapter, other, connections)
+        finally:
+            connections.close()
+            adapter.close()
+
+
 def test_several_servers_each_recover_for_every_pooled_connection(
-    kind: str, server: servers.Server, caplog: pytest.LogCaptureFixture
+    two_servers: TwoServers, server: servers.Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The libraries keep a failed server's state in each pooled client, and
     # do not say which server a call went to: the adapter probes them
@@ -196,39 +230,29 @@ def test_several_servers_each_recover_for_every_pooled_connection(
     # pooled client's calls for its keys go to it: none waits out its own
     # retry (pylibmc) or keeps its keys on the other server (pymemcache's
     # HashClient moves a dead server's keys for its dead_timeout).
-    caplog.set_level(logging.INFO, logger="caching.adapters")
-    other = servers.memcached()
-    with servers.running(other):
-        adapter = build_two(kind, [server.address, other.address])
-        keys = keys_on(adapter, other, 2 * CONNECTIONS)
-        direct = builder("pymemcache")(other.address)
-        connections = Connections(adapter, keys)
-        try:
-            for _ in range(3):
-                assert all(connections.call_round())
-            other.stop()
-            for _ in range(5):  # every connection meets the failure
-                connections.call_round()
-                time.sleep(0.1)
-            other.start()
-            back = time.monotonic()
+    _, other, connections = two_servers
+    direct = builder("pymemcache")(other.address)
+    try:
+        for _ in range(3):
+            assert all(connections.call_round())
+        stopped_for_every_connection(other, connections)
+        other.start()
+        back = time.monotonic()
 
-            def landed() -> bool:
-                results = connections.call_round()
-                return all(results) and all(direct.get(k) == v for k, v in connections.calls)
+        def landed() -> bool:
+            results = connections.call_round()
+            return all(results) and all(direct.get(k) == v for k, v in connections.calls)
 
-            while not landed():
-                assert time.monotonic() - back < RETURN_BOUND, "calls did not reach it in time"
-                time.sleep(0.01)
-            failed = []
-            for round_ in range(CALLS // CONNECTIONS):
-                if not landed():
-                    failed.append((round_, connections.results, connections.calls))
-            assert failed == [], f"calls missed the server after it was back: {failed[:3]}"
-        finally:
-            connections.close()
-            adapter.close()
-            direct.close()
+        while not landed():
+            assert time.monotonic() - back < RETURN_BOUND, "calls did not reach it in time"
+            time.sleep(0.01)
+        failed = []
+        for round_ in range(CALLS // CONNECTIONS):
+            if not landed():
+                failed.append((round_, connections.results, connections.calls))
+        assert failed == [], f"calls missed the server after it was back: {failed[:3]}"
+    finally:
+        direct.close()
     records = [r for r in caplog.records if r.name.startswith("caching.adapters")]
     backs = [r.getMessage() for r in records if r.levelno == logging.INFO]
     assert backs == [f"memcached server {other.address} is back"]
@@ -273,33 +297,19 @@ def wait_for_back(handler: CallsOnceBack, call_round: Callable[[], Any] | None =
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize("kind", ["pylibmc", "pymemcache", "pylibmc-foreign-pool"])
-def test_calls_made_once_a_server_is_logged_back_all_reach_it(
-    kind: str, server: servers.Server, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_calls_made_once_a_server_is_logged_back_all_reach_it(two_servers: TwoServers) -> None:
     # The pool is renewed before the server leaves the down set and is logged
     # back: calls made from then on (here, by every pooled connection at
     # once, while the watch is still logging) never take a client that holds
     # the failure. Before, they could, for as long as the watch's thread
     # took from the log line to the renewal.
-    caplog.set_level(logging.INFO, logger="caching.adapters")
-    other = servers.memcached()
-    with servers.running(other):
-        adapter = build_two(kind, [server.address, other.address])
-        connections = Connections(adapter, keys_on(adapter, other, 2 * CONNECTIONS))
-        try:
-            with calling_once_back(connections.call_round) as handler:
-                assert all(connections.call_round())
-                other.stop()
-                for _ in range(5):  # every connection meets the failure
-                    assert not any(connections.call_round())
-                    time.sleep(0.1)
-                other.start()
-                wait_for_back(handler)
-            assert handler.results == [[True] * CONNECTIONS]
-        finally:
-            connections.close()
-            adapter.close()
+    _, other, connections = two_servers
+    with calling_once_back(connections.call_round) as handler:
+        assert all(connections.call_round())
+        assert stopped_for_every_connection(other, connections)
+        other.start()
+        wait_for_back(handler)
+    assert handler.results == [[True] * CONNECTIONS]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -320,10 +330,7 @@ def test_calls_made_once_the_only_server_is_logged_back_reach_it(
     try:
         with calling_once_back(calls) as handler:
             assert all(connections.call_round())
-            server.stop()
-            for _ in range(5):  # every connection meets the failure
-                assert not any(connections.call_round())
-                time.sleep(0.1)
+            assert stopped_for_every_connection(server, connections)
             server.start()
             wait_for_back(handler, connections.call_round)
         assert handler.results == [[True] * CONNECTIONS]
