@@ -452,11 +452,14 @@ class MemcachedAdapter:
         if server in self.failures.down:
             try:
                 self._renew()
-            finally:  # a renewal that raised still ends the failure
-                back = self.failures.forget(server)
+            except Exception:  # the old clients stay; the server is back all the same
+                self.failures.logger.exception("renewing the pool after %s failed", server)
+            back = self.failures.forget(server)
         if not self.failures.down:
             self._down_until = 0.0
             self._troubled = False
+            if self.failures.down:  # a failure reported meanwhile keeps the troubled path
+                self._troubled = self._recovers
         if back:
             self.failures.log_back(server)
 

@@ -798,9 +798,7 @@ class PylibmcAdapter(MemcacheApi):
 
     def _pipe_failed(self, address: str, error: Exception) -> None:
         """A batch to ``address`` (one of several servers) failed: its keys
-        fail at once for ``retry_timeout``, or until the watch's probe finds
-        the server answering (:meth:`_recovered`), which also ends the wait
-        a batch that was under way when the server came back set again."""
+        fail at once for ``retry_timeout`` (until the watch sees it back)."""
         self._pipes_down[address] = monotonic() + self.retry_timeout
         if not isinstance(error, self._connection_error):
             error = self._connection_error(f"{address}: {error}")

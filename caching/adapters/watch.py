@@ -13,8 +13,7 @@ own, so that no call waits for a probe.
 - A failed call makes the watch probe every server it may have gone to; those
   that do not answer are reported down (logged at WARNING once per period,
   under their own address). A call that failed while every server answers is
-  logged as a passing fault, and what the adapter holds against a server
-  that answers ends (``_recovered``: pylibmc's wait on its batches).
+  logged as a passing fault.
 - While a server is down, it is probed every :data:`PROBE_INTERVAL` seconds.
   The first probe answered marks it back: logged at INFO once, and every
   pooled client is retired (the adapter's ``_recovered``), so that no later
@@ -93,12 +92,18 @@ class ServerWatch:
             self._closed = True
 
     def _watch(self) -> None:
+        logged = False
         try:
-            while self._round():
+            while True:
+                try:
+                    if not self._round():
+                        return
+                except Exception:  # a bug: logged once, and the watch goes on
+                    if not logged:
+                        _log.exception("a round of the memcached server watch failed")
+                        logged = True
                 time.sleep(self.interval)
-        except Exception:  # a bug: logged, and the next failed call watches again
-            _log.exception("the memcached server watch stopped on an error")
-        finally:
+        finally:  # also on a BaseException: a later failure starts a new watch
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
@@ -111,16 +116,26 @@ class ServerWatch:
             if adapter is None or self._closed or not (suspects or adapter.failures.down):
                 self._thread = None
                 return False
+        try:
+            self._probe_all(adapter, suspects)
+        except Exception:  # the next round probes them again
+            with self._lock:
+                self._suspects = {**suspects, **self._suspects}
+            raise
+        return True
+
+    def _probe_all(self, adapter: MemcachedAdapter, suspects: dict[str, object]) -> None:
+        """Probe ``suspects`` and the servers down: report those that do not
+        answer, mark back those down that do, log the passing faults."""
         down = adapter.failures.down
         for server in adapter.servers:
             if server not in suspects and server not in down:
                 continue
             if self._probe(server, adapter.ping_timeout) is None:
                 adapter.failures.report(server, suspects.get(server, "no answer to a probe"))
-            else:  # back, or a passing fault: what the adapter holds against it ends
+            elif server in down:
                 adapter._recovered(server)
         self._passed(adapter, suspects, down)
-        return True
 
     def _passed(
         self, adapter: MemcachedAdapter, suspects: dict[str, object], down: frozenset[str]

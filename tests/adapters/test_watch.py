@@ -143,46 +143,45 @@ def test_a_forks_child_watches_with_a_thread_of_its_own() -> None:
     watch.close()
 
 
-def test_a_probe_answered_ends_pylibmcs_wait_on_a_servers_batches() -> None:
-    # A batch to one of several servers that failed makes the pylibmc adapter
-    # fail that server's keys at once for retry_timeout (libmemcached's wait,
-    # for every client). A probe that finds the server answering ends it:
-    # a passing fault, or a batch under way on an old connection when the
-    # server came back (before: its keys failed for the whole wait).
-    pytest.importorskip("pylibmc")
-    from caching.adapters.pylibmc import PylibmcAdapter
-
-    probes = Probes()
-    adapter = PylibmcAdapter(SERVERS, retry_timeout=60)
-    watch = ServerWatch(adapter, interval=0.01, probe=probes)
-    adapter._watch = watch
-    adapter._pipe_failed(SERVERS[1], OSError("connection reset by peer"))
-    assert SERVERS[1] in adapter._pipes_down
-    wait_for(lambda: watch._thread is None)
-    assert SERVERS[1] in probes.made
-    assert SERVERS[1] not in adapter._pipes_down
-    assert adapter.failures.down == frozenset()
-
-
-def test_a_round_that_raised_leaves_the_next_failure_a_watch(
+def test_a_round_that_raises_is_logged_once_and_the_watch_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     probes = Probes()
+    probes.down.add(SERVERS[0])
     adapter, watch = watched(probes)
-    broken = threading.Event()
+    raised: list[str] = []
 
     def probe(server: str, timeout: float) -> float | None:
-        if not broken.is_set():
-            broken.set()
+        if len(raised) < 3:
+            raised.append(server)
             raise RuntimeError("a bug in a probe")
         return probes(server, timeout)
 
     watch._probe = probe
     adapter._report(SERVERS[0], OSError("refused"))
-    wait_for(lambda: broken.is_set() and watch._thread is None)
-    assert messages(caplog, logging.ERROR) == ["the memcached server watch stopped on an error"]
-    probes.down.add(SERVERS[0])
-    adapter._report(SERVERS[0], OSError("refused"))
-    wait_for(lambda: adapter.failures.down == {SERVERS[0]})  # a new thread probed it
+    wait_for(lambda: adapter.failures.down == {SERVERS[0]})  # probed again, found down
+    assert raised == [SERVERS[0]] * 3
+    assert messages(caplog, logging.ERROR) == ["a round of the memcached server watch failed"]
     watch.close()
     wait_for(lambda: watch._thread is None)
+
+
+def test_a_renewal_that_raises_still_marks_the_server_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="caching.adapters")
+    probes = Probes()
+    probes.down.add(SERVERS[1])
+    adapter, watch = watched(probes)
+
+    def renew() -> None:
+        raise OSError("could not close a client")
+
+    adapter._renew = renew  # type: ignore[method-assign]
+    adapter._report(SERVERS[1], OSError("refused"))
+    wait_for(lambda: adapter.failures.down == {SERVERS[1]})
+    probes.down.clear()
+    wait_for(lambda: watch._thread is None)
+    assert adapter.failures.down == frozenset()
+    assert messages(caplog, logging.INFO) == [f"memcached server {SERVERS[1]} is back"]
+    assert messages(caplog, logging.ERROR) == [f"renewing the pool after {SERVERS[1]} failed"]
