@@ -73,7 +73,7 @@ from caching.patterns.functions import (
     cached_multi_function,
     with_acts,
 )
-from caching.patterns.marks import mark_key
+from caching.patterns.marks import any_invalidated, mark_key
 from caching.patterns.stale import BACKGROUND, MAX_QUEUED, Fresh
 from caching.steps import run_async
 
@@ -281,7 +281,7 @@ class AsyncCached(CachedBase[AsyncCache]):
 
         async def unchanged() -> bool:
             now = await read_marks(self.cache, watched, self.namespace)
-            return now == before and self._epoch() == epoch
+            return not any_invalidated(before, now) and self._epoch() == epoch
 
         return unchanged
 
@@ -297,18 +297,14 @@ class AsyncCached(CachedBase[AsyncCache]):
         """Await ``create_factory()``; store the item of a result ``policy``
         keeps, wired to ``dependency_key`` when given, unless ``await
         unchanged()`` (the marks read again) says it was invalidated while
-        it was built: then nothing is stored and the item it would replace
-        is deleted (the sync ``_build``). :returns: the result and whether
-        it was stored."""
+        it was built: then nothing is stored (the sync ``_build``).
+        :returns: the result and whether it was stored."""
         started = _time.time()  # the value is as old as the data it was built from
         if LISTENING:
             result = await self._timed_create(key, create_factory)
         else:
             result = await create_factory()
-        if not self._keep(result, policy):
-            return result, False
-        if not await unchanged():
-            await self.cache.delete(key, 0, self.namespace)
+        if not self._keep(result, policy) or not await unchanged():
             return result, False
         item, time = self._created_item(result, policy, started)
         stored = await store(key, item, time, self.namespace)

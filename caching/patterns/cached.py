@@ -44,7 +44,14 @@ from caching.patterns.key_builders import (
     key_builder,
     safe_key,
 )
-from caching.patterns.marks import mark_key, marks_read, read_marks, write_marks
+from caching.patterns.marks import (
+    any_invalidated,
+    invalidated,
+    mark_key,
+    marks_read,
+    read_marks,
+    write_marks,
+)
 from caching.patterns.onepass import OnePass, pass_key
 from caching.patterns.stale import BACKGROUND, INLINE, REFRESH_MODES, Fresh, run_in_background
 from caching.steps import Steps, run
@@ -96,8 +103,9 @@ def _value(stored: Any) -> Any:
 
 
 def _changed(keys: list[Key], before: Iterable[object], now: Iterable[object]) -> list[Key]:
-    """The ``keys`` whose mark differs between ``before`` and ``now`` (in order)."""
-    return [key for key, old, new in zip(keys, before, now, strict=True) if old != new]
+    """The ``keys`` whose marks, read as ``before`` and then ``now``, show an
+    invalidation (:func:`~caching.patterns.marks.invalidated`), in order."""
+    return [key for key, old, new in zip(keys, before, now, strict=True) if invalidated(old, new)]
 
 
 class _UntrustedKeyError(Exception):
@@ -476,10 +484,10 @@ class CachedBase(Generic[C]):
     ) -> Steps[None]:
         """The steps after ``get_or_set_multi``'s creator answered
         ``created`` (id -> value) for ``missing``: the marks of ``missing``
-        read again, and the items ``policy`` keeps whose mark is unchanged
-        since ``before`` stored in one ``set_multi`` (none when the epoch
-        changed); then the marks read once more and the items whose mark
-        changed meanwhile deleted in one ``delete_multi``."""
+        read again, and the items ``policy`` keeps whose mark shows no
+        invalidation since ``before`` stored in one ``set_multi`` (none when
+        the epoch changed); then the marks read once more and the items
+        invalidated meanwhile deleted in one ``delete_multi``."""
         namespace = self.namespace
         batch = hasattr(self.cache, "get_multi")
         mapping: dict[Key, Any] = {}
@@ -496,10 +504,8 @@ class CachedBase(Generic[C]):
         dropped = [key for key in _changed(missing, before, now) if key in mapping]
         if self._epoch() != epoch:
             dropped = list(mapping)
-        if dropped:  # invalidated while built: not stored, and what they replace goes
-            for key in dropped:
-                del mapping[key]
-            yield "delete_multi", (dropped, 0, namespace)
+        for key in dropped:  # invalidated while it was built: not stored
+            del mapping[key]
         if not mapping:
             return
         yield "set_multi", (mapping, stored_time, namespace)
@@ -695,7 +701,10 @@ class Cached(CachedBase[Cache]):
         ``before`` and the region's epoch still ``epoch`` (no invalidation
         since they were read)."""
         cache, namespace = self.cache, self.namespace
-        return lambda: read_marks(cache, watched, namespace) == before and self._epoch() == epoch
+        return lambda: (
+            not any_invalidated(before, read_marks(cache, watched, namespace))
+            and (self._epoch() == epoch)
+        )
 
     def _build(
         self,
@@ -708,11 +717,9 @@ class Cached(CachedBase[Cache]):
     ) -> tuple[Any, bool]:
         """Call ``create_factory``; store (and wire) a result ``policy`` keeps,
         unless ``unchanged()`` (the marks read again) says it was invalidated
-        while it was built: then the value is not stored, and the item it
-        would replace is deleted (a ``refresh``'s, when a mark expired
-        meanwhile). So a value built across an invalidation seen before the
-        store is never readable (docs/PATTERNS.md, "Invalidation during a
-        rebuild").
+        while it was built: then the value is not stored, so a value built
+        across an invalidation seen before the store is never readable
+        (docs/PATTERNS.md, "Invalidation during a rebuild").
 
         A run longer than a mark's life (:data:`~caching.patterns.marks.MARK_SECONDS`)
         is stored as any other (wheezy's answer): an invalidation whose mark
@@ -722,10 +729,7 @@ class Cached(CachedBase[Cache]):
         """
         started = _time.time()  # the value is as old as the data it was built from
         result = self._timed_create(key, create_factory) if LISTENING else create_factory()
-        if not self._keep(result, policy):
-            return result, False
-        if not unchanged():
-            self.cache.delete(key, 0, self.namespace)
+        if not self._keep(result, policy) or not unchanged():
             return result, False
         item, time = self._created_item(result, policy, started)
         stored = store(key, item, time, self.namespace)
@@ -992,7 +996,9 @@ class Cached(CachedBase[Cache]):
             namespace = self.namespace
 
             def check(now: dict[Key, Any]) -> None:
-                if tuple(now.get(mark) for mark in marks) != before or self._epoch() != epoch:
+                if any_invalidated(before, [now.get(mark) for mark in marks]) or (
+                    self._epoch() != epoch
+                ):
                     self.cache.delete(key, 0, namespace)  # invalidated while it was stored
 
             one_pass.watch = marks

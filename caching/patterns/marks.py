@@ -100,6 +100,21 @@ def read_marks(cache: Cache, keys: list[Key], namespace: str | None) -> tuple[ob
     return tuple(found.get(mark) for mark in marks)
 
 
+def invalidated(old: object, new: object) -> bool:
+    """Whether a key's mark, read as ``old`` and later as ``new``, shows an
+    invalidation between the two reads: a new token (an invalidation always
+    writes one). A mark gone (``None``: it expired after :data:`MARK_SECONDS`,
+    was evicted, or the read failed) shows none: a creator that read it began
+    after the invalidation that wrote it."""
+    return new is not None and new != old
+
+
+def any_invalidated(before: Iterable[object], now: Iterable[object]) -> bool:
+    """Whether any of the marks read as ``before`` and later as ``now`` (in
+    the same order) shows an invalidation (:func:`invalidated`)."""
+    return any(invalidated(old, new) for old, new in zip(before, now, strict=True))
+
+
 def write_marks(cache: Cache, keys: Iterable[Key], namespace: str | None) -> None:
     """Give each of ``keys`` a new mark (one ``set_multi``; one ``set`` for
     one key): :func:`marks_written`'s decisions, called directly (a run of

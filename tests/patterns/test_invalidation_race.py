@@ -160,9 +160,10 @@ def test_a_value_built_across_an_invalidation_is_never_readable(
 @pytest.mark.parametrize("multi", [False, True])
 def test_a_refresh_across_a_mark_that_expires_leaves_no_old_value(multi: bool) -> None:
     # The key was invalidated (its mark lives 60 s) and built again; a
-    # refresh reads the mark, and it expires while the refresh builds: the
-    # marks differ, so the refresh stores nothing, and the item it was to
-    # replace goes too (not left for its 600 s).
+    # refresh reads the mark, and it expires while the refresh builds. A
+    # mark gone is no invalidation (one always writes a new token): the
+    # refresh stores its value. Before, it stored nothing and left the item
+    # it was to replace for its 600 s.
     now = [1_000.0]
     store = MemoryCache(clock=lambda: now[0])
     cached = Cached(store, time=600)
