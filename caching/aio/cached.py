@@ -275,9 +275,10 @@ class AsyncCached(CachedBase[AsyncCache]):
     def _unchanged(
         self, watched: list[Key], before: list[object], epoch: object
     ) -> Callable[[], Awaitable[bool]]:
-        """``await unchanged()``: whether the marks of ``watched`` are still
-        ``before`` and the region's epoch still ``epoch`` (no invalidation
-        since they were read)."""
+        """``await unchanged()``: whether the marks of ``watched``, read as
+        ``before``, show no invalidation since
+        (:func:`~caching.patterns.marks.any_invalidated`) and the region's
+        epoch is still ``epoch``."""
 
         async def unchanged() -> bool:
             now = await read_marks(self.cache, watched, self.namespace)

@@ -697,9 +697,10 @@ class Cached(CachedBase[Cache]):
     def _unchanged(
         self, watched: list[Key], before: tuple[object, ...], epoch: object
     ) -> Callable[[], bool]:
-        """``unchanged()``: whether the marks of ``watched`` are still
-        ``before`` and the region's epoch still ``epoch`` (no invalidation
-        since they were read)."""
+        """``unchanged()``: whether the marks of ``watched``, read as
+        ``before``, show no invalidation since
+        (:func:`~caching.patterns.marks.any_invalidated`) and the region's
+        epoch is still ``epoch``."""
         cache, namespace = self.cache, self.namespace
         return lambda: (
             not any_invalidated(before, read_marks(cache, watched, namespace))
