@@ -73,7 +73,7 @@ from caching.patterns.functions import (
     cached_multi_function,
     with_acts,
 )
-from caching.patterns.marks import any_invalidated, mark_key
+from caching.patterns.marks import mark_key
 from caching.patterns.stale import BACKGROUND, MAX_QUEUED, Fresh
 from caching.steps import run_async
 
@@ -275,14 +275,16 @@ class AsyncCached(CachedBase[AsyncCache]):
     def _unchanged(
         self, watched: list[Key], before: list[object], epoch: object
     ) -> Callable[[], Awaitable[bool]]:
-        """``await unchanged()``: whether the marks of ``watched``, read as
-        ``before``, show no invalidation since
-        (:func:`~caching.patterns.marks.any_invalidated`) and the region's
-        epoch is still ``epoch``."""
+        """``await unchanged()``: the sync ``_unchanged`` (still valid, the
+        marks read again, until it is not)."""
+        valid = True
 
         async def unchanged() -> bool:
-            now = await read_marks(self.cache, watched, self.namespace)
-            return not any_invalidated(before, now) and self._epoch() == epoch
+            nonlocal valid
+            if valid:
+                now = await read_marks(self.cache, watched, self.namespace)
+                valid = self._valid_since(before, now, epoch)
+            return valid
 
         return unchanged
 

@@ -46,7 +46,7 @@ from caching.patterns.key_builders import (
 )
 from caching.patterns.marks import (
     any_invalidated,
-    invalidated,
+    invalidated_keys,
     mark_key,
     marks_read,
     read_marks,
@@ -100,12 +100,6 @@ def _value(stored: Any) -> Any:
     if type(stored) is Fresh:
         stored = stored.value
     return None if stored is CACHED_NONE else stored
-
-
-def _changed(keys: list[Key], before: Iterable[object], now: Iterable[object]) -> list[Key]:
-    """The ``keys`` whose marks, read as ``before`` and then ``now``, show an
-    invalidation (:func:`~caching.patterns.marks.invalidated`), in order."""
-    return [key for key, old, new in zip(keys, before, now, strict=True) if invalidated(old, new)]
 
 
 class _UntrustedKeyError(Exception):
@@ -322,6 +316,12 @@ class CachedBase(Generic[C]):
         ``None`` here): a creator that sees it change deletes what it stored."""
         return None
 
+    def _valid_since(self, before: Iterable[object], now: Iterable[object], epoch: object) -> bool:
+        """Whether a creation that read the marks ``before`` and the epoch
+        ``epoch`` is still valid with the marks ``now``: no invalidation
+        shown (:func:`~caching.patterns.marks.any_invalidated`), the same epoch."""
+        return not any_invalidated(before, now) and self._epoch() == epoch
+
     def _item(self, value: Any, time: Time, made: float | None = None) -> tuple[Any, Time]:
         """What is stored for ``value`` with expiry ``time``: as it is, or,
         with a stale period, a :class:`Fresh` stored for ``time + stale``
@@ -501,7 +501,7 @@ class CachedBase(Generic[C]):
         if not mapping:
             return
         now = yield from marks_read(missing, namespace, batch)
-        dropped = [key for key in _changed(missing, before, now) if key in mapping]
+        dropped = [key for key in invalidated_keys(missing, before, now) if key in mapping]
         if self._epoch() != epoch:
             dropped = list(mapping)
         for key in dropped:  # invalidated while it was built: not stored
@@ -510,7 +510,7 @@ class CachedBase(Generic[C]):
             return
         yield "set_multi", (mapping, stored_time, namespace)
         after = yield from marks_read(missing, namespace, batch)
-        changed = [key for key in _changed(missing, before, after) if key in mapping]
+        changed = [key for key in invalidated_keys(missing, before, after) if key in mapping]
         if self._epoch() != epoch:
             changed = list(mapping)
         if changed:
@@ -697,15 +697,20 @@ class Cached(CachedBase[Cache]):
     def _unchanged(
         self, watched: list[Key], before: tuple[object, ...], epoch: object
     ) -> Callable[[], bool]:
-        """``unchanged()``: whether the marks of ``watched``, read as
-        ``before``, show no invalidation since
-        (:func:`~caching.patterns.marks.any_invalidated`) and the region's
-        epoch is still ``epoch``."""
-        cache, namespace = self.cache, self.namespace
-        return lambda: (
-            not any_invalidated(before, read_marks(cache, watched, namespace))
-            and (self._epoch() == epoch)
-        )
+        """``unchanged()``: whether the creation that read the marks of
+        ``watched`` as ``before`` is still valid (:meth:`_valid_since`), the
+        marks read again; once it is not, it stays so without reading again
+        (an invalidation seen is not undone by its mark expiring)."""
+        valid = True
+
+        def unchanged() -> bool:
+            nonlocal valid
+            if valid:
+                now = read_marks(self.cache, watched, self.namespace)
+                valid = self._valid_since(before, now, epoch)
+            return valid
+
+        return unchanged
 
     def _build(
         self,
@@ -997,9 +1002,7 @@ class Cached(CachedBase[Cache]):
             namespace = self.namespace
 
             def check(now: dict[Key, Any]) -> None:
-                if any_invalidated(before, [now.get(mark) for mark in marks]) or (
-                    self._epoch() != epoch
-                ):
+                if not self._valid_since(before, [now.get(mark) for mark in marks], epoch):
                     self.cache.delete(key, 0, namespace)  # invalidated while it was stored
 
             one_pass.watch = marks

@@ -115,6 +115,12 @@ def any_invalidated(before: Iterable[object], now: Iterable[object]) -> bool:
     return any(invalidated(old, new) for old, new in zip(before, now, strict=True))
 
 
+def invalidated_keys(keys: list[Key], before: Iterable[object], now: Iterable[object]) -> list[Key]:
+    """The ``keys`` whose marks, read as ``before`` and later as ``now`` (in
+    the order of ``keys``), show an invalidation (:func:`invalidated`)."""
+    return [key for key, old, new in zip(keys, before, now, strict=True) if invalidated(old, new)]
+
+
 def write_marks(cache: Cache, keys: Iterable[Key], namespace: str | None) -> None:
     """Give each of ``keys`` a new mark (one ``set_multi``; one ``set`` for
     one key): :func:`marks_written`'s decisions, called directly (a run of
